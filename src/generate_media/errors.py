@@ -1,0 +1,138 @@
+"""One exception tree for everything that can go wrong in a generation.
+
+    GenerateMediaError                 code         retryable
+    ├── InvalidRequest                 invalid_request
+    │   └── NoBackendAvailable         no_backend   (lists every backend and why it was rejected)
+    ├── MissingKey                     missing_key
+    ├── NotFound                       not_found    (unknown continuation, job or resource id)
+    ├── AccessDenied                   access_denied (a path outside the allowed directories)
+    ├── LimitExceeded                  limit_exceeded
+    └── ProviderError                  provider_error  (anything the provider did)
+        ├── AuthError                  auth
+        ├── RateLimited                rate_limited  yes (carries retry_after)
+        ├── QuotaExceeded              quota
+        ├── SafetyBlocked              safety_blocked (carries the provider's reason)
+        ├── ProviderTimeout            timeout       yes
+        ├── ProviderUnavailable        provider_error yes (5xx, connection reset)
+        └── BadProviderResponse        provider_error (malformed body, truncated media)
+
+Every error's message is one line that names the next move. Backends translate SDK and HTTP
+errors into this tree in one place each (``raise ... from exc``); the server turns any of them into
+an MCP error result carrying ``code`` in its structured content.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+__all__ = [
+    "AccessDenied",
+    "AuthError",
+    "BadProviderResponse",
+    "GenerateMediaError",
+    "InvalidRequest",
+    "LimitExceeded",
+    "MissingKey",
+    "NoBackendAvailable",
+    "NotFound",
+    "ProviderError",
+    "ProviderTimeout",
+    "ProviderUnavailable",
+    "QuotaExceeded",
+    "RateLimited",
+    "SafetyBlocked",
+]
+
+
+class GenerateMediaError(Exception):
+    """Base of every error this package raises on purpose."""
+
+    code: ClassVar[str] = "error"
+    retryable: ClassVar[bool] = False
+
+    def __init__(self, message: str, *, backend: str | None = None, **details: Any) -> None:
+        # One line: a provider's multi-line message must not break the contract.
+        message = " ".join(str(message).split())
+        super().__init__(message)
+        self.message = message
+        self.backend = backend
+        self.details: dict[str, Any] = {k: v for k, v in details.items() if v is not None}
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"code": self.code, "message": self.message, "retryable": self.retryable}
+        if self.backend:
+            data["backend"] = self.backend
+        data.update(self.details)
+        return data
+
+
+class InvalidRequest(GenerateMediaError):
+    code = "invalid_request"
+
+
+class NoBackendAvailable(InvalidRequest):
+    code = "no_backend"
+
+
+class MissingKey(GenerateMediaError):
+    code = "missing_key"
+
+
+class NotFound(GenerateMediaError):
+    code = "not_found"
+
+
+class AccessDenied(GenerateMediaError):
+    code = "access_denied"
+
+
+class LimitExceeded(InvalidRequest):
+    code = "limit_exceeded"
+
+
+class ProviderError(GenerateMediaError):
+    """The provider failed or refused; ``status`` is its HTTP status when there was one."""
+
+    code = "provider_error"
+
+    def __init__(self, message: str, *, backend: str | None = None, status: int | None = None, **details: Any) -> None:
+        super().__init__(message, backend=backend, status=status, **details)
+        self.status = status
+
+
+class AuthError(ProviderError):
+    code = "auth"
+
+
+class RateLimited(ProviderError):
+    code = "rate_limited"
+    retryable = True
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(message, retry_after=retry_after, **kwargs)
+        self.retry_after = retry_after
+
+
+class QuotaExceeded(ProviderError):
+    code = "quota"
+
+
+class SafetyBlocked(ProviderError):
+    code = "safety_blocked"
+
+
+class ProviderTimeout(ProviderError):
+    code = "timeout"
+    retryable = True
+
+
+class ProviderUnavailable(ProviderError):
+    retryable = True
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(message, retry_after=retry_after, **kwargs)
+        self.retry_after = retry_after
+
+
+class BadProviderResponse(ProviderError):
+    pass

@@ -1,0 +1,327 @@
+"""Files first: safe paths, atomic no-clobber writes, real format sniffing, readable names, previews.
+
+Every artifact is written to a temporary file in the destination directory and then hard-linked to
+its final name (atomic, and it fails instead of overwriting), so a failure or cancellation never
+leaves a partial file under a real name. The extension comes from the bytes (``filetype`` sniffing,
+then Pillow or PyAV verification), never from what was requested.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+import secrets
+import stat
+import time
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import AccessDenied, BadProviderResponse, InvalidRequest
+
+__all__ = [
+    "Confinement",
+    "MediaInfo",
+    "SavedFile",
+    "cleanup_temp",
+    "make_preview",
+    "probe",
+    "save_artifact",
+    "slugify",
+]
+
+TEMP_PREFIX = ".gm-partial-"
+
+# Formats filetype cannot sniff (no magic bytes), accepted only on the provider's word.
+_UNSNIFFABLE = {"audio/pcm": "pcm", "audio/L16": "pcm", "image/svg+xml": "svg"}
+_EXT_FIX = {"jpeg": "jpg", "mpga": "mp3", "x-wav": "wav", "quicktime": "mov"}
+_MIME_FIX = {
+    "audio/x-wav": "audio/wav",
+    "audio/x-flac": "audio/flac",
+    "audio/x-m4a": "audio/mp4",
+    "video/x-m4v": "video/mp4",
+}
+
+
+@dataclass(frozen=True)
+class Confinement:
+    """The directories files may be read from and written to (symlinks and .. resolved first)."""
+
+    roots: tuple[Path, ...]
+
+    @classmethod
+    def of(cls, dirs: Iterable[Path]) -> Confinement:
+        return cls(tuple(dict.fromkeys(Path(d).expanduser().resolve() for d in dirs)))
+
+    def with_roots(self, extra: Iterable[Path]) -> Confinement:
+        return Confinement.of([*self.roots, *extra])
+
+    def contains(self, path: Path) -> bool:
+        return any(path == root or path.is_relative_to(root) for root in self.roots)
+
+    def resolve(self, raw: str | Path, *, base: Path | None = None) -> Path:
+        """Resolve ``raw`` (relative to ``base``) and require it inside an allowed root.
+
+        Raises:
+            AccessDenied: outside every allowed directory (after resolving symlinks and ..).
+        """
+        text = str(raw)
+        if "\x00" in text:
+            raise InvalidRequest("path contains a NUL character")
+        path = Path(text).expanduser()
+        if not path.is_absolute() and base is not None:
+            path = base / path
+        resolved = path.resolve()
+        if not self.contains(resolved):
+            roots = ", ".join(str(r) for r in self.roots)
+            raise AccessDenied(
+                f"{text} is outside the allowed directories ({roots}); move the file there or add its "
+                "directory to GENERATE_MEDIA_ALLOWED_DIRS"
+            )
+        return resolved
+
+    def regular_file(self, raw: str | Path, *, base: Path | None = None) -> Path:
+        """An existing regular file inside the roots (no devices, FIFOs or directories)."""
+        path = self.resolve(raw, base=base)
+        try:
+            mode = path.stat().st_mode
+        except FileNotFoundError as exc:
+            raise InvalidRequest(f"{raw} does not exist; check the path") from exc
+        if not stat.S_ISREG(mode):
+            raise AccessDenied(f"{raw} is not a regular file; give an image, audio or video file")
+        return path
+
+
+@dataclass
+class MediaInfo:
+    mime_type: str
+    extension: str
+    width: int | None = None
+    height: int | None = None
+    duration_s: float | None = None
+    sample_rate: int | None = None
+    channels: int | None = None
+    has_audio: bool | None = None
+    has_video: bool | None = None
+
+
+@dataclass
+class SavedFile:
+    path: Path
+    info: MediaInfo
+    size_bytes: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def uri(self) -> str:
+        return self.path.as_uri()
+
+
+def slugify(text: str, limit: int = 40) -> str:
+    """A readable ASCII slug of the prompt (``a-red-fox-at-dawn``); ``media`` when nothing is left."""
+    norm = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", norm).strip("-").lower()
+    return slug[:limit].rstrip("-") or "media"
+
+
+def _safe_stem(filename: str) -> str:
+    name = Path(filename).name
+    if name != filename or name in ("", ".", "..") or "\x00" in filename or "/" in filename or "\\" in filename:
+        raise InvalidRequest(f"filename={filename!r} must be a plain file name without directories")
+    stem = Path(name).stem if Path(name).suffix else name
+    clean = re.sub(r"[^\w.\- ]+", "_", stem).strip(" .")
+    if not clean:
+        raise InvalidRequest(f"filename={filename!r} has no usable characters")
+    return clean[:120]
+
+
+def sniff(head: bytes) -> tuple[str, str] | None:
+    """(mime, extension) of the bytes, or None when unknown."""
+    import filetype
+
+    kind = filetype.guess(head)
+    if kind is None:
+        return None
+    mime = _MIME_FIX.get(kind.mime, kind.mime)
+    ext = _EXT_FIX.get(kind.extension, kind.extension)
+    if mime == "video/mp4" and ext == "mp4" and b"M4A " in head[:32]:
+        mime, ext = "audio/mp4", "m4a"
+    return mime, ext
+
+
+def _probe_image(path: Path, info: MediaInfo) -> None:
+    from PIL import Image
+
+    try:
+        with Image.open(path) as img:
+            img.verify()
+        with Image.open(path) as img:
+            img.load()
+            info.width, info.height = img.size
+    except Exception as exc:  # Pillow raises many types for broken files
+        raise BadProviderResponse(f"the provider returned a broken {info.extension} image ({exc}); try again") from exc
+
+
+def _probe_av(path: Path, info: MediaInfo) -> None:
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            vstreams = container.streams.video
+            astreams = container.streams.audio
+            info.has_video, info.has_audio = bool(vstreams), bool(astreams)
+            if vstreams:
+                info.width, info.height = vstreams[0].codec_context.width, vstreams[0].codec_context.height
+            if astreams:
+                info.sample_rate = astreams[0].codec_context.sample_rate
+                info.channels = astreams[0].codec_context.channels
+            header = float(container.duration / 1_000_000) if container.duration else None
+            decoded = _decoded_duration(container)
+    except Exception as exc:
+        raise BadProviderResponse(
+            f"the provider returned unreadable {info.extension} media ({exc}); try again"
+        ) from exc
+    if header and decoded is not None and decoded < header * 0.9 - 0.25:
+        raise BadProviderResponse(
+            f"the provider returned truncated {info.extension} media ({decoded:.1f} s of {header:.1f} s); try again"
+        )
+    info.duration_s = round(decoded if decoded is not None else (header or 0.0), 3) or None
+
+
+def _decoded_duration(container: Any) -> float | None:
+    """Seconds actually present, from packet timestamps (demux only: fast, catches truncation)."""
+    end = 0.0
+    streams = list(container.streams.audio or container.streams.video)[:1]
+    if not streams:
+        return None
+    stream = streams[0]
+    for packet in container.demux(stream):
+        if packet.pts is None or packet.time_base is None:
+            continue
+        finish = float((packet.pts + (packet.duration or 0)) * packet.time_base)
+        end = max(end, finish)
+    start = float(stream.start_time * stream.time_base) if stream.start_time and stream.time_base else 0.0
+    return max(end - start, 0.0)
+
+
+def probe(path: Path, *, declared_mime: str | None = None) -> MediaInfo:
+    """Identify and verify a media file.
+
+    Raises:
+        BadProviderResponse: unknown bytes, or a broken or truncated file.
+    """
+    with path.open("rb") as fh:
+        head = fh.read(8192)
+    found = sniff(head)
+    if found is None:
+        if declared_mime in _UNSNIFFABLE and head:
+            return MediaInfo(mime_type=declared_mime, extension=_UNSNIFFABLE[declared_mime])
+        preview = head[:60].decode("utf-8", "replace").replace("\n", " ")
+        raise BadProviderResponse(f"the provider returned data that is not a known media format ({preview!r})")
+    info = MediaInfo(mime_type=found[0], extension=found[1])
+    if info.mime_type.startswith("image/"):
+        _probe_image(path, info)
+    elif info.mime_type.startswith(("audio/", "video/")):
+        _probe_av(path, info)
+    return info
+
+
+def _link_no_clobber(temp: Path, directory: Path, stem: str, ext: str) -> Path:
+    for attempt in range(100):
+        suffix = "" if attempt == 0 else f"-{attempt}"
+        final = directory / f"{stem}{suffix}.{ext}"
+        try:
+            os.link(temp, final)
+        except FileExistsError:
+            continue
+        except OSError:  # filesystems without hard links: check-then-rename (best effort)
+            if final.exists():
+                continue
+            os.replace(temp, final)
+            return final
+        temp.unlink(missing_ok=True)
+        return final
+    raise InvalidRequest(f"could not find a free file name for {stem}.{ext} in {directory}")
+
+
+def new_temp(directory: Path, suffix: str = "") -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory / f"{TEMP_PREFIX}{secrets.token_hex(8)}{suffix}"
+
+
+def cleanup_temp(path: Path | None) -> None:
+    if path is not None:
+        with contextlib.suppress(OSError):
+            path.unlink(missing_ok=True)
+
+
+def save_artifact(
+    *,
+    directory: Path,
+    data: bytes | None = None,
+    temp: Path | None = None,
+    prompt: str,
+    filename: str | None,
+    index: int | None,
+    expect: tuple[str, ...],
+    declared_mime: str | None = None,
+    clock: Any = time,
+) -> SavedFile:
+    """Write one artifact atomically under a readable, unique name with its real extension.
+
+    ``expect`` is the accepted MIME prefixes (``("image/",)``). Either ``data`` or a ``temp`` file
+    already streamed inside ``directory`` is given.
+
+    Raises:
+        BadProviderResponse: the bytes are not the expected kind of media, or are broken.
+    """
+    if temp is None:
+        if not data:
+            raise BadProviderResponse("the provider returned an empty file; try again")
+        temp = new_temp(directory)
+        with temp.open("wb") as fh:
+            fh.write(data)
+    try:
+        info = probe(temp, declared_mime=declared_mime)
+        if not info.mime_type.startswith(expect):
+            wanted = " or ".join(e.rstrip("/") for e in expect)
+            raise BadProviderResponse(f"the provider returned {info.mime_type} where {wanted} was expected")
+        if filename:
+            stem = _safe_stem(filename)
+        else:
+            stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(clock.time()))
+            stem = f"{slugify(prompt)}_{stamp}_{secrets.token_hex(3)}"
+        if index is not None:
+            stem = f"{stem}_{index + 1:02d}"
+        size = temp.stat().st_size
+        final = _link_no_clobber(temp, directory, stem, info.extension)
+    except BaseException:
+        cleanup_temp(temp)
+        raise
+    return SavedFile(path=final, info=info, size_bytes=size)
+
+
+def make_preview(path: Path, *, max_pixels: int = 256, max_bytes: int = 48 * 1024) -> tuple[bytes, str] | None:
+    """A small JPEG/PNG thumbnail under ``max_bytes``, or None if it cannot be made that small."""
+    from PIL import Image
+
+    with Image.open(path) as img:
+        img.thumbnail((max_pixels, max_pixels))
+        has_alpha = img.mode in ("RGBA", "LA") or (img.mode == "P" and "transparency" in img.info)
+        for side in (max_pixels, max_pixels * 3 // 4, max_pixels // 2, max_pixels // 4):
+            thumb = img.copy()
+            thumb.thumbnail((side, side))
+            buf = io.BytesIO()
+            if has_alpha:
+                thumb.convert("RGBA").save(buf, "PNG", optimize=True)
+                mime = "image/png"
+            else:
+                thumb.convert("RGB").save(buf, "JPEG", quality=70, optimize=True)
+                mime = "image/jpeg"
+            if buf.tell() <= max_bytes:
+                return buf.getvalue(), mime
+    return None

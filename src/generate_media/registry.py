@@ -1,0 +1,74 @@
+"""Backend discovery: walk ``generate_media.backends`` and collect each module's ``SPEC``.
+
+Importing a backend module must stay cheap: provider SDKs are imported inside the functions
+that call them, so building the registry never loads openai, google-genai or elevenlabs.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+from .spec import BackendSpec, MediaType, ModelSpec
+
+__all__ = ["Registry", "load_registry"]
+
+
+@dataclass(frozen=True)
+class Registry:
+    """The backends, in discovery order, with their implementations."""
+
+    specs: dict[str, BackendSpec]
+    modules: dict[str, ModuleType]
+
+    def __iter__(self) -> Iterator[BackendSpec]:
+        return iter(self.specs.values())
+
+    def names(self) -> list[str]:
+        return list(self.specs)
+
+    def get(self, name: str) -> BackendSpec | None:
+        return self.specs.get(name)
+
+    def implementation(self, name: str) -> Any:
+        return self.modules[name].BACKEND
+
+    def serving(self, media_type: MediaType) -> list[BackendSpec]:
+        return [s for s in self.specs.values() if media_type in s.media]
+
+    def model(self, backend: str, media_type: MediaType, model_id: str) -> ModelSpec | None:
+        spec = self.specs.get(backend)
+        support = spec.media.get(media_type) if spec else None
+        return support.model(model_id) if support else None
+
+    def by_prefix(self, continuation_id: str) -> tuple[BackendSpec, MediaType] | None:
+        """The backend and media type whose continuation prefix starts this id."""
+        for spec in self.specs.values():
+            for media_type, support in spec.media.items():
+                prefix = support.continuation_prefix
+                if prefix and continuation_id.startswith(prefix + "_"):
+                    return spec, media_type
+        return None
+
+
+def load_registry(package: str = "generate_media.backends") -> Registry:
+    """Import every module of ``package`` that defines ``SPEC`` (modules starting with _ are helpers)."""
+    pkg = importlib.import_module(package)
+    specs: dict[str, BackendSpec] = {}
+    modules: dict[str, ModuleType] = {}
+    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda i: i.name):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{package}.{info.name}")
+        spec = getattr(module, "SPEC", None)
+        if not isinstance(spec, BackendSpec):
+            continue
+        if spec.name != info.name:
+            raise RuntimeError(f"backend module {info.name} declares SPEC.name={spec.name!r}; they must match")
+        specs[spec.name] = spec
+        modules[spec.name] = module
+    return Registry(specs=specs, modules=modules)

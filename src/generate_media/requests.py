@@ -1,0 +1,303 @@
+"""The request model (every tool parameter, documented once) and its checks against a model.
+
+The MCP tool's input schema and the CLI's options are both derived from :class:`MediaRequest`,
+so they cannot drift. :func:`unsupported` answers "can this model honour this request?" with the
+reasons it cannot, which the selector uses to filter and the service uses to reject.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .config import Limits
+from .errors import InvalidRequest, LimitExceeded
+from .spec import AUDIO_TYPES, MediaType, ModelSpec
+
+__all__ = ["OPTION_FIELDS", "MediaRequest", "parse_request", "unsupported", "validate_limits"]
+
+
+class MediaRequest(BaseModel):
+    """Arguments of ``generate_media``. Field descriptions are the tool's parameter docs."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    media_type: str = Field("image", description="What to make: image, video or audio.")
+    prompt: str | None = Field(
+        None, description="What to generate. For audio speech, the exact text to speak. Use `prompts` for a batch."
+    )
+    prompts: list[str] | None = Field(
+        None, description="Batch: several prompts run concurrently (bounded by max_concurrent); each gets its own file."
+    )
+    backend: str = Field("auto", description="Provider to use; 'auto' picks the best one with a key set.")
+    model: str | None = Field(None, description="Model id of the chosen backend (default: the backend's default).")
+    n: int = Field(1, description="Outputs per prompt, where the model allows more than one.")
+    input_images: list[str] | None = Field(
+        None,
+        description="Images to edit or animate: paths inside the allowed directories, file:// or https:// URLs, "
+        "data URIs, or earlier output paths.",
+    )
+    mask: str | None = Field(None, description="Inpainting mask (PNG with transparent areas to repaint).")
+    continue_from: str | None = Field(
+        None, description="A continuation_id from an earlier result: apply this prompt to that output (edit/remix)."
+    )
+    job_id: str | None = Field(
+        None,
+        description="Resume a pending long job (video, dubbing) returned by an earlier call; nothing is resubmitted.",
+    )
+    aspect_ratio: str | None = Field(None, description="Aspect ratio such as 1:1, 16:9, 9:16 (per model).")
+    size: str | None = Field(
+        None, description="Size or resolution: 1024x1024 (OpenAI), 1K/2K/4K (Gemini), 1k/2k (Grok), 720p (video)."
+    )
+    quality: str | None = Field(None, description="Quality tier where the model has one (low, medium, high, auto).")
+    background: str | None = Field(None, description="Image background: transparent, opaque or auto (OpenAI).")
+    output_format: str | None = Field(None, description="Image file format to request: png, jpeg or webp.")
+    duration: float | None = Field(None, description="Seconds of video, music or sound effect (per model).")
+    negative_prompt: str | None = Field(None, description="What to avoid, where the model supports it.")
+    seed: int | None = Field(None, description="Seed for repeatable output, where the model supports it.")
+    last_frame: str | None = Field(None, description="Video: image to end on (models that declare it).")
+    reference_images: list[str] | None = Field(None, description="Video: reference images for subject or style.")
+    generate_audio: bool | None = Field(None, description="Video: include a soundtrack (models that declare it).")
+    audio_type: str = Field(
+        "speech",
+        description="Audio operation: speech, sound_effect, music, voice_conversion, audio_isolation, voice_design, "
+        "voice_clone, dubbing.",
+    )
+    voice: str | None = Field(None, description="Voice id or name (resolved through the provider's voice list).")
+    audio_format: str | None = Field(None, description="Audio format requested from the provider: mp3, wav, opus...")
+    input_audio: str | None = Field(None, description="Source audio/video for voice_conversion, isolation or dubbing.")
+    voice_samples: list[str] | None = Field(None, description="Audio samples for voice_clone.")
+    target_language: str | None = Field(None, description="Dubbing target language code (e.g. es, fr, de).")
+    source_language: str | None = Field(None, description="Dubbing or speech source language code.")
+    speed: float | None = Field(None, description="Speech speed multiplier (OpenAI 0.25 to 4).")
+    instructions: str | None = Field(None, description="Speaking style instructions (models that take them).")
+    voice_stability: float | None = Field(None, description="ElevenLabs voice stability, 0 to 1.")
+    voice_similarity: float | None = Field(None, description="ElevenLabs voice similarity boost, 0 to 1.")
+    prompt_influence: float | None = Field(None, description="Sound effects: how closely to follow the prompt, 0 to 1.")
+    loop: bool | None = Field(None, description="Sound effects: make a seamless loop.")
+    instrumental: bool | None = Field(None, description="Music: no vocals.")
+    voice_name: str | None = Field(None, description="Name for a designed or cloned voice.")
+    style: str | None = Field(None, description="Local image restyle: a style name or index.")
+    output_dir: str | None = Field(
+        None, description="Directory for the files (inside the allowed directories; default: the server's output dir)."
+    )
+    filename: str | None = Field(None, description="Base file name (no directories); the real extension is added.")
+    max_concurrent: int = Field(4, description="Batch: how many prompts run at once (1 to 16).")
+    wait_s: float | None = Field(
+        None, description="Long jobs: seconds to wait before returning a pending job_id (0 waits to the end)."
+    )
+    preview: bool | None = Field(None, description="Include a small inline image preview (default on).")
+
+    @field_validator("media_type", "backend", "audio_type", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @property
+    def media(self) -> MediaType:
+        return MediaType(self.media_type)
+
+    @property
+    def operation(self) -> str:
+        return self.audio_type if self.media is MediaType.AUDIO else "generate"
+
+    @property
+    def prompt_list(self) -> list[str]:
+        return list(self.prompts) if self.prompts else [self.prompt or ""]
+
+
+#: Fields honoured only when the model lists them in ``ModelSpec.options``.
+OPTION_FIELDS: tuple[str, ...] = (
+    "background",
+    "negative_prompt",
+    "seed",
+    "last_frame",
+    "reference_images",
+    "generate_audio",
+    "input_audio",
+    "voice_samples",
+    "target_language",
+    "source_language",
+    "speed",
+    "instructions",
+    "voice_stability",
+    "voice_similarity",
+    "prompt_influence",
+    "loop",
+    "instrumental",
+    "voice_name",
+    "style",
+)
+
+
+def _choice(field: str, values: str) -> Callable[[MediaRequest, ModelSpec], str | None]:
+    def check(req: MediaRequest, model: ModelSpec) -> str | None:
+        value = getattr(req, field)
+        allowed: tuple[str, ...] = getattr(model, values)
+        if value is None or value in allowed:
+            return None
+        if not allowed:
+            return f"{model.id} takes no {field}"
+        return f"{field}={value!r} is not accepted by {model.id} (accepted: {', '.join(allowed)})"
+
+    return check
+
+
+def _check_n(req: MediaRequest, model: ModelSpec) -> str | None:
+    if req.n > model.max_outputs:
+        return f"n={req.n} exceeds {model.id}'s maximum of {model.max_outputs}"
+    return None
+
+
+def _check_inputs(req: MediaRequest, model: ModelSpec) -> str | None:
+    count = len(req.input_images or [])
+    if count > model.max_input_images:
+        if model.max_input_images == 0:
+            return f"{model.id} takes no input images"
+        return f"{count} input images exceed {model.id}'s limit of {model.max_input_images}"
+    return None
+
+
+def _check_mask(req: MediaRequest, model: ModelSpec) -> str | None:
+    return f"{model.id} does not support inpainting masks" if req.mask and not model.mask else None
+
+
+def _check_continuation(req: MediaRequest, model: ModelSpec) -> str | None:
+    return f"{model.id} does not support continue_from" if req.continue_from and not model.continuation else None
+
+
+def _check_duration(req: MediaRequest, model: ModelSpec) -> str | None:
+    if req.duration is None or model.accepts_duration(req.duration):
+        return None
+    if not model.takes_duration:
+        return f"{model.id} takes no duration"
+    return f"duration={req.duration:g} is not accepted by {model.id} (accepted seconds: {model.duration_choices()})"
+
+
+def _check_voice(req: MediaRequest, model: ModelSpec) -> str | None:
+    if req.voice is None or model.voices is None or req.voice in model.voices:
+        return None
+    if not model.voices:
+        return f"{model.id} takes no voice"
+    return f"voice={req.voice!r} is not a voice of {model.id} (voices: {', '.join(model.voices)})"
+
+
+def _check_operation(req: MediaRequest, model: ModelSpec) -> str | None:
+    if req.operation in model.operations:
+        return None
+    return f"{model.id} does not do {req.operation}"
+
+
+def _check_options(req: MediaRequest, model: ModelSpec) -> str | None:
+    extra = [f for f in OPTION_FIELDS if getattr(req, f) is not None and f not in model.options]
+    if not extra:
+        return None
+    return f"{model.id} does not support {', '.join(extra)}"
+
+
+_CHECKS: tuple[Callable[[MediaRequest, ModelSpec], str | None], ...] = (
+    _check_operation,
+    _check_n,
+    _check_inputs,
+    _check_mask,
+    _check_continuation,
+    _choice("aspect_ratio", "aspect_ratios"),
+    _choice("size", "sizes"),
+    _choice("quality", "qualities"),
+    _choice("output_format", "output_formats"),
+    _choice("audio_format", "audio_formats"),
+    _check_duration,
+    _check_voice,
+    _check_options,
+)
+
+
+def unsupported(req: MediaRequest, model: ModelSpec, *, continuing: bool = False) -> list[str]:
+    """Every reason ``model`` cannot honour ``req`` (empty when it can).
+
+    ``continuing``: the request continues an earlier output, so the stored image counts as one
+    input image (a model that continues must accept the stored output as input).
+    """
+    reasons = [r for check in _CHECKS if (r := check(req, model))]
+    return reasons
+
+
+def parse_request(arguments: dict[str, Any], *, media_types: list[str], backends: list[str]) -> MediaRequest:
+    """Build a request from tool/CLI arguments, turning validation errors into one clear line."""
+    args = {k: v for k, v in arguments.items() if v is not None}
+    try:
+        req = MediaRequest(**args)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ())) or "arguments"
+        if first.get("type") == "extra_forbidden":
+            raise InvalidRequest(
+                f"unknown parameter {where!r}; see the tool schema for the accepted parameters"
+            ) from exc
+        raise InvalidRequest(f"{where}: {first.get('msg', 'invalid value')}; fix the value and call again") from exc
+    if req.media_type not in media_types:
+        raise InvalidRequest(f"media_type={req.media_type!r} is not one of: {', '.join(media_types)}")
+    if req.backend != "auto" and req.backend not in backends:
+        raise InvalidRequest(f"backend={req.backend!r} is not one of: auto, {', '.join(backends)}")
+    if req.media is MediaType.AUDIO and req.audio_type not in AUDIO_TYPES:
+        raise InvalidRequest(f"audio_type={req.audio_type!r} is not one of: {', '.join(AUDIO_TYPES)}")
+    return req
+
+
+def _check_prompts(req: MediaRequest, limits: Limits) -> None:
+    if req.prompt is not None and req.prompts is not None:
+        raise InvalidRequest("give either prompt or prompts, not both")
+    if req.prompts is not None and not req.prompts:
+        raise InvalidRequest("prompts is empty; give at least one prompt")
+    if req.prompts is not None and len(req.prompts) > limits.max_batch:
+        raise LimitExceeded(
+            f"{len(req.prompts)} prompts exceed the batch limit of {limits.max_batch} "
+            "(GENERATE_MEDIA_MAX_BATCH); split the batch"
+        )
+    for text in req.prompt_list:
+        if len(text) > limits.max_prompt_chars:
+            raise LimitExceeded(
+                f"prompt of {len(text)} characters exceeds the limit of {limits.max_prompt_chars} "
+                "(GENERATE_MEDIA_MAX_PROMPT_CHARS); shorten it"
+            )
+        if "\x00" in text:
+            raise InvalidRequest("prompt contains a NUL character; remove it")
+
+
+def _check_numbers(req: MediaRequest, limits: Limits) -> None:
+    if not 1 <= req.max_concurrent <= min(16, limits.max_concurrent):
+        raise InvalidRequest(f"max_concurrent must be 1 to {min(16, limits.max_concurrent)}, got {req.max_concurrent}")
+    if req.n < 1:
+        raise InvalidRequest(f"n must be at least 1, got {req.n}")
+    if req.duration is not None and req.duration <= 0:
+        raise InvalidRequest(f"duration must be a positive number of seconds, got {req.duration:g}")
+    if req.wait_s is not None and req.wait_s < 0:
+        raise InvalidRequest(f"wait_s must be 0 (wait to the end) or a positive number, got {req.wait_s:g}")
+    files = len(req.input_images or []) + len(req.reference_images or []) + len(req.voice_samples or [])
+    if files > limits.max_input_files:
+        raise LimitExceeded(
+            f"{files} input files exceed the limit of {limits.max_input_files} (GENERATE_MEDIA_MAX_INPUT_FILES)"
+        )
+
+
+def validate_limits(req: MediaRequest, limits: Limits) -> None:
+    """Checks that do not depend on the model: prompt/prompts, numbers, limits.
+
+    Raises:
+        InvalidRequest: naming the parameter and what to change.
+        LimitExceeded: naming the limit and its env var.
+    """
+    if req.job_id:
+        return
+    _check_prompts(req, limits)
+    _check_numbers(req, limits)
+    needs_prompt = req.media is not MediaType.AUDIO or req.audio_type in (
+        "speech",
+        "sound_effect",
+        "music",
+        "voice_design",
+    )
+    if needs_prompt and not any(p.strip() for p in req.prompt_list) and not req.input_images:
+        raise InvalidRequest("prompt is required: say what to generate")

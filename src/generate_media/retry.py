@@ -1,0 +1,66 @@
+"""Retries for transient provider failures: exponential backoff with jitter, honouring Retry-After,
+within a per-request deadline. SDK-level retries are switched off so this is the one policy."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import anyio
+
+from .errors import GenerateMediaError
+
+__all__ = ["RetryPolicy", "retrying"]
+
+T = TypeVar("T")
+
+
+class RetryPolicy:
+    def __init__(
+        self,
+        *,
+        attempts: int = 3,
+        base_delay: float = 0.5,
+        max_delay: float = 20.0,
+        deadline_s: float = 300.0,
+        sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.attempts = max(1, attempts)
+        self.base_delay = base_delay
+        self.max_delay = max_delay
+        self.deadline_s = deadline_s
+        self.sleep = sleep
+        self.clock = clock
+
+    def delay(self, attempt: int, error: GenerateMediaError) -> float:
+        hinted = getattr(error, "retry_after", None)
+        if isinstance(hinted, int | float) and hinted >= 0:
+            return min(float(hinted), self.max_delay)
+        backoff = min(self.base_delay * (2**attempt), self.max_delay)
+        return backoff * (0.5 + random.random() / 2)
+
+
+async def retrying(
+    fn: Callable[[], Awaitable[T]],
+    policy: RetryPolicy,
+    on_retry: Callable[[int, GenerateMediaError, float], Awaitable[None]] | None = None,
+) -> T:
+    """Run ``fn``; retry retryable errors per ``policy``; re-raise the last error otherwise."""
+    start = policy.clock()
+    attempt = 0
+    while True:
+        try:
+            return await fn()
+        except GenerateMediaError as exc:
+            attempt += 1
+            if not exc.retryable or attempt >= policy.attempts:
+                raise
+            wait = policy.delay(attempt - 1, exc)
+            if policy.clock() - start + wait > policy.deadline_s:
+                raise
+            if on_retry is not None:
+                await on_retry(attempt, exc, wait)
+            await policy.sleep(wait)

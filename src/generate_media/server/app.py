@@ -1,0 +1,178 @@
+"""The MCP surface: ``create_server`` builds an ``MCPServer`` with the one tool, ``generate_media``.
+
+Every failure becomes an error result (``isError``) with one line naming the next move and the
+error ``code`` in its structured content; API keys are scrubbed from everything returned.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import anyio
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.types import CallToolResult, ContentBlock, ImageContent, ResourceLink, TextContent
+
+from .. import __version__
+from ..config import Settings
+from ..errors import GenerateMediaError
+from ..service import Caller, MediaService, Outcome
+from .tool import build_tool
+
+__all__ = ["Redactor", "caller_of", "create_server"]
+
+log = logging.getLogger("generate_media.server")
+
+INSTRUCTIONS = (
+    "Use generate_media to make images, video or audio files. Results give file paths and resource links; "
+    "pass a continuation_id back as continue_from to edit. A 'pending' result carries a job_id: call again "
+    "with job_id to resume without paying twice."
+)
+
+
+class Redactor:
+    """Replaces every secret value with ``[redacted]``."""
+
+    def __init__(self, secrets: list[str]) -> None:
+        self.secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, "[redacted]")
+        return text
+
+
+def caller_of(ctx: Context, principal: str | None = None, roots: tuple[Path, ...] = ()) -> Caller:
+    """Who is calling. Over HTTP the principal comes from the auth token; stdio and in-process
+    clients are the local user. The session distinguishes connections of one principal."""
+    principal = principal or "local"
+    session = principal
+    try:
+        connection = getattr(ctx.request_context.session, "_connection", None)
+    except ValueError:
+        connection = None
+    if connection is not None:
+        if getattr(connection, "session_id", None):
+            session = f"{principal}/http:{connection.session_id}"
+        elif connection.protocol_version < "2026-07-28":
+            # Handshake-era connections are long-lived: each is its own client.
+            session = f"{principal}/conn:{id(connection)}"
+    return Caller(principal=principal, session=session, roots=roots)
+
+
+async def _client_roots(ctx: Context) -> tuple[Path, ...]:
+    """The client's MCP roots (file:// only), when it declares the capability."""
+    try:
+        session = ctx.request_context.session
+        caps = session.client_capabilities
+        if caps is None or caps.roots is None or not session.can_send_request:
+            return ()
+        with anyio.fail_after(5):
+            listed = await session.list_roots()
+    except Exception:
+        return ()
+    paths = []
+    for root in listed.roots:
+        parts = urlsplit(str(root.uri))
+        if parts.scheme == "file":
+            paths.append(Path(unquote(parts.path)))
+    return tuple(paths)
+
+
+def _error_result(exc: GenerateMediaError, redact: Redactor) -> CallToolResult:
+    data = exc.to_dict()
+    data["message"] = redact(data["message"])
+    return CallToolResult(
+        content=[TextContent(text=f"Error ({exc.code}): {data['message']}")],
+        structured_content={"status": "failed", "error": data},
+        is_error=True,
+    )
+
+
+def resource_id(path: Path, owner: str) -> str:
+    return hashlib.sha256(f"{owner}\0{path}".encode()).hexdigest()[:24]
+
+
+def _content(outcome: Outcome, redact: Redactor, link_for: Any) -> CallToolResult:
+    result = outcome.result
+    blocks: list[ContentBlock] = [TextContent(text=redact(result.summary()))]
+    for item in result.items:
+        if item.status != "ok" or not item.path:
+            continue
+        uri = link_for(item)
+        blocks.append(
+            ResourceLink(
+                uri=uri,
+                name=Path(item.path).name,
+                mime_type=item.mime_type,
+                size=item.size_bytes,
+                description=f"{result.media_type} from {result.backend}/{result.model}",
+            )
+        )
+    for data, mime in outcome.previews:
+        blocks.append(ImageContent(data=base64.b64encode(data).decode(), mime_type=mime))
+    structured = result.model_dump(mode="json", exclude_none=True)
+    return CallToolResult(content=blocks, structured_content=structured, is_error=False)
+
+
+def create_server(
+    settings: Settings | None = None,
+    *,
+    service: MediaService | None = None,
+    principal_of: Any = None,
+    resource_links: str = "file",
+) -> MCPServer:
+    """Build the MCP server.
+
+    ``principal_of(ctx)`` names the authenticated client (HTTP); ``resource_links`` is ``"file"``
+    (stdio: file:// URIs) or ``"media"`` (HTTP: ``media://outputs/{id}`` served as resources).
+    """
+    settings = settings or Settings.from_env()
+    service = service or MediaService(settings)
+    redact = Redactor(settings.secrets())
+
+    async def handler(ctx: Context, arguments: dict[str, Any]) -> CallToolResult:
+        principal = principal_of(ctx) if principal_of else None
+        caller = caller_of(ctx, principal, await _client_roots(ctx))
+
+        async def progress(value: float, total: float | None, message: str) -> None:
+            try:
+                await ctx.report_progress(value, total, redact(message))
+            except Exception:  # a client that went away must not fail the job
+                log.debug("progress notification not delivered")
+
+        def link_for(item: Any) -> str:
+            if resource_links == "media":
+                return f"media://outputs/{resource_id(Path(item.path), caller.principal)}"
+            return str(item.uri)
+
+        try:
+            outcome = await service.generate(arguments, caller, progress)
+        except GenerateMediaError as exc:
+            log.info("generate_media failed: %s", redact(f"{exc.code}: {exc.message}"))
+            return _error_result(exc, redact)
+        except Exception as exc:
+            log.exception("generate_media crashed")
+            wrapped = GenerateMediaError(
+                f"internal error ({type(exc).__name__}); the server is still running, try again"
+            )
+            return _error_result(wrapped, redact)
+        for item in outcome.result.items:
+            if item.path and resource_links == "media":
+                item.resource_uri = link_for(item)
+        return _content(outcome, redact, link_for)
+
+    tool = build_tool(service.registry, handler)
+    server = MCPServer(
+        name="generate-media",
+        title="Generate media",
+        instructions=INSTRUCTIONS,
+        version=__version__,
+        tools=[tool],
+    )
+    server.media_service = service  # type: ignore[attr-defined]
+    return server

@@ -1,0 +1,102 @@
+"""The ``generate_media`` tool: a signature derived from ``MediaRequest`` and a client-safe schema.
+
+The input schema is flat: every field optional with a default, no ``anyOf`` (some clients, such as
+Cursor, reject it), ``media_type``/``backend``/``audio_type`` as enums taken from the registry.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.tools.base import Tool
+from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase
+from mcp.types import CallToolResult, ToolAnnotations
+from pydantic import ConfigDict, Field
+
+from ..docs import tool_description
+from ..registry import Registry
+from ..requests import MediaRequest
+from ..results import GenerationResult
+from ..spec import AUDIO_TYPES, MediaType
+
+__all__ = ["build_tool", "flatten_schema"]
+
+ANNOTATIONS = ToolAnnotations(
+    title="Generate media",
+    read_only_hint=False,
+    destructive_hint=False,
+    idempotent_hint=False,
+    open_world_hint=True,
+)
+
+Handler = Callable[[Context, dict[str, Any]], Awaitable[CallToolResult]]
+
+
+class RawArguments(ArgModelBase):
+    """Passes the client's arguments through untouched.
+
+    The SDK's own argument model would drop unknown parameters silently and answer type errors
+    with a multi-line pydantic dump; ``MediaRequest`` validation in the service does both better
+    (unknown parameters are rejected, every error is one line that names the fix).
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    def model_dump_one_level(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+def _signature() -> inspect.Signature:
+    params = [inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context)]
+    for name, info in MediaRequest.model_fields.items():
+        annotation = Annotated[info.annotation, Field(description=info.description)]  # type: ignore[name-defined]
+        params.append(
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=info.default, annotation=annotation)
+        )
+    return inspect.Signature(params, return_annotation=Annotated[CallToolResult, GenerationResult])
+
+
+def _simplify(prop: dict[str, Any]) -> dict[str, Any]:
+    """``anyOf: [X, null]`` becomes X; a null default is dropped (absent means unset)."""
+    variants = prop.pop("anyOf", None)
+    if variants:
+        concrete = [v for v in variants if v.get("type") != "null"]
+        if len(concrete) == 1:
+            prop = {**concrete[0], **prop}
+    if prop.get("default", ...) is None:
+        prop.pop("default")
+    prop.pop("title", None)
+    return prop
+
+
+def flatten_schema(schema: dict[str, Any], registry: Registry) -> dict[str, Any]:
+    props = {name: _simplify(dict(prop)) for name, prop in schema.get("properties", {}).items()}
+    media_types = [mt.value for mt in MediaType if any(mt in s.media for s in registry)]
+    props["media_type"]["enum"] = media_types
+    props["backend"]["enum"] = ["auto", *registry.names()]
+    props["audio_type"]["enum"] = list(AUDIO_TYPES)
+    props["max_concurrent"].update(minimum=1, maximum=16)
+    props["n"]["minimum"] = 1
+    props["duration"]["exclusiveMinimum"] = 0
+    return {"type": "object", "properties": props, "additionalProperties": False}
+
+
+def build_tool(registry: Registry, handler: Handler) -> Tool:
+    async def generate_media(ctx: Context, **arguments: Any) -> CallToolResult:
+        return await handler(ctx, arguments)
+
+    generate_media.__signature__ = _signature()  # type: ignore[attr-defined]
+    tool = Tool.from_function(
+        generate_media,
+        name="generate_media",
+        title="Generate media",
+        description=tool_description(registry),
+        annotations=ANNOTATIONS,
+        structured_output=True,
+    )
+    tool.parameters = flatten_schema(tool.parameters, registry)
+    tool.fn_metadata.arg_model = RawArguments
+    return tool

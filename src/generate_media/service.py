@@ -1,0 +1,395 @@
+"""One generation end to end: validate, select, load inputs, call the backend, write files, record
+continuations and jobs. The MCP tool and the CLI both call :meth:`MediaService.generate`.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from .config import Settings
+from .errors import GenerateMediaError, InvalidRequest, NotFound
+from .inputs import LoadedFile, load_input
+from .output import Confinement, SavedFile, cleanup_temp, make_preview, new_temp, save_artifact
+from .registry import Registry, load_registry
+from .requests import MediaRequest, parse_request, unsupported, validate_limits
+from .results import ErrorInfo, GenerationResult, ItemResult
+from .retry import RetryPolicy, retrying
+from .selector import Selection, select
+from .spec import MediaType, ModelSpec, Produced
+from .stores import ContinuationRecord, ContinuationStore, JobStore
+
+__all__ = ["Caller", "ItemCall", "MediaService", "Outcome", "ProgressFn"]
+
+log = logging.getLogger("generate_media")
+
+ProgressFn = Callable[[float, float | None, str], Awaitable[None]]
+
+_EXPECT = {
+    MediaType.IMAGE: ("image/",),
+    MediaType.VIDEO: ("video/",),
+    MediaType.AUDIO: ("audio/", "video/"),
+}
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling: ``principal`` owns jobs and files, ``session`` owns continuation ids."""
+
+    principal: str = "local"
+    session: str = "local"
+    roots: tuple[Path, ...] = ()
+
+
+@dataclass
+class ItemCall:
+    """Implements ``spec.Call`` for one prompt of a request."""
+
+    request: MediaRequest
+    prompt: str
+    model: ModelSpec
+    backend: str
+    api_key: str
+    base_url: str | None
+    settings: Settings
+    directory: Path
+    confinement: Confinement
+    continuation: ContinuationRecord | None = None
+    input_images: list[LoadedFile] = field(default_factory=list)
+    mask: LoadedFile | None = None
+    reporter: ProgressFn | None = None
+    temps: list[Path] = field(default_factory=list)
+    _ticks: int = 0
+
+    async def progress(self, message: str, percent: float | None = None) -> None:
+        if self.reporter is None:
+            return
+        self._ticks += 1
+        if percent is not None:
+            await self.reporter(percent, 100.0, message)
+        else:
+            await self.reporter(float(self._ticks), None, message)
+
+    def temp_file(self, suffix: str = "") -> Path:
+        path = new_temp(self.directory, suffix)
+        self.temps.append(path)
+        return path
+
+    async def load_file(self, ref: str, kinds: tuple[str, ...] = ("image/", "audio/", "video/")) -> LoadedFile:
+        return await load_input(ref, settings=self.settings, confinement=self.confinement, kinds=kinds)
+
+    def cleanup(self) -> None:
+        for temp in self.temps:
+            cleanup_temp(temp)
+
+
+@dataclass
+class Outcome:
+    result: GenerationResult
+    previews: list[tuple[bytes, str]] = field(default_factory=list)
+    files: list[SavedFile] = field(default_factory=list)
+
+
+class MediaService:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        registry: Registry | None = None,
+        continuations: ContinuationStore | None = None,
+        jobs: JobStore | None = None,
+        clock: Any = time,
+        retry_sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+    ) -> None:
+        self.settings = settings
+        self.registry = registry or load_registry()
+        self.continuations = continuations or ContinuationStore()
+        self.jobs = jobs or JobStore(settings.state_dir / "jobs")
+        self.clock = clock
+        self.retry_sleep = retry_sleep
+
+    # --- entry point -----------------------------------------------------------------------
+
+    def parse(self, arguments: dict[str, Any]) -> MediaRequest:
+        media_types = [mt.value for mt in MediaType if self.registry.serving(mt)]
+        req = parse_request(arguments, media_types=media_types, backends=self.registry.names())
+        validate_limits(req, self.settings.limits)
+        return req
+
+    async def generate(
+        self, arguments: dict[str, Any], caller: Caller | None = None, progress: ProgressFn | None = None
+    ) -> Outcome:
+        """Run one ``generate_media`` call.
+
+        Raises:
+            GenerateMediaError: every failure, already classified and one line long.
+        """
+        caller = caller or Caller()
+        req = self.parse(arguments)
+        if req.job_id:
+            from . import jobs
+
+            return await jobs.resume(self, req, caller, progress)
+        record = self._continuation(req, caller)
+        selection = self._route(req, record)
+        confinement = self.confinement(caller)
+        directory = self._output_dir(req, confinement)
+        inputs = [await self._load(ref, confinement) for ref in req.input_images or []]
+        mask = await self._load(req.mask, confinement) if req.mask else None
+        calls = [
+            self._item_call(req, prompt, selection, directory, confinement, record, inputs, mask, progress)
+            for prompt in req.prompt_list
+        ]
+        impl = self.registry.implementation(selection.name)
+        runner = getattr(impl, req.media.value)
+        if hasattr(runner, "submit"):
+            from . import jobs
+
+            return await jobs.start(self, calls[0], selection, caller, progress)
+        return await self._run_items(req, selection, runner, calls, caller)
+
+    # --- routing -----------------------------------------------------------------------------
+
+    def _continuation(self, req: MediaRequest, caller: Caller) -> ContinuationRecord | None:
+        if not req.continue_from:
+            return None
+        if req.prompts and len(req.prompts) > 1:
+            raise InvalidRequest("continue_from works with one prompt; call once per edit")
+        record = self.continuations.get(req.continue_from, caller.session)
+        if record is None:
+            raise NotFound(
+                f"unknown continuation id {req.continue_from!r} (expired, from another client, or never issued); "
+                "generate again without continue_from"
+            )
+        if record.media_type != req.media.value:
+            raise InvalidRequest(
+                f"{req.continue_from} is a {record.media_type} continuation; use media_type={record.media_type!r}"
+            )
+        return record
+
+    def _route(self, req: MediaRequest, record: ContinuationRecord | None) -> Selection:
+        if record is None:
+            return select(req, self.registry, self.settings)
+        # A continuation goes back to the backend and model it came from, whatever is selected now.
+        if req.backend not in ("auto", record.backend):
+            raise InvalidRequest(f"{req.continue_from} belongs to backend {record.backend!r}; omit backend or use it")
+        if req.model and req.model != record.model:
+            raise InvalidRequest(f"{req.continue_from} belongs to model {record.model!r}; omit model or use it")
+        spec = self.registry.get(record.backend)
+        model = self.registry.model(record.backend, req.media, record.model) if spec else None
+        if spec is None or model is None:
+            raise NotFound(f"continuation {req.continue_from} refers to a backend or model no longer available")
+        pinned = req.model_copy(update={"backend": record.backend, "model": record.model})
+        selection = select(pinned, self.registry, self.settings)
+        problems = unsupported(req, model)
+        if problems:
+            raise InvalidRequest("; ".join(problems), backend=spec.name)
+        return selection
+
+    def confinement(self, caller: Caller) -> Confinement:
+        return Confinement.of([self.settings.output_dir, *self.settings.allowed_dirs, *caller.roots])
+
+    def _output_dir(self, req: MediaRequest, confinement: Confinement) -> Path:
+        directory = confinement.resolve(req.output_dir, base=self.settings.output_dir) if req.output_dir else None
+        directory = directory or self.settings.output_dir.expanduser().resolve()
+        if directory.exists() and not directory.is_dir():
+            raise InvalidRequest(f"output_dir {directory} is not a directory")
+        directory.mkdir(parents=True, exist_ok=True)
+        return directory
+
+    async def _load(self, ref: str, confinement: Confinement) -> LoadedFile:
+        return await load_input(ref, settings=self.settings, confinement=confinement)
+
+    def _item_call(
+        self,
+        req: MediaRequest,
+        prompt: str,
+        selection: Selection,
+        directory: Path,
+        confinement: Confinement,
+        record: ContinuationRecord | None,
+        inputs: list[LoadedFile],
+        mask: LoadedFile | None,
+        progress: ProgressFn | None,
+    ) -> ItemCall:
+        spec = selection.backend
+        return ItemCall(
+            request=req,
+            prompt=prompt,
+            model=selection.model,
+            backend=spec.name,
+            api_key=self.settings.api_key(spec.env_keys),
+            base_url=self.settings.get(spec.base_url_env) or None if spec.base_url_env else None,
+            settings=self.settings,
+            directory=directory,
+            confinement=confinement,
+            continuation=record,
+            input_images=list(inputs),
+            mask=mask,
+            reporter=progress,
+        )
+
+    # --- running -----------------------------------------------------------------------------
+
+    def retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(
+            attempts=self.settings.max_retries + 1,
+            deadline_s=max(self.settings.request_timeout_s * 3, 30.0),
+            sleep=self.retry_sleep,
+        )
+
+    async def _run_items(
+        self, req: MediaRequest, selection: Selection, runner: Any, calls: list[ItemCall], caller: Caller
+    ) -> Outcome:
+        limiter = anyio.Semaphore(req.max_concurrent)
+        slots: list[list[ItemResult] | GenerateMediaError | None] = [None] * len(calls)
+        saved: list[SavedFile] = []
+
+        async def one(index: int, call: ItemCall) -> None:
+            async with limiter:
+                try:
+                    slots[index] = await self.produce(runner, call, index, caller, saved, batch=len(calls) > 1)
+                except GenerateMediaError as exc:
+                    slots[index] = exc
+                finally:
+                    call.cleanup()
+
+        async with anyio.create_task_group() as tg:
+            for index, call in enumerate(calls):
+                tg.start_soon(one, index, call)
+        return self._assemble(req, selection, calls, slots, saved)
+
+    async def produce(
+        self, runner: Any, call: ItemCall, index: int, caller: Caller, saved: list[SavedFile], *, batch: bool
+    ) -> list[ItemResult]:
+        """Call the backend for one prompt (with retries) and save what it made."""
+        produced: list[Produced] = await retrying(lambda: runner(call), self.retry_policy())
+        return await self.save_produced(call, produced, index, caller, saved, batch=batch)
+
+    async def save_produced(
+        self,
+        call: ItemCall,
+        produced: list[Produced],
+        index: int,
+        caller: Caller,
+        saved: list[SavedFile],
+        *,
+        batch: bool,
+    ) -> list[ItemResult]:
+        req = call.request
+        if not produced:
+            raise GenerateMediaError(
+                "the provider returned no media; try again or rephrase the prompt", backend=call.backend
+            )
+        items: list[ItemResult] = []
+        numbered = batch or len(produced) > 1
+        try:
+            for k, art in enumerate(produced):
+                save = functools.partial(
+                    save_artifact,
+                    directory=call.directory,
+                    data=art.data,
+                    temp=art.path,
+                    prompt=call.prompt or req.audio_type,
+                    filename=req.filename,
+                    index=(index * len(produced) + k) if numbered else None,
+                    expect=_EXPECT[req.media],
+                    declared_mime=art.metadata.get("mime_type"),
+                    clock=self.clock,
+                )
+                file = await anyio.to_thread.run_sync(save)
+                saved.append(file)
+                items.append(self._item(call, art, file, index, caller))
+        except BaseException:
+            for art in produced:
+                cleanup_temp(art.path)
+            raise
+        return items
+
+    def _item(self, call: ItemCall, art: Produced, file: SavedFile, index: int, caller: Caller) -> ItemResult:
+        info = file.info
+        support = self.registry.get(call.backend).media[call.request.media]  # type: ignore[union-attr]
+        continuation_id = None
+        if call.model.continuation and support.continuation_prefix and art.state is not None:
+            continuation_id = self.continuations.put(
+                prefix=support.continuation_prefix,
+                owner=caller.session,
+                backend=call.backend,
+                media_type=call.request.media.value,
+                model=call.model.id,
+                files=[str(file.path)],
+                state=art.state,
+                prompt=call.prompt,
+            ).id
+        meta = {k: v for k, v in art.metadata.items() if k != "mime_type"}
+        return ItemResult(
+            index=index,
+            prompt=call.prompt,
+            path=str(file.path),
+            uri=file.uri,
+            mime_type=info.mime_type,
+            size_bytes=file.size_bytes,
+            width=info.width,
+            height=info.height,
+            duration_s=info.duration_s,
+            sample_rate=info.sample_rate,
+            channels=info.channels,
+            continuation_id=continuation_id,
+            revised_prompt=art.revised_prompt,
+            placeholder=True if call.model.placeholder else None,
+            metadata=meta,
+            warnings=list(art.warnings),
+        )
+
+    def _assemble(
+        self,
+        req: MediaRequest,
+        selection: Selection,
+        calls: list[ItemCall],
+        slots: list[list[ItemResult] | GenerateMediaError | None],
+        saved: list[SavedFile],
+    ) -> Outcome:
+        items: list[ItemResult] = []
+        errors: list[GenerateMediaError] = []
+        for index, slot in enumerate(slots):
+            if isinstance(slot, GenerateMediaError):
+                errors.append(slot)
+                info = ErrorInfo(**{k: v for k, v in slot.to_dict().items() if k in ErrorInfo.model_fields})
+                items.append(ItemResult(index=index, prompt=calls[index].prompt, status="error", error=info))
+            elif slot:
+                items.extend(slot)
+        if errors and len(errors) == len(calls):
+            raise errors[0]
+        warnings = []
+        if selection.model.deprecated:
+            warnings.append(f"{selection.model.id} is deprecated: {selection.model.deprecated}")
+        result = GenerationResult(
+            status="partial" if errors else "completed",
+            media_type=req.media.value,
+            backend=selection.name,
+            model=selection.model.id,
+            items=items,
+            warnings=warnings,
+        )
+        return Outcome(result=result, previews=self._previews(req, saved), files=saved)
+
+    def _previews(self, req: MediaRequest, saved: list[SavedFile]) -> list[tuple[bytes, str]]:
+        want = self.settings.preview if req.preview is None else req.preview
+        if not want or req.media is not MediaType.IMAGE:
+            return []
+        budget = self.settings.limits.preview_bytes
+        previews: list[tuple[bytes, str]] = []
+        for file in saved[:4]:
+            thumb = make_preview(file.path, max_pixels=self.settings.limits.preview_pixels, max_bytes=budget)
+            if thumb is None or len(thumb[0]) > budget:
+                break
+            budget -= len(thumb[0])
+            previews.append(thumb)
+        return previews

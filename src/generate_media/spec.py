@@ -1,0 +1,203 @@
+"""What a backend declares about itself, and the protocol it implements.
+
+A backend module (``backends/<name>.py``) exports ``SPEC: BackendSpec`` and ``BACKEND``, an object
+with one coroutine per media type it serves (``image``, ``audio``) or, for long jobs, a
+``video`` attribute implementing :class:`JobRunner`. The registry, selector, tool schema,
+TOOL.md and the ``backends`` listing are all derived from these declarations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Protocol
+
+__all__ = [
+    "AUDIO_TYPES",
+    "BackendSpec",
+    "MediaSupport",
+    "MediaType",
+    "ModelSpec",
+]
+
+
+class MediaType(StrEnum):
+    IMAGE = "image"
+    VIDEO = "video"
+    AUDIO = "audio"
+
+
+#: The audio operations (``audio_type``); image and video requests have the operation "generate".
+AUDIO_TYPES: tuple[str, ...] = (
+    "speech",
+    "sound_effect",
+    "music",
+    "voice_conversion",
+    "audio_isolation",
+    "voice_design",
+    "voice_clone",
+    "dubbing",
+)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Capabilities of one model. An empty tuple means "this model takes no such parameter".
+
+    ``options`` names further request fields the model honours (``background``, ``seed``,
+    ``negative_prompt``, ``speed``, ``instructions``...); a field not listed is rejected, never
+    silently dropped.
+    """
+
+    id: str
+    operations: tuple[str, ...] = ("generate",)
+    max_outputs: int = 1
+    max_input_images: int = 0
+    input_image_formats: tuple[str, ...] = ("image/png", "image/jpeg", "image/webp")
+    mask: bool = False
+    continuation: bool = False
+    aspect_ratios: tuple[str, ...] = ()
+    sizes: tuple[str, ...] = ()
+    qualities: tuple[str, ...] = ()
+    output_formats: tuple[str, ...] = ()
+    durations: tuple[float, ...] = ()
+    duration_range: tuple[float, float] | None = None
+    voices: tuple[str, ...] | None = ()
+    audio_formats: tuple[str, ...] = ()
+    options: frozenset[str] = frozenset()
+    deprecated: str | None = None
+    placeholder: bool = False
+    notes: str = ""
+
+    def accepts_duration(self, seconds: float) -> bool:
+        if self.durations:
+            return seconds in self.durations
+        if self.duration_range is not None:
+            low, high = self.duration_range
+            return low <= seconds <= high
+        return False
+
+    def duration_choices(self) -> str:
+        if self.durations:
+            return ", ".join(f"{d:g}" for d in self.durations)
+        if self.duration_range is not None:
+            return f"{self.duration_range[0]:g} to {self.duration_range[1]:g}"
+        return "none"
+
+    @property
+    def takes_duration(self) -> bool:
+        return bool(self.durations) or self.duration_range is not None
+
+
+@dataclass(frozen=True)
+class MediaSupport:
+    """One media type a backend serves: its default priority, default model and models."""
+
+    priority: int
+    default_model: str
+    models: tuple[ModelSpec, ...]
+    continuation_prefix: str | None = None
+
+    def model(self, model_id: str) -> ModelSpec | None:
+        return next((m for m in self.models if m.id == model_id), None)
+
+
+@dataclass(frozen=True)
+class BackendSpec:
+    """Everything the core knows about a provider, as data.
+
+    ``env_keys``: any one of them enables the backend (first set wins). A backend with no keys
+    (``local``) is enabled when ``availability()`` returns None; otherwise it returns why not.
+    """
+
+    name: str
+    title: str
+    env_keys: tuple[str, ...]
+    media: Mapping[MediaType, MediaSupport]
+    base_url_env: str | None = None
+    docs_url: str = ""
+    availability: Callable[[], str | None] | None = field(default=None, compare=False)
+    notes: str = ""
+
+    def models(self) -> list[tuple[MediaType, ModelSpec]]:
+        return [(mt, m) for mt, support in self.media.items() for m in support.models]
+
+
+# --- what a backend receives and returns -------------------------------------------------------
+
+
+@dataclass
+class Produced:
+    """One artifact a backend made. Exactly one of ``data`` or ``path`` is set.
+
+    ``path`` is a temporary file the backend streamed into through ``Call.temp_file`` (large
+    media); the output writer sniffs it and renames it into place.
+    ``state`` is plain, serialisable continuation state (never a live SDK object).
+    """
+
+    data: bytes | None = None
+    path: Path | None = None
+    revised_prompt: str | None = None
+    state: dict[str, Any] | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+ProgressFn = Callable[[str, float | None], Awaitable[None]]
+
+
+class Call(Protocol):
+    """What the service hands a backend for one item: the validated request and helpers."""
+
+    @property
+    def request(self) -> Any: ...  # requests.MediaRequest
+    @property
+    def prompt(self) -> str: ...
+    @property
+    def model(self) -> ModelSpec: ...
+    @property
+    def api_key(self) -> str: ...
+    @property
+    def base_url(self) -> str | None: ...
+    @property
+    def settings(self) -> Any: ...  # config.Settings
+    @property
+    def continuation(self) -> Any: ...  # stores.ContinuationRecord | None
+    @property
+    def input_images(self) -> list[Any]: ...  # inputs.LoadedFile
+    @property
+    def mask(self) -> Any: ...  # inputs.LoadedFile | None
+
+    async def progress(self, message: str, percent: float | None = None) -> None: ...
+    def temp_file(self, suffix: str = "") -> Path: ...
+    async def load_file(self, ref: str, kinds: tuple[str, ...] = ...) -> Any: ...  # inputs.LoadedFile
+
+
+class MediaFn(Protocol):
+    def __call__(self, call: Call) -> Awaitable[list[Produced]]: ...
+
+
+@dataclass
+class JobStatus:
+    """What a poll of a provider job says."""
+
+    state: str  # "queued" | "running" | "done" | "failed" | "cancelled"
+    percent: float | None = None
+    error: str | None = None
+    error_code: str | None = None
+    result: dict[str, Any] | None = None  # plain data the fetch step needs (urls, ids)
+    poll_after: float | None = None  # the provider's hint, in seconds
+
+
+class JobRunner(Protocol):
+    """A long job: submit once, poll, fetch the result, cancel when the caller goes away."""
+
+    async def submit(self, call: Call) -> dict[str, Any]: ...  # plain data identifying the provider job
+    async def poll(self, call: Call, handle: dict[str, Any]) -> JobStatus: ...
+    async def fetch(self, call: Call, handle: dict[str, Any], status: JobStatus) -> list[Produced]: ...
+    async def cancel(self, call: Call, handle: dict[str, Any]) -> None: ...
+
+
+ByteStream = AsyncIterator[bytes]

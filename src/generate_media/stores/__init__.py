@@ -1,0 +1,6 @@
+"""Continuation and job stores. State is plain data (JSON-serialisable), never live SDK objects."""
+
+from .continuations import ContinuationRecord, ContinuationStore
+from .jobs import JobRecord, JobStore
+
+__all__ = ["ContinuationRecord", "ContinuationStore", "JobRecord", "JobStore"]

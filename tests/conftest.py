@@ -1,0 +1,101 @@
+"""Shared fixtures: the loopback provider fake, settings pointing every backend at it, and servers."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from generate_media.config import Limits, Settings
+from generate_media.server import create_server
+from generate_media.service import MediaService
+from tests.fakes import FakeServer, fake_env, start_fake
+
+#: Distinctive fake keys: a test greps everything the server emits for them.
+KEYS = {
+    "OPENAI_API_KEY": "test-key-openai-Q7xW9zP2",
+    "GEMINI_API_KEY": "test-key-gemini-R4tY8uI1",
+    "XAI_API_KEY": "test-key-xai-M3nB5vC6",
+    "OPENROUTER_API_KEY": "test-key-openrouter-K9jH2gF4",
+    "ELEVENLABS_API_KEY": "test-key-elevenlabs-L1pO0iU7",
+}
+
+
+@pytest.fixture(scope="session")
+def fake_server() -> Iterator[FakeServer]:
+    fake = start_fake()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def fake(fake_server: FakeServer) -> Iterator[FakeServer]:
+    fake_server.reset()
+    yield fake_server
+    errors = list(fake_server.validation_errors)
+    fake_server.reset()
+    assert not errors, f"requests failed the provider's schema: {errors}"
+
+
+@pytest.fixture
+def out_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "out"
+    path.mkdir()
+    return path
+
+
+SettingsFactory = Callable[..., Settings]
+
+
+@pytest.fixture
+def make_settings(fake: FakeServer, tmp_path: Path, out_dir: Path) -> SettingsFactory:
+    """Settings with the given keys set (names from KEYS, or 'all'), pointed at the fake."""
+
+    def factory(*keys: str, env: dict[str, str] | None = None, **overrides: Any) -> Settings:
+        names = list(KEYS) if keys == ("all",) else list(keys)
+        full = {**fake_env(fake), **{k: KEYS[k] for k in names}, **(env or {})}
+        values: dict[str, Any] = {
+            "env": full,
+            "output_dir": out_dir,
+            "state_dir": tmp_path / "state",
+            "poll_interval_s": 0.01,
+            "wait_budget_s": 30.0,
+            "request_timeout_s": 10.0,
+            "limits": Limits(),
+        }
+        values.update(overrides)
+        return Settings(**values)
+
+    return factory
+
+
+@pytest.fixture
+def make_server(make_settings: SettingsFactory) -> Callable[..., Any]:
+    """A server (and its service, as ``server.media_service``) built from ``make_settings`` args."""
+
+    async def no_sleep(_: float) -> None:
+        return None
+
+    def factory(*keys: str, **kwargs: Any) -> Any:
+        settings = make_settings(*keys, **kwargs)
+        service = MediaService(settings, retry_sleep=no_sleep)
+        return create_server(settings, service=service)
+
+    return factory
+
+
+@pytest.fixture(params=["auto", "legacy"])
+def mode(request: pytest.FixtureRequest) -> str:
+    """Both protocol eras: 2026-07-28 (auto) and handshake-era 2025-11-25 (legacy)."""
+    return str(request.param)
+
+
+@pytest.fixture(autouse=True)
+def _no_real_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never see the developer's real keys or base URLs."""
+    for name in list(os.environ):
+        if name.endswith(("_API_KEY", "_BASE_URL")) or name.startswith("GENERATE_MEDIA_"):
+            monkeypatch.delenv(name, raising=False)

@@ -1,0 +1,197 @@
+"""A loopback HTTP server that speaks the providers' wire APIs, records every request and injects
+faults. Provider modules in this package add routes with :meth:`FakeServer.route`.
+
+Started once per test session on 127.0.0.1 port 0 (uvicorn in a thread); :meth:`reset` clears
+recorded requests, faults and per-provider state between tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import socket
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+Handler = Callable[[Request, "Recorded", "FakeServer"], Awaitable[Response]]
+
+
+@dataclass
+class Recorded:
+    """One request as the provider received it."""
+
+    provider: str
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: bytes
+    json: Any = None
+    form: dict[str, Any] = field(default_factory=dict)  # multipart: field -> value or list of (filename, bytes, type)
+    path_params: dict[str, str] = field(default_factory=dict)
+
+    def files(self, name: str) -> list[tuple[str, bytes, str]]:
+        value = self.form.get(name, [])
+        return [v for v in (value if isinstance(value, list) else [value]) if isinstance(v, tuple)]
+
+
+@dataclass
+class Fault:
+    """An injected failure for requests whose ``provider:METHOD path`` matches ``match``."""
+
+    match: str
+    status: int = 500
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    times: int = 1
+    delay: float = 0.0  # seconds before answering (past the client's timeout = a timeout)
+    drop: bool = False  # send headers then cut the body mid-stream
+    raw: bytes | None = None  # a malformed body sent with 200
+
+    def matches(self, key: str) -> bool:
+        return re.search(self.match, key) is not None
+
+
+class FakeServer:
+    def __init__(self) -> None:
+        self.routes: list[Route] = []
+        self.requests: list[Recorded] = []
+        self.faults: list[Fault] = []
+        self.latency: float = 0.0
+        self.state: dict[str, Any] = {}
+        self.validators: list[Callable[[Recorded], None]] = []
+        self.validation_errors: list[str] = []
+        self._thread: threading.Thread | None = None
+        self._server: uvicorn.Server | None = None
+        self.port = 0
+
+    # --- setup ---------------------------------------------------------------------------------
+
+    def route(self, provider: str, path: str, methods: list[str], handler: Handler) -> None:
+        async def endpoint(request: Request) -> Response:
+            return await self._handle(provider, request, handler)
+
+        self.routes.append(Route(path, endpoint, methods=methods))
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> FakeServer:
+        app = Starlette(routes=self.routes)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))
+        self.port = sock.getsockname()[1]
+        config = uvicorn.Config(app, log_level="warning", lifespan="off", timeout_keep_alive=30)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("fake server did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def reset(self) -> None:
+        self.requests.clear()
+        self.faults.clear()
+        self.state.clear()
+        self.latency = 0.0
+        self.validation_errors.clear()
+
+    def inject(self, match: str, **kwargs: Any) -> Fault:
+        fault = Fault(match=match, **kwargs)
+        self.faults.append(fault)
+        return fault
+
+    def of(self, provider: str, path_contains: str = "") -> list[Recorded]:
+        return [r for r in self.requests if r.provider == provider and path_contains in r.path]
+
+    # --- handling ------------------------------------------------------------------------------
+
+    async def _record(self, provider: str, request: Request) -> Recorded:
+        body = await request.body()
+        rec = Recorded(
+            provider=provider,
+            method=request.method,
+            path=request.url.path,
+            query=dict(request.query_params),
+            headers={k.lower(): v for k, v in request.headers.items()},
+            body=body,
+            path_params=dict(request.path_params),
+        )
+        ctype = rec.headers.get("content-type", "")
+        if "json" in ctype and body:
+            try:
+                rec.json = json.loads(body)
+            except ValueError:
+                rec.json = None
+        elif "multipart/form-data" in ctype:
+            form = await request.form(max_part_size=64 * 1024 * 1024)
+            for key, value in form.multi_items():
+                entry: Any = (
+                    (value.filename, await value.read(), value.content_type) if hasattr(value, "filename") else value
+                )
+                if key in rec.form:
+                    existing = rec.form[key]
+                    rec.form[key] = [*existing, entry] if isinstance(existing, list) else [existing, entry]
+                else:
+                    rec.form[key] = entry
+        return rec
+
+    def _fault_for(self, key: str) -> Fault | None:
+        for fault in self.faults:
+            if fault.times > 0 and fault.matches(key):
+                fault.times -= 1
+                return fault
+        return None
+
+    async def _handle(self, provider: str, request: Request, handler: Handler) -> Response:
+        rec = await self._record(provider, request)
+        self.requests.append(rec)
+        for validate in self.validators:
+            try:
+                validate(rec)
+            except AssertionError as exc:
+                self.validation_errors.append(str(exc))
+                return JSONResponse({"error": {"message": f"fake: request failed schema validation: {exc}"}}, 400)
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        fault = self._fault_for(f"{provider}:{rec.method} {rec.path}")
+        if fault is not None:
+            return await self._apply(fault)
+        return await handler(request, rec, self)
+
+    async def _apply(self, fault: Fault) -> Response:
+        if fault.delay:
+            await asyncio.sleep(fault.delay)
+        if fault.drop:
+
+            async def cut() -> Any:
+                yield b'{"data": [{"b64_json": "iVBORw0KGgo'
+                raise ConnectionResetError("fake: connection dropped mid-body")
+
+            return StreamingResponse(cut(), status_code=200, media_type="application/json")
+        if fault.raw is not None:
+            return Response(
+                fault.raw, status_code=fault.status if fault.status != 500 else 200, media_type="application/json"
+            )
+        body = fault.body if fault.body is not None else {"error": {"message": f"fake fault {fault.status}"}}
+        return JSONResponse(body, status_code=fault.status, headers=fault.headers)

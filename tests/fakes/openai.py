@@ -1,0 +1,74 @@
+"""OpenAI's wire API (``/v1``): images. Bodies are validated against OpenAI's OpenAPI document."""
+
+from __future__ import annotations
+
+import base64
+import time
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from . import media
+from .core import FakeServer, Recorded
+from .openapi import OpenAPIValidator, load
+
+PREFIX = "/openai/v1"
+#: env var -> path under the fake; the provider's documented base URL includes /v1.
+ENV = {"OPENAI_BASE_URL": PREFIX}
+
+_SIZES = {"1024x1024": (64, 64), "1536x1024": (96, 64), "1024x1536": (64, 96), "auto": (64, 64)}
+_FORMATS = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}
+
+
+def _auth_ok(rec: Recorded) -> bool:
+    return rec.headers.get("authorization", "").startswith("Bearer ")
+
+
+def _image_response(fields: dict[str, str], fake: FakeServer) -> Response:
+    size = fields.get("size") or "1024x1024"
+    width, height = _SIZES.get(size, (64, 64))
+    fmt = fields.get("output_format") or "png"
+    n = int(fields.get("n") or 1)
+    payload = fake.state.get("openai_image_bytes") or media.image(width, height, _FORMATS.get(fmt, "PNG"))
+    data = [{"b64_json": base64.b64encode(payload).decode(), "revised_prompt": None} for _ in range(n)]
+    return JSONResponse(
+        {
+            "created": int(time.time()),
+            "data": data,
+            "output_format": fmt,
+            "size": size,
+            "quality": fields.get("quality") or "auto",
+        }
+    )
+
+
+async def images_generations(request: Request, rec: Recorded, fake: FakeServer) -> Response:
+    if not _auth_ok(rec):
+        return JSONResponse({"error": {"message": "Missing bearer token", "type": "invalid_request_error"}}, 401)
+    body = rec.json or {}
+    if "safety" in str(body.get("prompt", "")).lower() and "blocked" in str(body.get("prompt", "")).lower():
+        return JSONResponse(
+            {"error": {"message": "Your request was rejected by the safety system.", "code": "moderation_blocked"}}, 400
+        )
+    return _image_response({k: str(v) for k, v in body.items() if v is not None}, fake)
+
+
+async def images_edits(request: Request, rec: Recorded, fake: FakeServer) -> Response:
+    if not _auth_ok(rec):
+        return JSONResponse({"error": {"message": "Missing bearer token"}}, 401)
+    if not (rec.files("image") or rec.files("image[]")):
+        return JSONResponse({"error": {"message": "image is required"}}, 400)
+    fields = {k: v for k, v in rec.form.items() if isinstance(v, str)}
+    return _image_response(fields, fake)
+
+
+def register(fake: FakeServer) -> None:
+    fake.route("openai", f"{PREFIX}/images/generations", ["POST"], images_generations)
+    fake.route("openai", f"{PREFIX}/images/edits", ["POST"], images_edits)
+    validator = OpenAPIValidator(load("openai-openapi.yaml"), prefix=PREFIX)
+
+    def validate(rec: Recorded) -> None:
+        if rec.provider == "openai":
+            validator(rec)
+
+    fake.validators.append(validate)

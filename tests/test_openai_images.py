@@ -1,0 +1,119 @@
+"""OpenAI images end to end through an MCP client against the loopback fake."""
+
+from __future__ import annotations
+
+import base64
+import io
+from pathlib import Path
+
+from mcp import Client
+from PIL import Image
+
+from tests.fakes import media
+
+
+async def test_a_prompt_becomes_a_png_file_with_result_link_and_preview(make_server, fake, out_dir, mode):
+    server = make_server("OPENAI_API_KEY")
+    async with Client(server, mode=mode) as client:
+        result = await client.call_tool("generate_media", {"prompt": "a red fox at dawn", "aspect_ratio": "3:2"})
+    assert not result.is_error, result.content
+    sent = fake.of("openai", "/images/generations")[-1]
+    assert sent.json["model"] == "gpt-image-2"
+    assert sent.json["prompt"] == "a red fox at dawn"
+    assert sent.json["size"] == "1536x1024"
+    assert sent.headers["authorization"] == "Bearer test-key-openai-Q7xW9zP2"
+
+    data = result.structured_content
+    assert data["status"] == "completed" and data["backend"] == "openai" and data["model"] == "gpt-image-2"
+    item = data["items"][0]
+    path = Path(item["path"])
+    assert path.parent == out_dir.resolve() and path.suffix == ".png" and path.name.startswith("a-red-fox-at-dawn_")
+    assert item["mime_type"] == "image/png" and item["size_bytes"] == path.stat().st_size
+    assert (item["width"], item["height"]) == (96, 64)
+    assert item["continuation_id"].startswith("openai_img_")
+    with Image.open(path) as img:
+        img.verify()
+
+    kinds = [block.type for block in result.content]
+    assert kinds[0] == "text" and "resource_link" in kinds and "image" in kinds
+    link = next(b for b in result.content if b.type == "resource_link")
+    assert str(link.uri) == path.as_uri() and link.mime_type == "image/png"
+    preview = next(b for b in result.content if b.type == "image")
+    assert len(base64.b64decode(preview.data)) <= 48 * 1024
+    assert "b64" not in str(data)  # never base64 in structured content
+
+
+async def test_the_extension_follows_the_bytes_not_the_request(make_server, fake, out_dir):
+    server = make_server("OPENAI_API_KEY")
+    async with Client(server) as client:
+        result = await client.call_tool("generate_media", {"prompt": "jpeg please", "output_format": "jpeg"})
+        assert fake.of("openai")[-1].json["output_format"] == "jpeg"
+        assert result.structured_content["items"][0]["path"].endswith(".jpg")
+
+        fake.state["openai_image_bytes"] = media.image(32, 32, "WEBP")  # the provider sends webp anyway
+        result = await client.call_tool("generate_media", {"prompt": "png please", "output_format": "png"})
+    item = result.structured_content["items"][0]
+    assert item["path"].endswith(".webp") and item["mime_type"] == "image/webp"
+
+
+async def test_several_outputs_per_prompt_get_numbered_files(make_server, fake):
+    async with Client(make_server("OPENAI_API_KEY")) as client:
+        result = await client.call_tool("generate_media", {"prompt": "two cats", "n": 2})
+    items = result.structured_content["items"]
+    assert fake.of("openai")[-1].json["n"] == 2
+    assert len(items) == 2 and len({i["path"] for i in items}) == 2
+    assert all(Path(i["path"]).exists() for i in items)
+
+
+async def test_input_images_and_mask_are_sent_as_a_multipart_edit(make_server, fake, out_dir):
+    src = out_dir / "photo.png"
+    src.write_bytes(media.png(64, 64))
+    mask = out_dir / "mask.png"
+    mask.write_bytes(media.png(64, 64))
+    async with Client(make_server("OPENAI_API_KEY")) as client:
+        result = await client.call_tool(
+            "generate_media",
+            {"prompt": "add a hat", "input_images": [str(src)], "mask": str(mask), "quality": "high"},
+        )
+    assert not result.is_error, result.content
+    sent = fake.of("openai", "/images/edits")[-1]
+    assert sent.form["prompt"] == "add a hat" and sent.form["model"] == "gpt-image-2" and sent.form["quality"] == "high"
+    assert sent.files("image")[0][1] == src.read_bytes()
+    assert sent.files("mask")[0][1] == mask.read_bytes()
+
+
+async def test_continuing_edits_the_stored_image_and_branches_independently(make_server, fake):
+    async with Client(make_server("OPENAI_API_KEY"), mode="legacy") as client:
+        first = await client.call_tool("generate_media", {"prompt": "a house"})
+        cid = first.structured_content["items"][0]["continuation_id"]
+        first_bytes = Path(first.structured_content["items"][0]["path"]).read_bytes()
+        a = await client.call_tool("generate_media", {"prompt": "make it blue", "continue_from": cid})
+        b = await client.call_tool("generate_media", {"prompt": "make it red", "continue_from": cid})
+    edits = fake.of("openai", "/images/edits")
+    assert [e.form["prompt"] for e in edits] == ["make it blue", "make it red"]
+    assert all(e.files("image")[0][1] == first_bytes for e in edits)  # both branch from the same image
+    ids = {a.structured_content["items"][0]["continuation_id"], b.structured_content["items"][0]["continuation_id"]}
+    assert len(ids) == 2 and cid not in ids
+
+
+async def test_a_continuation_id_is_unknown_to_another_client(make_server, fake):
+    server = make_server("OPENAI_API_KEY")
+    async with Client(server, mode="legacy") as one:
+        first = await one.call_tool("generate_media", {"prompt": "a house"})
+        cid = first.structured_content["items"][0]["continuation_id"]
+    async with Client(server, mode="legacy") as other:
+        stolen = await other.call_tool("generate_media", {"prompt": "x", "continue_from": cid})
+        never = await other.call_tool("generate_media", {"prompt": "x", "continue_from": "openai_img_" + "0" * 32})
+    assert stolen.is_error and never.is_error
+    assert stolen.structured_content["error"]["code"] == "not_found"
+    assert stolen.content[0].text.replace(cid, "ID") == never.content[0].text.replace("openai_img_" + "0" * 32, "ID")
+
+
+async def test_preview_stays_under_budget_for_a_large_image(make_server, fake):
+    fake.state["openai_image_bytes"] = media.noisy_png(1024, 1024)
+    async with Client(make_server("OPENAI_API_KEY")) as client:
+        result = await client.call_tool("generate_media", {"prompt": "noise"})
+    previews = [b for b in result.content if b.type == "image"]
+    assert len(previews) == 1 and len(base64.b64decode(previews[0].data)) <= 48 * 1024
+    with Image.open(io.BytesIO(base64.b64decode(previews[0].data))) as thumb:
+        assert max(thumb.size) <= 256
