@@ -102,8 +102,10 @@ def _explicit(req: MediaRequest, registry: Registry, settings: Settings) -> Sele
     return Selection(spec, fit)
 
 
-def select(req: MediaRequest, registry: Registry, settings: Settings) -> Selection:
-    """Pick the backend and model for ``req``.
+def select(
+    req: MediaRequest, registry: Registry, settings: Settings, *, exclude: frozenset[str] = frozenset()
+) -> Selection:
+    """Pick the backend and model for ``req`` (``exclude``: backends that already failed it).
 
     Raises:
         InvalidRequest: the explicit backend/model cannot honour the request (says why).
@@ -115,6 +117,9 @@ def select(req: MediaRequest, registry: Registry, settings: Settings) -> Selecti
     rejected: list[str] = []
     missing_keys = True
     for spec in ordered_backends(registry, req.media, settings):
+        if spec.name in exclude:
+            rejected.append(f"{spec.name}: already failed this request")
+            continue
         why = backend_unavailable(spec, settings)
         if why:
             rejected.append(f"{spec.name}: {why}")

@@ -15,7 +15,7 @@ from typing import Any
 import anyio
 
 from .config import Settings
-from .errors import GenerateMediaError, InvalidRequest, NotFound
+from .errors import GenerateMediaError, InvalidRequest, NotFound, QuotaExceeded
 from .inputs import LoadedFile, load_input
 from .output import Confinement, SavedFile, cleanup_temp, make_preview, new_temp, save_artifact
 from .registry import Registry, load_registry
@@ -138,22 +138,61 @@ class MediaService:
 
             return await jobs.resume(self, req, caller, progress)
         record = self._continuation(req, caller)
-        selection = self._route(req, record)
         confinement = self.confinement(caller)
         directory = self._output_dir(req, confinement)
         inputs = [await self._load(ref, confinement) for ref in req.input_images or []]
         mask = await self._load(req.mask, confinement) if req.mask else None
-        calls = [
-            self._item_call(req, prompt, selection, directory, confinement, record, inputs, mask, progress)
-            for prompt in req.prompt_list
-        ]
-        impl = self.registry.implementation(selection.name)
-        runner = getattr(impl, req.media.value)
-        if hasattr(runner, "submit"):
+        tried: list[dict[str, Any]] = []
+        while True:
+            selection = self._route(req, record, frozenset(t["backend"] for t in tried))
+            calls = [
+                self._item_call(req, prompt, selection, directory, confinement, record, inputs, mask, progress)
+                for prompt in req.prompt_list
+            ]
+            try:
+                outcome = await self._run(req, selection, calls, caller, progress)
+            except GenerateMediaError as exc:
+                if not self._fails_over(req, record, exc):
+                    raise
+                tried.append({"backend": selection.name, "model": selection.model.id, "error": exc.to_dict()})
+                log.info("failing over from %s: %s", selection.name, exc.code)
+                if not self._has_alternative(req, tried):
+                    exc.details["backends_tried"] = tried
+                    raise
+                continue
+            if tried:
+                outcome.result.backends_tried = [*tried, {"backend": selection.name, "model": selection.model.id}]
+            return outcome
+
+    async def _run(
+        self,
+        req: MediaRequest,
+        selection: Selection,
+        calls: list[ItemCall],
+        caller: Caller,
+        progress: ProgressFn | None,
+    ) -> Outcome:
+        runner = getattr(self.registry.implementation(selection.name), req.media.value)
+        is_long = getattr(runner, "is_long", None)
+        if hasattr(runner, "submit") and (is_long is None or is_long(req)):
             from . import jobs
 
             return await jobs.start(self, calls[0], selection, caller, progress)
         return await self._run_items(req, selection, runner, calls, caller)
+
+    @staticmethod
+    def _fails_over(req: MediaRequest, record: ContinuationRecord | None, exc: GenerateMediaError) -> bool:
+        """Only ``backend='auto'`` fails over, and only for transient or capacity failures."""
+        if req.backend != "auto" or req.model or record is not None:
+            return False
+        return exc.retryable or isinstance(exc, QuotaExceeded)
+
+    def _has_alternative(self, req: MediaRequest, tried: list[dict[str, Any]]) -> bool:
+        try:
+            select(req, self.registry, self.settings, exclude=frozenset(t["backend"] for t in tried))
+        except GenerateMediaError:
+            return False
+        return True
 
     # --- routing -----------------------------------------------------------------------------
 
@@ -174,9 +213,11 @@ class MediaService:
             )
         return record
 
-    def _route(self, req: MediaRequest, record: ContinuationRecord | None) -> Selection:
+    def _route(
+        self, req: MediaRequest, record: ContinuationRecord | None, exclude: frozenset[str] = frozenset()
+    ) -> Selection:
         if record is None:
-            return select(req, self.registry, self.settings)
+            return select(req, self.registry, self.settings, exclude=exclude)
         # A continuation goes back to the backend and model it came from, whatever is selected now.
         if req.backend not in ("auto", record.backend):
             raise InvalidRequest(f"{req.continue_from} belongs to backend {record.backend!r}; omit backend or use it")

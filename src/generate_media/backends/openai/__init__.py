@@ -1,22 +1,12 @@
-"""OpenAI: GPT image models (generate, edit, inpaint). Other media types add a module here and one line below."""
+"""OpenAI. One module per media type (``images.py``...); see ``backends/_compose.py``."""
 
-from __future__ import annotations
+from .._compose import compose
 
-from ...spec import BackendSpec, MediaType
-from . import images
-
-
-class _OpenAI:
-    image = staticmethod(images.generate)
-
-
-BACKEND = _OpenAI()
-
-SPEC = BackendSpec(
+SPEC, BACKEND = compose(
+    __name__,
     name="openai",
     title="OpenAI",
     env_keys=("OPENAI_API_KEY",),
     base_url_env="OPENAI_BASE_URL",
-    docs_url="https://platform.openai.com/docs/guides/image-generation",
-    media={MediaType.IMAGE: images.SUPPORT},
+    docs_url="https://platform.openai.com/docs/api-reference",
 )

@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import BadProviderResponse, InvalidRequest
-from ...spec import Call, MediaSupport, ModelSpec, Produced
+from ...spec import Call, MediaSupport, MediaType, ModelSpec, Produced
 from .._errors import from_sdk
 
+MEDIA = MediaType.IMAGE
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
 _ASPECT_TO_SIZE = {"1:1": "1024x1024", "3:2": "1536x1024", "2:3": "1024x1536"}
@@ -124,3 +125,6 @@ def _produced(response: Any, opts: dict[str, Any]) -> list[Produced]:
             )
         )
     return out
+
+
+RUN = generate
