@@ -65,7 +65,7 @@ def load_registry(package: str = "generate_media.backends") -> Registry:
             continue
         module = importlib.import_module(f"{package}.{info.name}")
         spec = getattr(module, "SPEC", None)
-        if not isinstance(spec, BackendSpec):
+        if not isinstance(spec, BackendSpec) or not spec.media:
             continue
         if spec.name != info.name:
             raise RuntimeError(f"backend module {info.name} declares SPEC.name={spec.name!r}; they must match")

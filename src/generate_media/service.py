@@ -65,6 +65,7 @@ class ItemCall:
     input_images: list[LoadedFile] = field(default_factory=list)
     mask: LoadedFile | None = None
     reporter: ProgressFn | None = None
+    cache: dict[str, Any] = field(default_factory=dict)  # per-service: lives as long as the server
     temps: list[Path] = field(default_factory=list)
     _ticks: int = 0
 
@@ -114,6 +115,7 @@ class MediaService:
         self.jobs = jobs or JobStore(settings.state_dir / "jobs")
         self.clock = clock
         self.retry_sleep = retry_sleep
+        self.cache: dict[str, Any] = {}
 
     # --- entry point -----------------------------------------------------------------------
 
@@ -275,6 +277,7 @@ class MediaService:
             input_images=list(inputs),
             mask=mask,
             reporter=progress,
+            cache=self.cache,
         )
 
     # --- running -----------------------------------------------------------------------------

@@ -169,6 +169,8 @@ class Call(Protocol):
     def input_images(self) -> list[Any]: ...  # inputs.LoadedFile
     @property
     def mask(self) -> Any: ...  # inputs.LoadedFile | None
+    @property
+    def cache(self) -> dict[str, Any]: ...  # lives as long as the server (e.g. a voice list)
 
     async def progress(self, message: str, percent: float | None = None) -> None: ...
     def temp_file(self, suffix: str = "") -> Path: ...

@@ -1,0 +1,12 @@
+"""OpenRouter: image models through chat completions. One module per media type."""
+
+from .._compose import compose
+
+SPEC, BACKEND = compose(
+    __name__,
+    name="openrouter",
+    title="OpenRouter",
+    env_keys=("OPENROUTER_API_KEY",),
+    base_url_env="OPENROUTER_BASE_URL",
+    docs_url="https://openrouter.ai/docs/guides/overview/multimodal/image-generation",
+)
