@@ -1,0 +1,160 @@
+"""xAI Grok Imagine images over xAI's REST API (httpx; the xai-sdk speaks gRPC only).
+
+``POST /images/generations`` makes images; ``POST /images/edits`` (JSON, not multipart) edits one
+to three source images sent as data URIs. Continuation sends the stored output back as the edit's
+source image, on the same model. xAI rejects ``size``/``quality``/``style``, so they are never sent.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...errors import BadProviderResponse, InvalidRequest, SafetyBlocked
+from ...spec import Call, MediaSupport, MediaType, ModelSpec, Produced
+from .._errors import from_sdk, from_status
+from .._image_payload import decode_b64, download
+
+MEDIA = MediaType.IMAGE
+DEFAULT_BASE_URL = "https://api.x.ai/v1"
+KEY_ENV = "XAI_API_KEY"
+MAX_SOURCES = 3  # source images per edit (docs.x.ai image editing)
+
+_ASPECTS = (
+    "1:1",
+    "3:4",
+    "4:3",
+    "9:16",
+    "16:9",
+    "2:3",
+    "3:2",
+    "9:19.5",
+    "19.5:9",
+    "9:20",
+    "20:9",
+    "1:2",
+    "2:1",
+    "auto",
+)
+_COMMON: dict[str, Any] = {
+    "max_outputs": 10,
+    "max_input_images": MAX_SOURCES,
+    "continuation": True,
+    "aspect_ratios": _ASPECTS,
+    "sizes": ("1k", "2k"),  # sent as `resolution`
+}
+
+SUPPORT = MediaSupport(
+    priority=60,
+    default_model="grok-imagine-image",
+    continuation_prefix="grok_img",
+    models=(
+        ModelSpec(
+            id="grok-imagine-image",
+            notes="size is the resolution (1k, 2k); a single-image edit keeps the input's aspect ratio.",
+            **_COMMON,
+        ),
+        ModelSpec(
+            id="grok-imagine-image-quality",
+            notes="Higher quality, slower. size is the resolution (1k, 2k).",
+            **_COMMON,
+        ),
+    ),
+)
+
+
+async def _sources(call: Call) -> list[str]:
+    """Data URIs of the images to edit: the continued output first, then the input images."""
+    uris: list[str] = []
+    if call.continuation is not None:
+        stored = await call.load_file(call.continuation.files[0], ("image/",))
+        uris.append(stored.data_uri())
+    uris.extend(image.data_uri() for image in call.input_images)
+    if len(uris) > MAX_SOURCES:
+        raise InvalidRequest(
+            f"grok edits at most {MAX_SOURCES} images and continuing counts the stored image as one; "
+            f"give at most {MAX_SOURCES - 1} input_images with continue_from"
+        )
+    return uris
+
+
+def _body(call: Call, sources: list[str]) -> dict[str, Any]:
+    req = call.request
+    body: dict[str, Any] = {"model": call.model.id, "prompt": call.prompt, "n": req.n, "response_format": "b64_json"}
+    if req.size:
+        body["resolution"] = req.size
+    if len(sources) == 1:
+        if req.aspect_ratio:
+            raise InvalidRequest(
+                "grok keeps the input image's aspect ratio when editing one image; drop aspect_ratio "
+                "(it applies to new images and multi-image edits)"
+            )
+        body["image"] = {"url": sources[0], "type": "image_url"}
+    elif sources:
+        body["images"] = [{"url": uri, "type": "image_url"} for uri in sources]
+    if req.aspect_ratio:
+        body["aspect_ratio"] = req.aspect_ratio
+    return body
+
+
+async def generate(call: Call) -> list[Produced]:
+    import httpx
+
+    sources = await _sources(call)
+    body = _body(call, sources)
+    path = "/images/edits" if sources else "/images/generations"
+    base = (call.base_url or DEFAULT_BASE_URL).rstrip("/")
+    headers = {"Authorization": f"Bearer {call.api_key}"}
+    try:
+        async with httpx.AsyncClient(timeout=httpx.Timeout(call.settings.request_timeout_s, connect=10.0)) as client:
+            resp = await client.post(base + path, json=body, headers=headers)
+    except httpx.HTTPError as exc:
+        raise from_sdk(exc, backend="grok", key_env=KEY_ENV) from exc
+    if resp.status_code != 200:
+        raise from_status(resp.status_code, resp.content, backend="grok", headers=resp.headers, key_env=KEY_ENV)
+    try:
+        payload = resp.json()
+    except ValueError as exc:
+        raise BadProviderResponse("grok sent a malformed response; try again", backend="grok") from exc
+    return await _produced(call, payload, body)
+
+
+async def _image_bytes(call: Call, item: dict[str, Any]) -> bytes | None:
+    if item.get("b64_json"):
+        return decode_b64(item["b64_json"], backend="grok")
+    if item.get("url"):
+        return await download(item["url"], backend="grok", settings=call.settings, key_env=KEY_ENV)
+    return None
+
+
+async def _produced(call: Call, payload: Any, body: dict[str, Any]) -> list[Produced]:
+    items = payload.get("data") if isinstance(payload, dict) else None
+    if not isinstance(items, list) or not items:
+        raise BadProviderResponse("grok returned no images; try again", backend="grok")
+    out: list[Produced] = []
+    withheld = 0
+    for item in items:
+        data = await _image_bytes(call, item) if isinstance(item, dict) else None
+        if data is None:
+            withheld += 1
+            continue
+        meta = {"mime_type": item.get("mime_type"), "resolution": body.get("resolution")}
+        out.append(
+            Produced(
+                data=data,
+                revised_prompt=item.get("revised_prompt") or None,
+                state={"resolution": body.get("resolution")},
+                metadata={k: v for k, v in meta.items() if v},
+            )
+        )
+    if not out:
+        if any(isinstance(i, dict) and i.get("respect_moderation") is False for i in items):
+            raise SafetyBlocked(
+                "grok withheld the image (respect_moderation=false); rephrase the prompt", backend="grok"
+            )
+        raise BadProviderResponse("grok returned images without data; try again", backend="grok")
+    if withheld:
+        out[0].warnings.append(f"grok withheld {withheld} of {len(items)} images")
+    return out
+
+
+RUN = generate

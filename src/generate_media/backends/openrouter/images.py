@@ -1,0 +1,174 @@
+"""OpenRouter image models through chat completions (the openai SDK pointed at OpenRouter).
+
+The request is ``POST /chat/completions`` with ``modalities`` and, where the model declares them,
+``image_config: {aspect_ratio, image_size}``; input images are ``image_url`` content parts (data
+URIs). Images come back in ``choices[0].message.images[].image_url.url`` as data URLs (or URLs,
+downloaded at once). Continuation sends the stored output back as the first input image.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...errors import BadProviderResponse, GenerateMediaError, InvalidRequest, SafetyBlocked
+from ...spec import Call, MediaSupport, MediaType, ModelSpec, Produced
+from .._errors import from_sdk, from_status
+from .._image_payload import decode_data_url, download, mime_of_data_url
+
+MEDIA = MediaType.IMAGE
+DEFAULT_BASE_URL = "https://openrouter.ai/api/v1"
+KEY_ENV = "OPENROUTER_API_KEY"
+
+_GEMINI_ASPECTS = ("1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9")
+
+SUPPORT = MediaSupport(
+    priority=40,
+    default_model="google/gemini-3.1-flash-image",
+    continuation_prefix="openrouter_img",
+    models=(
+        ModelSpec(
+            id="google/gemini-3.1-flash-image",
+            max_input_images=14,
+            continuation=True,
+            aspect_ratios=(*_GEMINI_ASPECTS, "1:4", "4:1", "1:8", "8:1"),
+            sizes=("0.5K", "1K", "2K", "4K"),
+            notes="Nano Banana 2 via OpenRouter; image_config aspect_ratio and image_size.",
+        ),
+        ModelSpec(
+            id="google/gemini-3-pro-image",
+            max_input_images=14,
+            continuation=True,
+            aspect_ratios=_GEMINI_ASPECTS,
+            sizes=("1K", "2K", "4K"),
+        ),
+        ModelSpec(
+            id="openai/gpt-image-2",
+            max_input_images=16,
+            continuation=True,
+            notes="Image-only output; OpenRouter's chat route takes no size or aspect ratio for it.",
+        ),
+        ModelSpec(
+            id="black-forest-labs/flux.2-pro",
+            max_input_images=8,
+            continuation=True,
+            notes="Image-only output; reference images as inputs; no size or aspect ratio on this route.",
+        ),
+    ),
+)
+
+#: Models whose only output is an image ask for ``modalities: ["image"]`` (OpenRouter's docs).
+_IMAGE_ONLY = frozenset({"openai/gpt-image-2", "black-forest-labs/flux.2-pro"})
+
+
+async def _content(call: Call) -> list[dict[str, Any]]:
+    images: list[str] = []
+    if call.continuation is not None:
+        stored = await call.load_file(call.continuation.files[0], ("image/",))
+        images.append(stored.data_uri())
+    images.extend(image.data_uri() for image in call.input_images)
+    if len(images) > call.model.max_input_images:
+        raise InvalidRequest(
+            f"{call.model.id} takes at most {call.model.max_input_images} images and continuing counts the "
+            "stored image as one; give fewer input_images"
+        )
+    parts: list[dict[str, Any]] = [{"type": "text", "text": call.prompt}]
+    parts.extend({"type": "image_url", "image_url": {"url": url}} for url in images)
+    return parts
+
+
+def _extra_body(call: Call) -> dict[str, Any]:
+    req = call.request
+    modalities = ["image"] if call.model.id in _IMAGE_ONLY else ["image", "text"]
+    extra: dict[str, Any] = {"modalities": modalities}
+    config = {k: v for k, v in (("aspect_ratio", req.aspect_ratio), ("image_size", req.size)) if v}
+    if config:
+        extra["image_config"] = config
+    return extra
+
+
+def _translate(exc: BaseException) -> GenerateMediaError:
+    """OpenRouter's 403 moderation carries its reasons in ``error.metadata``; the rest is generic."""
+    body = getattr(exc, "body", None)
+    metadata = body.get("metadata") if isinstance(body, dict) else None
+    if getattr(exc, "status_code", None) == 403 and isinstance(metadata, dict) and metadata.get("reasons"):
+        reasons = ", ".join(str(r) for r in metadata["reasons"])
+        message = str(body.get("message") or "flagged by moderation")  # type: ignore[union-attr]
+        return SafetyBlocked(
+            f"openrouter moderation blocked the request: {message} (reasons: {reasons}); rephrase the prompt",
+            backend="openrouter",
+            status=403,
+        )
+    return from_sdk(exc, backend="openrouter", key_env=KEY_ENV)
+
+
+async def generate(call: Call) -> list[Produced]:
+    from openai import AsyncOpenAI
+
+    content = await _content(call)
+    extra = _extra_body(call)
+    client = AsyncOpenAI(
+        api_key=call.api_key,
+        base_url=call.base_url or DEFAULT_BASE_URL,
+        timeout=call.settings.request_timeout_s,
+        max_retries=0,  # retries are ours (retry.py)
+    )
+    messages: Any = [{"role": "user", "content": content}]
+    async with client:
+        try:
+            completion = await client.chat.completions.create(model=call.model.id, messages=messages, extra_body=extra)
+        except Exception as exc:
+            raise _translate(exc) from exc
+    return await _produced(call, completion)
+
+
+def _check_answer(completion: Any) -> Any:
+    """The assistant message, after in-band errors (HTTP 200 with an ``error`` object)."""
+    error = (getattr(completion, "model_extra", None) or {}).get("error")
+    if isinstance(error, dict):
+        code = error.get("code")
+        status = code if isinstance(code, int) and 400 <= code < 600 else 502
+        raise from_status(status, {"error": error}, backend="openrouter", key_env=KEY_ENV)
+    choices = getattr(completion, "choices", None) or []
+    if not choices:
+        raise BadProviderResponse("openrouter returned no choices; try again", backend="openrouter")
+    choice = choices[0]
+    if choice.finish_reason == "content_filter":
+        raise SafetyBlocked(
+            "openrouter's provider filtered the image (content_filter); rephrase the prompt", backend="openrouter"
+        )
+    return choice.message
+
+
+def _urls(message: Any) -> list[str]:
+    images = (getattr(message, "model_extra", None) or {}).get("images") or []
+    urls = []
+    for image in images:
+        ref = image.get("image_url") if isinstance(image, dict) else None
+        url = ref.get("url") if isinstance(ref, dict) else ref
+        if isinstance(url, str) and url:
+            urls.append(url)
+    return urls
+
+
+async def _produced(call: Call, completion: Any) -> list[Produced]:
+    message = _check_answer(completion)
+    text = (message.content or "").strip() if isinstance(message.content, str) else ""
+    urls = _urls(message)
+    if not urls:
+        said = f": {text[:200]!r}" if text else ""
+        raise BadProviderResponse(
+            f"{call.model.id} answered without an image{said}; rephrase the prompt as an image request",
+            backend="openrouter",
+        )
+    out = []
+    for url in urls:
+        if url.startswith("data:"):
+            data = decode_data_url(url, backend="openrouter")
+        else:
+            data = await download(url, backend="openrouter", settings=call.settings, key_env=KEY_ENV)
+        meta = {"mime_type": mime_of_data_url(url), "text": text[:500] or None, "id": getattr(completion, "id", None)}
+        out.append(Produced(data=data, state={}, metadata={k: v for k, v in meta.items() if v}))
+    return out
+
+
+RUN = generate
