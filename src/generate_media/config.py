@@ -89,6 +89,7 @@ class Settings:
     preview: bool = True
     wait_budget_s: float = 45.0
     poll_interval_s: float = 5.0
+    job_deadline_s: float = 3600.0
     request_timeout_s: float = 120.0
     max_retries: int = 2
     allow_http_urls: bool = False
@@ -108,6 +109,7 @@ class Settings:
             preview=_flag(env, "GENERATE_MEDIA_PREVIEW", True),
             wait_budget_s=_float(env, "GENERATE_MEDIA_WAIT_BUDGET_S", 45.0),
             poll_interval_s=_float(env, "GENERATE_MEDIA_POLL_INTERVAL_S", 5.0),
+            job_deadline_s=_float(env, "GENERATE_MEDIA_JOB_DEADLINE_S", 3600.0),
             request_timeout_s=_float(env, "GENERATE_MEDIA_REQUEST_TIMEOUT_S", 120.0),
             max_retries=_int(env, "GENERATE_MEDIA_MAX_RETRIES", 2),
             allow_http_urls=_flag(env, "GENERATE_MEDIA_ALLOW_HTTP_URLS", False),

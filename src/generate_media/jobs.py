@@ -1,17 +1,43 @@
 """Long jobs (video, dubbing): submit once, record durably, poll with progress, honour the wait
 budget, resume by ``job_id``, cancel the provider job when the caller goes away.
+
+Life of a job::
+
+    start ─ record "submitting" (on disk) ─ submit ─ record handle ("queued") ─┐
+    resume(job_id) ───────────────────────────────────────────────────────────┤
+                                                                              ▼
+      poll (provider hint, else backoff) ─ progress ─ budget spent? → "pending" + job_id
+         │ done                            │ failed / deadline          │ client cancelled
+         ▼                                 ▼                            ▼
+      fetch (stream to temp) → save → "done"   "failed"        provider cancel (if it can) → "cancelled"
+
+A repeated identical request while its job is still running attaches to that job instead of
+paying for a second one; a finished job's result is answered again by id without the provider.
+Only one waiter per job downloads at a time (a per-job lock), so two resumes never make two files.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import math
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from .errors import GenerateMediaError, LimitExceeded, NotFound, ProviderError
+from .errors import (
+    GenerateMediaError,
+    InvalidRequest,
+    LimitExceeded,
+    NotFound,
+    ProviderError,
+    ProviderTimeout,
+    SafetyBlocked,
+)
 from .results import ErrorInfo, GenerationResult
 from .retry import retrying
 from .selector import Selection
@@ -21,58 +47,179 @@ from .stores import JobRecord
 if TYPE_CHECKING:
     from .service import Caller, ItemCall, MediaService, Outcome, ProgressFn
 
-__all__ = ["resume", "start"]
+__all__ = ["HEARTBEAT_S", "resume", "start"]
 
 log = logging.getLogger("generate_media.jobs")
 
+#: Longest silence between progress notifications while a job runs.
 HEARTBEAT_S = 10.0
+#: Longest pause between polls, whatever the provider hints.
+MAX_POLL_S = 60.0
+_TERMINAL = ("done", "failed", "cancelled")
 
 
 def _runner(service: MediaService, record: JobRecord) -> Any:
     return getattr(service.registry.implementation(record.backend), record.media_type)
 
 
+def _lock(service: MediaService, job_id: str) -> anyio.Lock:
+    locks: dict[str, anyio.Lock] = service.cache.setdefault("jobs.locks", {})
+    return locks.setdefault(job_id, anyio.Lock())
+
+
+# --- progress ------------------------------------------------------------------------------------
+
+
+class _Progress:
+    """Makes every notification's ``progress`` strictly larger than the last, as MCP requires,
+    whether it comes from the provider's percentage or is a plain heartbeat. Installed as the
+    call's reporter so a backend's own ``call.progress`` goes through it too."""
+
+    def __init__(self, call: ItemCall) -> None:
+        self.raw = call.reporter
+        self.last = 0.0
+        self.sent_at = -math.inf
+        if self.raw is not None:
+            call.reporter = self.report
+
+    async def report(self, value: float, total: float | None, message: str) -> None:
+        if total is None:
+            value = self.last + 1.0
+        else:
+            value = max(value, self.last + 0.01)
+            total = total if value <= total else None
+        self.last = value
+        self.sent_at = time.monotonic()
+        if self.raw is not None:
+            await self.raw(value, total, message)
+
+    async def job(self, record: JobRecord, prefix: str = "") -> None:
+        """A heartbeat: the job's last known percentage and the time it has been running."""
+        percent = record.percent
+        await self.report(percent or 0.0, 100.0 if percent is not None else None, prefix + _rendering(record))
+
+    def due(self) -> bool:
+        return time.monotonic() - self.sent_at >= HEARTBEAT_S
+
+
+def _rendering(record: JobRecord) -> str:
+    elapsed = max(0.0, time.time() - record.created)
+    pct = f", {record.percent:.0f}%" if record.percent is not None else ""
+    return f"rendering on {record.model}, {elapsed:.0f} s elapsed{pct}"
+
+
+# --- starting and resuming -----------------------------------------------------------------------
+
+
+def _fingerprint(call: ItemCall, request: dict[str, Any], backend: str, model: str) -> str:
+    digest = hashlib.sha256(json.dumps([backend, model, request], sort_keys=True, default=str).encode())
+    for image in call.input_images:
+        digest.update(hashlib.sha256(image.data).digest())
+    return digest.hexdigest()
+
+
+def _running_twin(service: MediaService, owner: str, fingerprint: str) -> JobRecord | None:
+    """An unfinished job of ``owner`` for the very same request (a client retrying its call)."""
+    for record in service.jobs.list(owner):
+        if not record.finished and record.handle.get("fingerprint") == fingerprint:
+            return record
+    return None
+
+
 async def start(
     service: MediaService, call: ItemCall, selection: Selection, caller: Caller, progress: ProgressFn | None
 ) -> Outcome:
-    """Submit a new provider job, record it, then wait for it within the budget."""
+    """Submit a new provider job (or attach to an identical running one), record it, then wait."""
+    req = call.request
+    if req.prompts and len(req.prompts) > 1:
+        raise InvalidRequest(f"{req.media.value} jobs take one prompt; call once per {req.media.value}")
+    request = req.model_dump(exclude_none=True, exclude_defaults=True)
+    request.update(prompt=call.prompt, output_dir=str(call.directory), media_type=req.media.value)
+    request.pop("prompts", None)
+    fingerprint = _fingerprint(call, request, selection.name, selection.model.id)
+    twin = _running_twin(service, caller.principal, fingerprint)
+    if twin is not None:
+        log.info("attaching to running job %s instead of submitting again", twin.id)
+        call.cleanup()
+        return await resume(service, req.model_copy(update={"job_id": twin.id}), caller, progress)
     limit = service.settings.limits.max_jobs_per_client
     if service.jobs.active(caller.principal) >= limit:
         raise LimitExceeded(
             f"{limit} jobs are already running for this client (GENERATE_MEDIA_MAX_JOBS_PER_CLIENT); "
             "resume one with job_id or wait"
         )
-    req = call.request
-    request = req.model_dump(exclude_none=True, exclude_defaults=True)
-    request.update(prompt=call.prompt, output_dir=str(call.directory), media_type=req.media.value)
     record = service.jobs.new(
         owner=caller.principal,
         backend=selection.name,
         media_type=req.media.value,
         model=selection.model.id,
         request=request,
+        handle={"fingerprint": fingerprint},
     )
+    reporter = _Progress(call)
     runner = _runner(service, record)
-    await call.progress(f"submitting to {selection.name}/{selection.model.id}")
+    async with _lock(service, record.id):
+        await reporter.report(0.0, None, f"submitting to {selection.name}/{selection.model.id}")
+        try:
+            handle = await retrying(lambda: _submit_once(runner, call, record.backend), service.retry_policy())
+        except BaseException as exc:
+            record.state, record.error = "failed", _error_dict(exc)
+            service.jobs.save(record)
+            call.cleanup()
+            raise
+        record.handle = {**handle, "fingerprint": fingerprint}
+        record.state = "queued"
+        service.jobs.save(record)  # durable before the first poll: a restart can resume it
+        return await _wait(service, record, call, runner, caller, reporter)
+
+
+async def _submit_once(runner: Any, call: ItemCall, backend: str) -> dict[str, Any]:
+    """A submit that timed out may have started a paid job: it is not retried blindly."""
     try:
-        record.handle = await retrying(lambda: runner.submit(call), service.retry_policy())
-    except BaseException as exc:
-        record.state = "failed"
-        record.error = _error_dict(exc)
-        service.jobs.save(record)
-        raise
-    record.state = "queued"
-    service.jobs.save(record)
-    return await _wait(service, record, call, runner, caller)
+        handle: dict[str, Any] = await runner.submit(call)
+    except ProviderTimeout as exc:
+        raise ProviderError(
+            f"{backend} did not confirm the job in time (it may have started); check the provider's console "
+            "before trying again",
+            backend=backend,
+        ) from exc
+    return handle
 
 
 async def resume(service: MediaService, req: Any, caller: Caller, progress: ProgressFn | None) -> Outcome:
-    """Continue waiting for a recorded job, or return its finished result without calling the provider."""
-    from .service import Outcome
+    """Continue waiting for a recorded job, or return its finished result without calling the provider.
 
+    Raises:
+        NotFound: unknown id (or another client's), or the finished job's files are gone.
+        ProviderError: the job failed, was cancelled, or never reached the provider.
+    """
     record = service.jobs.get(req.job_id, caller.principal)
     if record is None:
         raise NotFound(f"unknown job id {req.job_id!r} (from another client or never issued); start a new request")
+    async with _lock(service, record.id):
+        record = service.jobs.get(record.id, caller.principal) or record  # another waiter may have finished it
+        finished = _finished(record)
+        if finished is not None:
+            return finished
+        # This call's own wait budget (or the server's), not the one the job was started with.
+        original = service.parse(record.request).model_copy(update={"wait_s": req.wait_s})
+        pinned = original.model_copy(update={"backend": record.backend, "model": record.model, "continue_from": None})
+        selection = service._route(pinned, None)
+        confinement = service.confinement(caller)
+        directory = service._output_dir(original, confinement)
+        call = service._item_call(
+            original, record.request.get("prompt", ""), selection, directory, confinement, None, [], None, progress
+        )
+        reporter = _Progress(call)
+        await reporter.report(
+            record.percent or 0.0, 100.0 if record.percent else None, f"resuming: {_rendering(record)}"
+        )
+        return await _wait(service, record, call, _runner(service, record), caller, reporter)
+
+
+def _finished(record: JobRecord) -> Outcome | None:
+    from .service import Outcome
+
     if record.state == "done" and record.result:
         result = GenerationResult.model_validate(record.result)
         if all(item.path is None or Path(item.path).is_file() for item in result.items):
@@ -81,25 +228,150 @@ async def resume(service: MediaService, req: Any, caller: Caller, progress: Prog
     if record.state in ("failed", "cancelled"):
         error = record.error or {"message": f"the job was {record.state}"}
         raise ProviderError(f"job {record.id} {record.state}: {error.get('message')}", backend=record.backend)
-    original = service.parse(record.request)
-    if req.wait_s is not None:
-        original = original.model_copy(update={"wait_s": req.wait_s})
-    selection = service._route(original.model_copy(update={"backend": record.backend, "model": record.model}), None)
-    confinement = service.confinement(caller)
-    directory = service._output_dir(original, confinement)
-    call = service._item_call(
-        original, record.request.get("prompt", ""), selection, directory, confinement, None, [], None, progress
+    if not any(key != "fingerprint" for key in record.handle):
+        raise ProviderError(
+            f"job {record.id} never got a provider id (the server stopped while submitting); start a new request",
+            backend=record.backend,
+        )
+    return None
+
+
+# --- waiting ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Clock:
+    """Times of one wait: the caller's budget (0 = to the end) and the job's overall deadline."""
+
+    budget: float
+    deadline_at: float  # wall clock, from the job's creation (survives restarts)
+    interval: float
+    started: float = field(default_factory=time.monotonic)
+
+    def spent(self) -> bool:
+        return bool(self.budget) and time.monotonic() - self.started >= self.budget
+
+    def budget_left(self) -> float:
+        return math.inf if not self.budget else self.budget - (time.monotonic() - self.started)
+
+    def overdue(self) -> bool:
+        return time.time() >= self.deadline_at
+
+    def next_delay(self, status: JobStatus, current: float) -> tuple[float, float]:
+        """(this pause, the next backoff step): the provider's hint wins, else grow the pause."""
+        cap = max(self.interval, min(self.interval * 6, 30.0))
+        if status.poll_after is not None and status.poll_after >= 0:
+            return min(status.poll_after, MAX_POLL_S), current
+        return current, min(current * 1.5, cap)
+
+
+async def _sleep(clock: _Clock, seconds: float, reporter: _Progress, record: JobRecord) -> bool:
+    """Pause between polls, sending heartbeats; False when the caller's budget ran out first."""
+    end = time.monotonic() + seconds
+    while (left := end - time.monotonic()) > 0:
+        if clock.spent():
+            return False
+        await anyio.sleep(max(0.0, min(left, HEARTBEAT_S, clock.budget_left())))
+        if reporter.due():
+            await reporter.job(record)
+    return not clock.spent()
+
+
+async def _poll_until_done(
+    service: MediaService, record: JobRecord, call: ItemCall, runner: Any, reporter: _Progress
+) -> JobStatus | None:
+    """Poll to a terminal state; None when the caller's wait budget is spent first."""
+    settings = service.settings
+    budget = call.request.wait_s if call.request.wait_s is not None else settings.wait_budget_s
+    interval = max(settings.poll_interval_s, 0.01)
+    clock = _Clock(budget=budget, deadline_at=record.created + settings.job_deadline_s, interval=interval)
+    delay = interval
+    while True:
+        status: JobStatus = await retrying(lambda: runner.poll(call, record.handle), service.retry_policy())
+        _update(service, record, status)
+        if status.state in _TERMINAL:
+            return status
+        await reporter.job(record)
+        if clock.overdue():
+            await _deadline(service, record, call, runner)
+        pause, delay = clock.next_delay(status, delay)
+        if not await _sleep(clock, pause, reporter, record):
+            return None
+
+
+async def _wait(
+    service: MediaService, record: JobRecord, call: ItemCall, runner: Any, caller: Caller, reporter: _Progress
+) -> Outcome:
+    from .service import Outcome
+
+    try:
+        status = await _poll_until_done(service, record, call, runner, reporter)
+        if status is None:
+            return Outcome(result=_pending(service, record))
+        if status.state != "done":
+            raise _job_failed(record, status)
+        await reporter.report(100.0, 100.0, f"downloading from {record.backend}")
+        produced = await retrying(lambda: runner.fetch(call, record.handle, status), service.retry_policy())
+        saved: list[Any] = []
+        items = await service.save_produced(call, produced, 0, caller, saved, batch=False)
+    except anyio.get_cancelled_exc_class():
+        with anyio.CancelScope(shield=True):
+            await _cancel(service, record, call, runner)
+        raise
+    except GenerateMediaError as exc:
+        raise _settle(service, record, exc) from None
+    finally:
+        call.cleanup()
+    result = GenerationResult(
+        status="completed",
+        media_type=record.media_type,
+        backend=record.backend,
+        model=record.model,
+        items=items,
+        job_id=record.id,
+        progress_percent=100.0,
+        warnings=_deprecation(call),
     )
-    return await _wait(service, record, call, _runner(service, record), caller)
+    record.state, record.percent, record.result = "done", 100.0, result.model_dump(mode="json")
+    service.jobs.save(record)
+    return Outcome(result=result, files=saved)
 
 
-def _error_dict(exc: BaseException) -> dict[str, Any]:
-    if isinstance(exc, GenerateMediaError):
-        return exc.to_dict()
-    return {"code": "cancelled" if isinstance(exc, anyio.get_cancelled_exc_class()) else "error", "message": str(exc)}
+def _settle(service: MediaService, record: JobRecord, exc: GenerateMediaError) -> GenerateMediaError:
+    """Record a failure. A transient one (the provider unreachable after retries) keeps the job
+    resumable and never triggers failover to another backend: the paid job may still finish."""
+    if exc.retryable and record.state not in _TERMINAL:
+        service.jobs.save(record)
+        lost = ProviderError(
+            f"lost contact with {record.backend} while waiting ({exc.message}); call again with "
+            f"job_id={record.id!r} to resume",
+            backend=record.backend,
+            job_id=record.id,
+        )
+        lost.__cause__ = exc
+        return lost
+    if record.state not in ("failed", "cancelled"):
+        record.state = "failed"
+    record.error = exc.to_dict()
+    service.jobs.save(record)
+    exc.details.setdefault("job_id", record.id)
+    return exc
 
 
-def _pending(record: JobRecord, waited: float) -> GenerationResult:
+def _job_failed(record: JobRecord, status: JobStatus) -> GenerateMediaError:
+    message = status.error or f"the provider reports the job {status.state}"
+    if status.error_code == SafetyBlocked.code:
+        return SafetyBlocked(f"{record.backend} refused the video: {message}", backend=record.backend)
+    return ProviderError(f"{record.backend} job failed: {message}", backend=record.backend)
+
+
+def _deprecation(call: ItemCall) -> list[str]:
+    note = call.model.deprecated
+    return [f"{call.model.id} is deprecated: {note}"] if note else []
+
+
+def _pending(service: MediaService, record: JobRecord) -> GenerationResult:
+    waited = time.time() - record.created
     return GenerationResult(
         status="pending",
         media_type=record.media_type,
@@ -114,75 +386,47 @@ def _pending(record: JobRecord, waited: float) -> GenerationResult:
     )
 
 
-async def _wait(service: MediaService, record: JobRecord, call: ItemCall, runner: Any, caller: Caller) -> Outcome:
-    from .service import Outcome
-
-    budget = call.request.wait_s if call.request.wait_s is not None else service.settings.wait_budget_s
-    start = time.monotonic()
-    interval = max(service.settings.poll_interval_s, 0.01)
-    last_report = -HEARTBEAT_S
-    try:
-        while True:
-            status: JobStatus = await retrying(lambda: runner.poll(call, record.handle), service.retry_policy())
-            elapsed = time.monotonic() - start
-            _update(service, record, status)
-            if status.state == "done":
-                break
-            if status.state in ("failed", "cancelled"):
-                message = status.error or f"the provider reports the job {status.state}"
-                raise ProviderError(f"{record.backend} job failed: {message}", backend=record.backend)
-            if elapsed - last_report >= min(HEARTBEAT_S, interval) or last_report < 0:
-                last_report = elapsed
-                pct = f", {status.percent:.0f}%" if status.percent is not None else ""
-                await call.progress(f"rendering on {record.model}, {elapsed:.0f} s elapsed{pct}", status.percent)
-            if budget and elapsed >= budget:
-                return Outcome(result=_pending(record, elapsed))
-            await anyio.sleep(min(status.poll_after or interval, interval * 4, HEARTBEAT_S))
-        await call.progress(f"downloading from {record.backend}", 100.0)
-        produced = await retrying(lambda: runner.fetch(call, record.handle, status), service.retry_policy())
-        saved: list[Any] = []
-        items = await service.save_produced(call, produced, 0, caller, saved, batch=False)
-    except anyio.get_cancelled_exc_class():
-        with anyio.CancelScope(shield=True):
-            await _cancel(service, record, call, runner)
-        raise
-    except GenerateMediaError as exc:
-        if record.state not in ("failed", "cancelled"):
-            record.state = "failed"
-        record.error = exc.to_dict()
-        service.jobs.save(record)
-        raise
-    finally:
-        call.cleanup()
-    result = GenerationResult(
-        status="completed",
-        media_type=record.media_type,
-        backend=record.backend,
-        model=record.model,
-        items=items,
-        job_id=record.id,
-        progress_percent=100.0,
-    )
-    record.state, record.result = "done", result.model_dump(mode="json")
-    service.jobs.save(record)
-    return Outcome(result=result, files=saved)
+def _error_dict(exc: BaseException) -> dict[str, Any]:
+    if isinstance(exc, GenerateMediaError):
+        return exc.to_dict()
+    return {"code": "cancelled" if isinstance(exc, anyio.get_cancelled_exc_class()) else "error", "message": str(exc)}
 
 
 def _update(service: MediaService, record: JobRecord, status: JobStatus) -> None:
-    state = "running" if status.state not in ("queued", "done", "failed", "cancelled") else status.state
+    state = "running" if status.state not in ("queued", *_TERMINAL) else status.state
     if state == "failed":
         record.error = {"code": status.error_code or "provider_error", "message": status.error or "failed"}
     if (state, status.percent) != (record.state, record.percent):
-        record.state, record.percent = state, status.percent
+        record.state = state
+        record.percent = status.percent if status.percent is not None else record.percent
         service.jobs.save(record)
 
 
-async def _cancel(service: MediaService, record: JobRecord, call: ItemCall, runner: Any) -> None:
-    record.state = "cancelled"
-    record.error = ErrorInfo(code="cancelled", message="the client cancelled the call").model_dump()
-    service.jobs.save(record)
+async def _deadline(service: MediaService, record: JobRecord, call: ItemCall, runner: Any) -> None:
+    limit = service.settings.job_deadline_s
+    with anyio.CancelScope(shield=True):
+        await _cancel(service, record, call, runner, reason="it ran past the job deadline")
+    raise ProviderError(
+        f"{record.backend} did not finish the job within {limit:g} s (GENERATE_MEDIA_JOB_DEADLINE_S); "
+        "try again later or raise the deadline",
+        backend=record.backend,
+    )
+
+
+async def _cancel(
+    service: MediaService, record: JobRecord, call: ItemCall, runner: Any, reason: str = "the client cancelled the call"
+) -> None:
+    """Cancel the provider job where its API allows; a job that cannot be cancelled stays resumable."""
     try:
         with anyio.fail_after(10):
-            await runner.cancel(call, record.handle)
-    except Exception as exc:  # best effort: the provider may not allow cancel
+            cancelled = await runner.cancel(call, record.handle)
+    except Exception as exc:  # best effort: the provider may refuse or be unreachable
         log.info("cancel of %s on %s failed: %s", record.id, record.backend, type(exc).__name__)
+        cancelled = False
+    if cancelled is False:
+        log.info("job %s keeps running on %s (no cancel there); resumable by id", record.id, record.backend)
+        service.jobs.save(record)
+        return
+    record.state = "cancelled"
+    record.error = ErrorInfo(code="cancelled", message=reason).model_dump()
+    service.jobs.save(record)

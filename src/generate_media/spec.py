@@ -48,7 +48,8 @@ class ModelSpec:
 
     ``options`` names further request fields the model honours (``background``, ``seed``,
     ``negative_prompt``, ``speed``, ``instructions``...); a field not listed is rejected, never
-    silently dropped.
+    silently dropped. ``required`` names fields the model cannot run without; ``availability``
+    says why the model is not usable here (the selector skips it with that reason).
     """
 
     id: str
@@ -70,6 +71,13 @@ class ModelSpec:
     deprecated: str | None = None
     placeholder: bool = False
     notes: str = ""
+    #: Request fields that must be set for this model (e.g. ``("input_images", "style")``).
+    required: tuple[str, ...] = ()
+    #: Why the model cannot run on this machine (an extra or system library missing), or None.
+    availability: Callable[[], str | None] | None = field(default=None, compare=False)
+
+    def unavailable(self) -> str | None:
+        return self.availability() if self.availability is not None else None
 
     def accepts_duration(self, seconds: float) -> bool:
         if self.durations:
@@ -199,7 +207,7 @@ class JobRunner(Protocol):
     async def submit(self, call: Call) -> dict[str, Any]: ...  # plain data identifying the provider job
     async def poll(self, call: Call, handle: dict[str, Any]) -> JobStatus: ...
     async def fetch(self, call: Call, handle: dict[str, Any], status: JobStatus) -> list[Produced]: ...
-    async def cancel(self, call: Call, handle: dict[str, Any]) -> None: ...
+    async def cancel(self, call: Call, handle: dict[str, Any]) -> bool | None: ...  # False: cannot cancel
 
 
 ByteStream = AsyncIterator[bytes]

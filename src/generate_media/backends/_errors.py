@@ -25,7 +25,7 @@ from ..errors import (
     SafetyBlocked,
 )
 
-__all__ = ["from_sdk", "from_status", "provider_message", "retry_after"]
+__all__ = ["failure_code", "from_sdk", "from_status", "provider_message", "retry_after"]
 
 _SAFETY_WORDS = re.compile(r"safety|moderation|content[_ -]?policy|blocked|prohibited|flagged", re.I)
 _QUOTA_WORDS = re.compile(r"quota|insufficient[_ ]credits|billing|credit balance|payment", re.I)
@@ -122,3 +122,11 @@ def from_sdk(exc: BaseException, *, backend: str, key_env: str = "") -> Generate
     if isinstance(exc, ValueError | KeyError | TypeError) and "json" in str(exc).lower():
         return BadProviderResponse(f"{backend} sent a malformed response; try again", backend=backend)
     return ProviderError(f"{backend} failed: {type(exc).__name__}: {str(exc)[:200]}", backend=backend)
+
+
+def failure_code(message: str, code: str | None = None) -> str:
+    """The error code for a long job the provider reports failed: ``safety_blocked`` when its
+    message is a refusal (so jobs.py raises SafetyBlocked), else the provider's code."""
+    if _SAFETY_WORDS.search(message or ""):
+        return "safety_blocked"
+    return code or "provider_error"

@@ -1,0 +1,208 @@
+"""xAI Grok Imagine video over REST (httpx): a long job.
+
+Submit ``POST /videos/generations`` (or ``/videos/edits``, ``/videos/extensions`` for a
+continuation) → ``{request_id}``; poll ``GET /videos/{request_id}`` (200 or 202, branch on
+``status``); download ``video.url`` at once (it is temporary) by streaming it to disk.
+
+Continuation (``grok_vid_``): the stored record keeps our saved file, not the provider URL,
+because xAI's result URLs expire. The file is sent back as a base64 ``data:video/mp4`` URI in
+``video.url`` (xAI documents data URIs for images; for video it is our best reading of the
+spec, which allows a URL or a file id). Without ``duration`` it is an edit (same length, at most
+8.7 s input); with ``duration`` it extends the clip by that many seconds (2 to 10).
+xAI has no cancel endpoint: a cancelled call leaves the job resumable by ``job_id``.
+"""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from ...errors import BadProviderResponse, InvalidRequest
+from ...spec import Call, JobStatus, MediaSupport, MediaType, ModelSpec, Produced
+from .._download import download_url
+from .._errors import failure_code, from_sdk, from_status
+from .._frames import fit_frame
+
+MEDIA = MediaType.VIDEO
+DEFAULT_BASE_URL = "https://api.x.ai/v1"
+KEY_ENV = "XAI_API_KEY"
+
+EDIT_MAX_S = 8.7
+EXTEND_RANGE = (2.0, 10.0)
+_ASPECTS = ("16:9", "9:16", "1:1", "4:3", "3:4", "3:2", "2:3")
+
+SUPPORT = MediaSupport(
+    priority=90,
+    default_model="grok-imagine-video",
+    continuation_prefix="grok_vid",
+    models=(
+        ModelSpec(
+            id="grok-imagine-video",
+            max_input_images=1,
+            continuation=True,
+            aspect_ratios=_ASPECTS,
+            sizes=("480p", "720p"),
+            duration_range=(1, 15),
+            options=frozenset({"reference_images"}),
+            notes="Text/image-to-video up to 15 s at 480p or 720p; edit (continue_from) or extend (plus duration).",
+        ),
+        ModelSpec(
+            id="grok-imagine-video-1.5",
+            max_input_images=1,
+            aspect_ratios=_ASPECTS,
+            sizes=("480p", "720p", "1080p"),
+            duration_range=(1, 15),
+            options=frozenset({"reference_images"}),
+            notes="Native 1080p.",
+        ),
+    ),
+)
+
+
+def _client(call: Call) -> Any:
+    import httpx
+
+    base = (call.base_url or DEFAULT_BASE_URL).rstrip("/")
+    return httpx.AsyncClient(
+        base_url=base,
+        headers={"Authorization": f"Bearer {call.api_key}"},
+        timeout=httpx.Timeout(call.settings.request_timeout_s, connect=min(call.settings.request_timeout_s, 30.0)),
+    )
+
+
+async def _send(call: Call, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    """One request; any failure comes out as our error (the one translation seam)."""
+    try:
+        async with _client(call) as client:
+            resp = await client.request(method, path, json=body)
+    except Exception as exc:
+        raise from_sdk(exc, backend="grok", key_env=KEY_ENV) from exc
+    if resp.status_code >= 400:
+        raise from_status(resp.status_code, resp.content, backend="grok", headers=resp.headers, key_env=KEY_ENV)
+    try:
+        return resp.json()
+    except ValueError as exc:
+        raise BadProviderResponse("grok sent a malformed response; try again", backend="grok") from exc
+
+
+async def _image_url(call: Call, data: bytes, mime: str, warnings: list[str]) -> dict[str, str]:
+    aspect = call.request.aspect_ratio
+    if aspect:
+        fitted = await anyio.to_thread.run_sync(lambda: fit_frame(data, aspect))
+        if fitted.note:
+            warnings.append(fitted.note)
+        data, mime = fitted.data, fitted.mime_type
+    return {"url": f"data:{mime};base64,{base64.b64encode(data).decode()}"}
+
+
+async def _generation(call: Call, warnings: list[str]) -> tuple[str, dict[str, Any]]:
+    req = call.request
+    body: dict[str, Any] = {"model": call.model.id, "prompt": call.prompt}
+    if req.duration is not None:
+        body["duration"] = int(req.duration) if float(req.duration).is_integer() else req.duration
+    if req.aspect_ratio:
+        body["aspect_ratio"] = req.aspect_ratio
+    if req.size:
+        body["resolution"] = req.size
+    if call.input_images:
+        if req.reference_images:
+            raise InvalidRequest("grok takes either an input image (first frame) or reference_images, not both")
+        first = call.input_images[0]
+        body["image"] = await _image_url(call, first.data, first.mime_type, warnings)
+    if req.reference_images:
+        if len(req.reference_images) > 7:
+            raise InvalidRequest(f"grok takes at most 7 reference_images, got {len(req.reference_images)}")
+        refs = [await call.load_file(ref, ("image/",)) for ref in req.reference_images]
+        body["reference_images"] = [{"url": ref.data_uri()} for ref in refs]
+    return "/videos/generations", body
+
+
+async def _stored_video(call: Call) -> tuple[str, float | None]:
+    from ...output import probe
+
+    path = Path(call.continuation.files[0])
+    info = await anyio.to_thread.run_sync(probe, path)
+    data = await anyio.Path(path).read_bytes()
+    return f"data:video/mp4;base64,{base64.b64encode(data).decode()}", info.duration_s
+
+
+async def _continuation(call: Call) -> tuple[str, dict[str, Any]]:
+    req = call.request
+    if call.input_images or req.reference_images or req.aspect_ratio or req.size:
+        raise InvalidRequest("a grok video edit keeps the source's frame; drop input_images, aspect_ratio and size")
+    url, seconds = await _stored_video(call)
+    body: dict[str, Any] = {"model": call.model.id, "prompt": call.prompt, "video": {"url": url}}
+    if req.duration is None:
+        if seconds is not None and seconds > EDIT_MAX_S:
+            raise InvalidRequest(
+                f"grok edits videos up to {EDIT_MAX_S:g} s and this one is {seconds:.1f} s; "
+                "give duration to extend it instead"
+            )
+        return "/videos/edits", body
+    low, high = EXTEND_RANGE
+    if not low <= req.duration <= high:
+        raise InvalidRequest(f"grok extends a video by {low:g} to {high:g} seconds; got duration={req.duration:g}")
+    body["duration"] = int(req.duration) if float(req.duration).is_integer() else req.duration
+    return "/videos/extensions", body
+
+
+class GrokVideo:
+    """The JobRunner for Grok video."""
+
+    async def submit(self, call: Call) -> dict[str, Any]:
+        warnings: list[str] = []
+        if call.continuation is not None:
+            path, body = await _continuation(call)
+        else:
+            path, body = await _generation(call, warnings)
+        answer = await _send(call, "POST", path, body)
+        request_id = answer.get("request_id") if isinstance(answer, dict) else None
+        if not request_id:
+            raise BadProviderResponse("grok accepted the video but returned no request_id; try again", backend="grok")
+        return {"request_id": request_id, "kind": path.rsplit("/", 1)[-1], "warnings": warnings}
+
+    async def poll(self, call: Call, handle: dict[str, Any]) -> JobStatus:
+        data = await _send(call, "GET", f"/videos/{handle['request_id']}")
+        status = str(data.get("status", "")).lower()
+        percent = data.get("progress")
+        percent = float(percent) if isinstance(percent, int | float) else None
+        if status == "done":
+            video = data.get("video") or {}
+            if not video.get("url"):
+                return JobStatus(
+                    "failed",
+                    error="grok withheld the video (moderation); rephrase the prompt",
+                    error_code="safety_blocked",
+                )
+            return JobStatus("done", 100.0, result={"url": video["url"], "duration": video.get("duration")})
+        if status == "failed":
+            error = data.get("error") or {}
+            message = str(error.get("message") or "the render failed")
+            return JobStatus("failed", error=message, error_code=failure_code(message, error.get("code")))
+        if status == "expired":
+            return JobStatus(
+                "failed", error="the result expired before it was fetched; start a new request", error_code="expired"
+            )
+        return JobStatus("running" if percent else "queued", percent)
+
+    async def fetch(self, call: Call, handle: dict[str, Any], status: JobStatus) -> list[Produced]:
+        url = (status.result or {}).get("url", "")
+        path = await download_url(call, url, backend="grok")
+        meta = {"request_id": handle["request_id"], "operation": handle.get("kind", "generations")}
+        return [
+            Produced(
+                path=path,
+                state={"request_id": handle["request_id"]},
+                metadata=meta,
+                warnings=list(handle.get("warnings") or []),
+            )
+        ]
+
+    async def cancel(self, call: Call, handle: dict[str, Any]) -> bool:
+        return False  # xAI documents no way to cancel a video job
+
+
+RUN = GrokVideo()
