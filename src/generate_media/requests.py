@@ -190,6 +190,13 @@ def _check_operation(req: MediaRequest, model: ModelSpec) -> str | None:
     return f"{model.id} does not do {req.operation}"
 
 
+def _check_required(req: MediaRequest, model: ModelSpec) -> str | None:
+    missing = [f for f in model.required if not getattr(req, f)]
+    if not missing:
+        return None
+    return f"{model.id} needs {' and '.join(missing)}"
+
+
 def _check_options(req: MediaRequest, model: ModelSpec) -> str | None:
     extra = [f for f in OPTION_FIELDS if getattr(req, f) is not None and f not in model.options]
     if not extra:
@@ -199,6 +206,7 @@ def _check_options(req: MediaRequest, model: ModelSpec) -> str | None:
 
 _CHECKS: tuple[Callable[[MediaRequest, ModelSpec], str | None], ...] = (
     _check_operation,
+    _check_required,
     _check_n,
     _check_inputs,
     _check_mask,
@@ -268,7 +276,10 @@ def _check_prompts(req: MediaRequest, limits: Limits) -> None:
 
 def _check_numbers(req: MediaRequest, limits: Limits) -> None:
     if not 1 <= req.max_concurrent <= min(16, limits.max_concurrent):
-        raise InvalidRequest(f"max_concurrent must be 1 to {min(16, limits.max_concurrent)}, got {req.max_concurrent}")
+        raise InvalidRequest(
+            f"max_concurrent must be 1 to {min(16, limits.max_concurrent)} (GENERATE_MEDIA_MAX_CONCURRENT), "
+            f"got {req.max_concurrent}"
+        )
     if req.n < 1:
         raise InvalidRequest(f"n must be at least 1, got {req.n}")
     if req.duration is not None and req.duration <= 0:

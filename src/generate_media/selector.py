@@ -60,6 +60,13 @@ def _candidate_models(spec: BackendSpec, media_type: MediaType, settings: Settin
     return ([default] if default else []) + rest + deprecated
 
 
+def _problems(req: MediaRequest, model: ModelSpec) -> list[str]:
+    """Why ``model`` cannot honour ``req`` here: request mismatches first, then a missing install."""
+    problems = unsupported(req, model)
+    why = None if problems else model.unavailable()
+    return [f"{model.id}: {why}"] if why else problems
+
+
 def _fit(spec: BackendSpec, req: MediaRequest, settings: Settings, *, auto: bool) -> tuple[ModelSpec | None, str]:
     """The first model of ``spec`` that honours ``req``, else the reason none does."""
     reasons: list[str] = []
@@ -67,7 +74,7 @@ def _fit(spec: BackendSpec, req: MediaRequest, settings: Settings, *, auto: bool
         if auto and model.placeholder:
             reasons.append(f"{model.id} is a placeholder (only with backend={spec.name!r})")
             continue
-        problems = unsupported(req, model)
+        problems = _problems(req, model)
         if not problems:
             return model, ""
         reasons.append(problems[0])
@@ -92,7 +99,7 @@ def _explicit(req: MediaRequest, registry: Registry, settings: Settings) -> Sele
         if model is None:
             ids = ", ".join(m.id for m in spec.media[req.media].models)
             raise InvalidRequest(f"model={req.model!r} is not a {spec.name} {req.media.value} model (models: {ids})")
-        problems = unsupported(req, model)
+        problems = _problems(req, model)
         if problems:
             raise InvalidRequest("; ".join(problems), backend=spec.name)
         return Selection(spec, model)
@@ -129,7 +136,7 @@ def select(
             continue
         model, why = (spec.media[req.media].model(req.model), "") if req.model else _fit(spec, req, settings, auto=True)
         if model is not None and req.model:
-            problems = unsupported(req, model)
+            problems = _problems(req, model)
             model, why = (None, problems[0]) if problems else (model, "")
         if model is None:
             rejected.append(f"{spec.name}: {why}")

@@ -1,0 +1,100 @@
+"""Local audio: piper speech (real, neural), algorithmic music (real composition, MIDI +
+SoundFont) and sound effects (PLACEHOLDER numpy recipes). The request's ``audio_type`` picks the
+model through its declared operations; the operation picks the function here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...errors import InvalidRequest
+from ...spec import Call, MediaSupport, MediaType, ModelSpec, Produced
+from ._piper import VOICE, speak_wav
+from ._probe import music_missing
+from ._wav import prompt_seed, wav_bytes
+from ._work import in_thread
+
+MEDIA = MediaType.AUDIO
+DEFAULT_MUSIC_S = 30.0
+DEFAULT_EFFECT_S = 2.0
+
+SUPPORT = MediaSupport(
+    priority=1,  # the lowest: local audio only when asked for or when no keyed backend fits
+    default_model="local-piper-joe",
+    models=(
+        ModelSpec(
+            id="local-piper-joe",
+            operations=("speech",),
+            voices=(VOICE,),
+            audio_formats=("wav",),
+            options=frozenset({"speed"}),
+            notes="Neural speech offline: piper-tts with the en_US joe voice. speed 0.5 to 2.",
+        ),
+        ModelSpec(
+            id="local-midi-composer",
+            operations=("music",),
+            duration_range=(3.0, 300.0),
+            audio_formats=("wav",),
+            options=frozenset({"seed", "instrumental"}),
+            availability=music_missing,
+            notes="Algorithmic composition (mood, tempo and instrument words; pretty-midi + TimGM6mb), "
+            f"instrumental only; default {DEFAULT_MUSIC_S:g} s.",
+        ),
+        ModelSpec(
+            id="local-sfx-synth",
+            operations=("sound_effect",),
+            duration_range=(0.5, 30.0),
+            audio_formats=("wav",),
+            options=frozenset({"seed", "loop"}),
+            placeholder=True,
+            notes="PLACEHOLDER: a keyword picks a synthesized recipe (whoosh, laser, boom, chime, rain, siren).",
+        ),
+    ),
+)
+
+
+async def _speech(call: Call) -> list[Produced]:
+    data = await in_thread("speech", speak_wav, call.prompt, call.request.speed)
+    return [Produced(data=data, metadata={"engine": "piper", "voice": VOICE})]
+
+
+def _music_wav(prompt: str, seed: int, duration: float) -> tuple[bytes, dict[str, Any]]:
+    from ._compose_music import RATE, compose, plan_for, render
+
+    plan = plan_for(prompt, seed)
+    return wav_bytes(render(compose(plan, duration), duration), RATE), plan.describe()
+
+
+async def _music(call: Call) -> list[Produced]:
+    req = call.request
+    if req.instrumental is False:
+        raise InvalidRequest("local-midi-composer makes instrumental music only; omit instrumental or use a provider")
+    seed = prompt_seed(call.prompt, req.seed)
+    await call.progress("composing", None)
+    data, plan = await in_thread("music", _music_wav, call.prompt, seed, req.duration or DEFAULT_MUSIC_S)
+    return [Produced(data=data, metadata={"composition": "algorithmic", **plan})]
+
+
+def _effect_wav(prompt: str, seed: int, duration: float, loop: bool) -> tuple[bytes, str]:
+    from ._sfx import RATE, synthesize
+
+    samples, recipe = synthesize(prompt, duration, seed, loop)
+    return wav_bytes(samples, RATE), recipe
+
+
+async def _sound_effect(call: Call) -> list[Produced]:
+    req = call.request
+    seed = prompt_seed(call.prompt, req.seed)
+    duration = req.duration or DEFAULT_EFFECT_S
+    data, recipe = await in_thread("sound effect", _effect_wav, call.prompt, seed, duration, bool(req.loop))
+    meta = {"placeholder": True, "backend": "local", "recipe": recipe, "seed": seed}
+    return [Produced(data=data, metadata=meta)]
+
+
+_OPERATIONS = {"speech": _speech, "music": _music, "sound_effect": _sound_effect}
+
+
+async def generate(call: Call) -> list[Produced]:
+    return await _OPERATIONS[call.request.operation](call)
+
+
+RUN = generate
