@@ -1,0 +1,137 @@
+"""Plumbing shared by the ElevenLabs modules: the client, the error seam, streaming to disk, formats.
+
+The SDK (``elevenlabs``) is imported inside the functions that use it, never at module level.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import anyio
+
+from ...errors import GenerateMediaError, InvalidRequest, QuotaExceeded
+from ...spec import Call, Produced
+from .._errors import from_sdk, from_status, provider_message
+
+__all__ = [
+    "BACKEND",
+    "DEFAULT_BASE_URL",
+    "KEY_ENV",
+    "NO_RETRIES",
+    "PCM_METADATA",
+    "client",
+    "drop_none",
+    "guarded",
+    "open_client",
+    "output_format",
+    "produced_from",
+    "stream_to_temp",
+    "translate",
+]
+
+T = TypeVar("T")
+
+BACKEND = "elevenlabs"
+KEY_ENV = "ELEVENLABS_API_KEY"
+DEFAULT_BASE_URL = "https://api.elevenlabs.io"
+#: Per-request options: the SDK's own retries are off so retry.py is the one policy.
+NO_RETRIES: dict[str, Any] = {"max_retries": 0}
+
+#: Our audio_format -> the ElevenLabs ``output_format`` code requested on the wire.
+FORMAT_CODES = {"mp3": "mp3_44100_128", "wav": "wav_44100", "pcm": "pcm_44100", "opus": "opus_48000_128"}
+#: Raw PCM has no header to sniff: the provider's word is recorded with the file.
+PCM_METADATA = {"mime_type": "audio/pcm", "pcm_sample_rate": 44100, "pcm_encoding": "s16le", "pcm_channels": 1}
+
+
+@asynccontextmanager
+async def open_client(api_key: str, base_url: str | None, timeout: float) -> AsyncIterator[Any]:
+    """An ``AsyncElevenLabs`` on an httpx client we own (so its connections are closed)."""
+    import httpx
+    from elevenlabs.client import AsyncElevenLabs
+
+    async with httpx.AsyncClient(timeout=timeout, follow_redirects=True) as http:
+        # api_key is explicit: the SDK's default reads the environment at import time.
+        yield AsyncElevenLabs(
+            api_key=api_key, base_url=base_url or DEFAULT_BASE_URL, timeout=timeout, httpx_client=http
+        )
+
+
+def client(call: Call) -> Any:
+    return open_client(call.api_key, call.base_url, call.settings.request_timeout_s)
+
+
+def _normalised_body(body: Any) -> Any:
+    """ElevenLabs' 422 ``{"detail": [{"loc", "msg"}]}`` as one readable message."""
+    detail = body.get("detail") if isinstance(body, dict) else None
+    if isinstance(detail, list):
+        parts = []
+        for entry in detail[:3]:
+            if isinstance(entry, dict):
+                loc = ".".join(str(p) for p in entry.get("loc", ()) if p != "body")
+                parts.append(f"{loc}: {entry.get('msg')}" if loc else str(entry.get("msg")))
+        return {"detail": {"message": "; ".join(parts) or "validation failed"}}
+    return body
+
+
+def translate(exc: BaseException) -> GenerateMediaError:
+    """The one translation seam for ElevenLabs SDK and transport errors."""
+    if isinstance(exc, GenerateMediaError):
+        return exc
+    status = getattr(exc, "status_code", None)
+    if isinstance(status, int) and hasattr(exc, "body"):  # elevenlabs.core.ApiError and subclasses
+        body = _normalised_body(exc.body)
+        detail = body.get("detail") if isinstance(body, dict) else None
+        if isinstance(detail, dict) and detail.get("status") == "quota_exceeded":
+            message = provider_message(body)
+            return QuotaExceeded(
+                f"elevenlabs quota exceeded: {message}; add credits or raise the quota", backend=BACKEND, status=status
+            )
+        headers = getattr(exc, "headers", None) or {}
+        return from_status(status, body, backend=BACKEND, headers=headers, key_env=KEY_ENV)
+    return from_sdk(exc, backend=BACKEND, key_env=KEY_ENV)
+
+
+async def guarded(make: Callable[[], Awaitable[T]]) -> T:
+    """Await an SDK call, translating its failures."""
+    try:
+        return await make()
+    except Exception as exc:
+        raise translate(exc) from exc
+
+
+async def stream_to_temp(call: Call, chunks: Callable[[], AsyncIterator[bytes]]) -> Path:
+    """Write an SDK byte stream to a temp file in the output directory (never all in memory)."""
+    path = call.temp_file()
+    try:
+        async with await anyio.open_file(path, "wb") as fh:
+            async for chunk in chunks():
+                await fh.write(chunk)
+    except Exception as exc:
+        raise translate(exc) from exc
+    return path
+
+
+def output_format(call: Call, default: str = "mp3") -> tuple[str, str]:
+    """(our format name, the ElevenLabs output_format code) for the request."""
+    fmt = call.request.audio_format or default
+    code = FORMAT_CODES.get(fmt)
+    if code is None or fmt not in call.model.audio_formats:
+        offered = ", ".join(call.model.audio_formats) or "none"
+        raise InvalidRequest(f"audio_format={fmt!r} is not offered by {call.model.id} (formats: {offered})")
+    return fmt, code
+
+
+def produced_from(path: Path, fmt: str | None, code: str | None, **metadata: Any) -> Produced:
+    meta: dict[str, Any] = {k: v for k, v in metadata.items() if v is not None}
+    if code:
+        meta["output_format"] = code
+    if fmt == "pcm":
+        meta.update(PCM_METADATA)
+    return Produced(path=path, metadata=meta)
+
+
+def drop_none(**kwargs: Any) -> dict[str, Any]:
+    return {k: v for k, v in kwargs.items() if v is not None}

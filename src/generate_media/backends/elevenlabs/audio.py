@@ -1,0 +1,291 @@
+"""ElevenLabs audio: speech, sound effects, music, voice conversion, isolation, design, cloning, dubbing.
+
+``RUN`` is callable for the direct operations (one request, audio streamed to disk) and is also a
+JobRunner (submit/poll/fetch/cancel) whose ``is_long`` is true only for dubbing, so the service
+runs dubbing as a long job with a wait budget and ``job_id`` resume.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from ...errors import InvalidRequest
+from ...spec import Call, JobStatus, MediaSupport, MediaType, ModelSpec, Produced
+from . import _dubbing
+from ._client import NO_RETRIES, client, drop_none, output_format, produced_from, stream_to_temp
+from ._voice_ops import clone_voice, design_voice
+from .voices import resolve_voice
+
+MEDIA = MediaType.AUDIO
+
+_FORMATS = ("mp3", "wav", "pcm", "opus")
+_NO_WAV = ("mp3", "pcm", "opus")  # music and voice design: the API offers no wav
+_VOICE_OPTS = frozenset({"voice_stability", "voice_similarity", "speed", "seed"})
+
+
+def _tts(model_id: str, notes: str) -> ModelSpec:
+    return ModelSpec(
+        id=model_id,
+        operations=("speech", "voice_clone"),
+        voices=None,
+        audio_formats=_FORMATS,
+        options=_VOICE_OPTS | {"source_language", "voice_samples", "voice_name"},
+        notes=notes,
+    )
+
+
+def _sts(model_id: str, notes: str) -> ModelSpec:
+    return ModelSpec(
+        id=model_id,
+        operations=("voice_conversion",),
+        voices=None,
+        audio_formats=_FORMATS,
+        options=frozenset({"input_audio", "voice_stability", "voice_similarity", "seed"}),
+        notes=notes,
+    )
+
+
+def _music(model_id: str, notes: str) -> ModelSpec:
+    return ModelSpec(
+        id=model_id,
+        operations=("music",),
+        duration_range=(3.0, 600.0),
+        audio_formats=_NO_WAV,
+        options=frozenset({"instrumental"}),
+        notes=notes,
+    )
+
+
+def _design(model_id: str, notes: str) -> ModelSpec:
+    return ModelSpec(
+        id=model_id,
+        operations=("voice_design",),
+        audio_formats=_NO_WAV,
+        options=frozenset({"voice_name", "seed"}),
+        notes=notes,
+    )
+
+
+SUPPORT = MediaSupport(
+    priority=90,
+    default_model="eleven_multilingual_v2",
+    models=(
+        _tts("eleven_multilingual_v2", "Speech and voice_clone: stable, 29 languages."),
+        _tts("eleven_v3", "Most expressive speech model, 70+ languages."),
+        _tts("eleven_flash_v2_5", "Low-latency speech, 32 languages."),
+        _tts("eleven_turbo_v2_5", "Fast speech, 32 languages."),
+        ModelSpec(
+            id="eleven_text_to_sound_v2",
+            operations=("sound_effect",),
+            duration_range=(0.5, 30.0),
+            audio_formats=_FORMATS,
+            options=frozenset({"prompt_influence", "loop"}),
+            notes="Sound effects, 0.5 to 30 s; loop makes a seamless loop.",
+        ),
+        ModelSpec(
+            id="eleven_text_to_sound_v3",
+            operations=("sound_effect",),
+            duration_range=(0.5, 30.0),
+            audio_formats=_FORMATS,
+            options=frozenset({"prompt_influence"}),
+            notes="Newer sound effects model (no loop).",
+        ),
+        _music("music_v1", "Music from a prompt, 3 s to 10 min; instrumental forces no vocals."),
+        _music("music_v2", "Newer music model."),
+        _music("music_v2_5", "Newest music model."),
+        _sts("eleven_multilingual_sts_v2", "voice_conversion: input_audio spoken again in another voice."),
+        _sts("eleven_english_sts_v2", "voice_conversion, English only."),
+        ModelSpec(
+            id="audio_isolation",
+            operations=("audio_isolation",),
+            options=frozenset({"input_audio"}),
+            notes="Removes background noise from input_audio (the endpoint has no model id).",
+        ),
+        _design("eleven_multilingual_ttv_v2", "voice_design: a new voice from the prompt, saved to the account."),
+        _design("eleven_ttv_v3", "voice_design with the v3 voice model."),
+        ModelSpec(
+            id="dubbing",
+            operations=("dubbing",),
+            options=frozenset({"input_audio", "target_language", "source_language"}),
+            notes="Dubs an audio or video file into target_language (a long job; the endpoint has no model id).",
+        ),
+    ),
+)
+
+#: Request fields that some models accept but only some operations use.
+_ONLY_FOR = {
+    "voice_samples": ("voice_clone",),
+    "voice_name": ("voice_clone", "voice_design"),
+    "source_language": ("speech", "voice_clone", "dubbing"),
+}
+_RANGES = {
+    "voice_stability": (0.0, 1.0),
+    "voice_similarity": (0.0, 1.0),
+    "speed": (0.7, 1.2),
+    "prompt_influence": (0.0, 1.0),
+}
+
+
+def _check(req: Any) -> None:
+    for field, operations in _ONLY_FOR.items():
+        if getattr(req, field) is not None and req.audio_type not in operations:
+            raise InvalidRequest(f"{field} is only for audio_type {' or '.join(operations)}; remove it")
+    for field, (low, high) in _RANGES.items():
+        value = getattr(req, field)
+        if value is not None and not low <= value <= high:
+            raise InvalidRequest(f"{field}={value:g} is out of range for ElevenLabs ({low:g} to {high:g})")
+
+
+def _settings(req: Any) -> dict[str, float]:
+    return drop_none(stability=req.voice_stability, similarity_boost=req.voice_similarity, speed=req.speed)
+
+
+async def _input_audio(call: Call) -> Any:
+    if not call.request.input_audio:
+        raise InvalidRequest(f"audio_type={call.request.audio_type!r} needs input_audio: the audio file to process")
+    return await call.load_file(call.request.input_audio, ("audio/", "video/"))
+
+
+def _need_prompt(call: Call) -> None:
+    if not call.prompt.strip():
+        raise InvalidRequest(f"audio_type={call.request.audio_type!r} needs a prompt: the text to speak")
+
+
+async def _speak(call: Call, voice_id: str, fmt: str, code: str, **metadata: Any) -> Produced:
+    from elevenlabs import VoiceSettings
+
+    req = call.request
+    settings = _settings(req)
+    kwargs = drop_none(
+        text=call.prompt,
+        model_id=call.model.id,
+        output_format=code,
+        voice_settings=VoiceSettings(**settings) if settings else None,
+        seed=req.seed,
+        language_code=req.source_language,
+    )
+    async with client(call) as el:
+        path = await stream_to_temp(
+            call, lambda: el.text_to_speech.convert(voice_id, **kwargs, request_options=NO_RETRIES)
+        )
+    return produced_from(path, fmt, code, voice_id=voice_id, **metadata)
+
+
+async def speech(call: Call) -> list[Produced]:
+    _need_prompt(call)
+    fmt, code = output_format(call)
+    voice_id, name = await resolve_voice(call)
+    return [await _speak(call, voice_id, fmt, code, voice_name=name)]
+
+
+async def voice_clone(call: Call) -> list[Produced]:
+    _need_prompt(call)
+    fmt, code = output_format(call)
+    voice_id, name, reused, warnings = await clone_voice(call)
+    produced = await _speak(call, voice_id, fmt, code, voice_name=name, cloned_voice=True, reused_voice=reused)
+    produced.warnings.extend(warnings)
+    return [produced]
+
+
+async def sound_effect(call: Call) -> list[Produced]:
+    req = call.request
+    fmt, code = output_format(call)
+    kwargs = drop_none(
+        text=call.prompt,
+        output_format=code,
+        model_id=call.model.id,
+        duration_seconds=req.duration,
+        prompt_influence=req.prompt_influence,
+        loop=req.loop,
+    )
+    async with client(call) as el:
+        path = await stream_to_temp(
+            call, lambda: el.text_to_sound_effects.convert(**kwargs, request_options=NO_RETRIES)
+        )
+    return [produced_from(path, fmt, code)]
+
+
+async def music(call: Call) -> list[Produced]:
+    req = call.request
+    fmt, code = output_format(call)
+    kwargs = drop_none(
+        prompt=call.prompt,
+        output_format=code,
+        model_id=call.model.id,
+        music_length_ms=round(req.duration * 1000) if req.duration is not None else None,
+        force_instrumental=req.instrumental,
+    )
+    async with client(call) as el:
+        path = await stream_to_temp(call, lambda: el.music.compose(**kwargs, request_options=NO_RETRIES))
+    return [produced_from(path, fmt, code)]
+
+
+async def voice_conversion(call: Call) -> list[Produced]:
+    req = call.request
+    fmt, code = output_format(call)
+    source = await _input_audio(call)
+    voice_id, name = await resolve_voice(call)
+    settings = _settings(req)
+    kwargs = drop_none(
+        audio=(source.name, source.data, source.mime_type),
+        output_format=code,
+        model_id=call.model.id,
+        voice_settings=json.dumps(settings) if settings else None,  # a JSON string in the form
+        seed=req.seed,
+    )
+    async with client(call) as el:
+        path = await stream_to_temp(
+            call, lambda: el.speech_to_speech.convert(voice_id, **kwargs, request_options=NO_RETRIES)
+        )
+    return [produced_from(path, fmt, code, voice_id=voice_id, voice_name=name)]
+
+
+async def audio_isolation(call: Call) -> list[Produced]:
+    source = await _input_audio(call)
+    audio = (source.name, source.data, source.mime_type)
+    async with client(call) as el:
+        path = await stream_to_temp(call, lambda: el.audio_isolation.convert(audio=audio, request_options=NO_RETRIES))
+    return [produced_from(path, None, None)]
+
+
+_DIRECT: dict[str, Callable[[Call], Awaitable[list[Produced]]]] = {
+    "speech": speech,
+    "voice_clone": voice_clone,
+    "sound_effect": sound_effect,
+    "music": music,
+    "voice_conversion": voice_conversion,
+    "audio_isolation": audio_isolation,
+    "voice_design": design_voice,
+}
+
+
+class ElevenLabsAudio:
+    """Direct operations when called; dubbing through the JobRunner methods."""
+
+    def is_long(self, req: Any) -> bool:
+        return bool(req.audio_type == "dubbing")
+
+    async def __call__(self, call: Call) -> list[Produced]:
+        _check(call.request)
+        operation = _DIRECT.get(call.request.audio_type)
+        if operation is None:
+            raise InvalidRequest(f"audio_type={call.request.audio_type!r} runs as a long job on elevenlabs")
+        return await operation(call)
+
+    async def submit(self, call: Call) -> dict[str, Any]:
+        _check(call.request)
+        return await _dubbing.submit(call)
+
+    async def poll(self, call: Call, handle: dict[str, Any]) -> JobStatus:
+        return await _dubbing.poll(call, handle)
+
+    async def fetch(self, call: Call, handle: dict[str, Any], status: JobStatus) -> list[Produced]:
+        return await _dubbing.fetch(call, handle, status)
+
+    async def cancel(self, call: Call, handle: dict[str, Any]) -> None:
+        await _dubbing.cancel(call, handle)
+
+
+RUN = ElevenLabsAudio()

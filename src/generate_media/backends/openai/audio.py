@@ -1,0 +1,116 @@
+"""OpenAI text to speech (``POST /audio/speech``), streamed to disk in the requested format.
+
+Speech is the only audio operation OpenAI offers here; music, sound effects and the voice
+operations are absent from the declarations, so the selector never routes them to OpenAI.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio
+
+from ...errors import InvalidRequest
+from ...spec import Call, MediaSupport, MediaType, ModelSpec, Produced
+from .._errors import from_sdk
+
+MEDIA = MediaType.AUDIO
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+
+VOICES = (
+    "alloy",
+    "ash",
+    "ballad",
+    "coral",
+    "echo",
+    "fable",
+    "onyx",
+    "nova",
+    "sage",
+    "shimmer",
+    "verse",
+    "marin",
+    "cedar",
+)
+FORMATS = ("mp3", "wav", "opus", "aac", "flac", "pcm")
+SPEED_RANGE = (0.25, 4.0)
+#: OpenAI's pcm: raw 24 kHz signed 16-bit little-endian mono, no header to sniff.
+PCM_METADATA = {"mime_type": "audio/pcm", "pcm_sample_rate": 24000, "pcm_encoding": "s16le", "pcm_channels": 1}
+_SHUTDOWN = "OpenAI shuts this TTS model down on 2027-01-06 (successor: the Realtime API); prefer elevenlabs"
+
+
+def _model(model_id: str, *, instructions: bool, notes: str) -> ModelSpec:
+    return ModelSpec(
+        id=model_id,
+        operations=("speech",),
+        voices=VOICES,
+        audio_formats=FORMATS,
+        options=frozenset({"speed", "instructions"} if instructions else {"speed"}),
+        deprecated=_SHUTDOWN,
+        notes=notes,
+    )
+
+
+SUPPORT = MediaSupport(
+    priority=50,
+    default_model="gpt-4o-mini-tts",
+    models=(
+        _model("gpt-4o-mini-tts", instructions=True, notes="Speech; instructions steer tone and delivery."),
+        _model("gpt-4o-mini-tts-2025-12-15", instructions=True, notes="Pinned snapshot of gpt-4o-mini-tts."),
+        _model("tts-1", instructions=False, notes="Fast speech (no instructions)."),
+        _model("tts-1-hd", instructions=False, notes="Higher quality speech (no instructions)."),
+    ),
+)
+
+
+def _options(call: Call) -> dict[str, Any]:
+    req = call.request
+    if not call.prompt.strip():
+        raise InvalidRequest("speech needs a prompt: the text to speak")
+    if req.speed is not None and not SPEED_RANGE[0] <= req.speed <= SPEED_RANGE[1]:
+        raise InvalidRequest(f"speed={req.speed:g} is out of range for OpenAI (0.25 to 4)")
+    opts: dict[str, Any] = {
+        "model": call.model.id,
+        "input": call.prompt,
+        "voice": req.voice or VOICES[0],
+        "response_format": req.audio_format or "mp3",
+    }
+    if req.speed is not None:
+        opts["speed"] = req.speed
+    if req.instructions is not None:
+        opts["instructions"] = req.instructions
+    return opts
+
+
+def _client(call: Call) -> Any:
+    from openai import AsyncOpenAI
+
+    # Retries are ours (retry.py); the SDK's are off so one policy applies.
+    return AsyncOpenAI(
+        api_key=call.api_key,
+        base_url=call.base_url or DEFAULT_BASE_URL,
+        timeout=call.settings.request_timeout_s,
+        max_retries=0,
+    )
+
+
+async def speech(call: Call) -> list[Produced]:
+    opts = _options(call)
+    path = call.temp_file()
+    async with _client(call) as client:
+        try:
+            async with (
+                client.audio.speech.with_streaming_response.create(**opts) as response,
+                await anyio.open_file(path, "wb") as fh,
+            ):
+                async for chunk in response.iter_bytes():
+                    await fh.write(chunk)
+        except Exception as exc:
+            raise from_sdk(exc, backend="openai", key_env="OPENAI_API_KEY") from exc
+    meta: dict[str, Any] = {"voice": opts["voice"], "response_format": opts["response_format"]}
+    if opts["response_format"] == "pcm":
+        meta.update(PCM_METADATA)
+    return [Produced(path=path, metadata=meta)]
+
+
+RUN = speech
