@@ -1,4 +1,9 @@
-"""``generate-media-mcp``: start the MCP server (stdio by default, ``--http`` for streamable HTTP)."""
+"""``generate-media-mcp``: start the MCP server (stdio by default, ``--http`` for streamable HTTP).
+
+``generate-media-mcp`` speaks stdio (what MCP clients launch). ``generate-media-mcp --http [--host
+127.0.0.1] [--port 8765]`` serves streamable HTTP at ``/mcp`` and requires a bearer token;
+``--no-auth`` drops the token and is refused unless the host is loopback.
+"""
 
 from __future__ import annotations
 
@@ -13,16 +18,51 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="generate-media-mcp",
         description="MCP server with one tool, generate_media (images, video, audio). Speaks stdio by default.",
+        epilog="HTTP needs GENERATE_MEDIA_HTTP_TOKEN (or GENERATE_MEDIA_HTTP_TOKENS=name:token,...); clients send "
+        "'Authorization: Bearer <token>'. Files are served as media://outputs/{id} resources over HTTP.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--log-level", default="WARNING", help="stderr log level (default: WARNING)")
+    parser.add_argument("--http", action="store_true", help="serve streamable HTTP at /mcp instead of stdio")
+    parser.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default: 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8765, help="HTTP port (default: 8765; 0 picks a free one)")
+    parser.add_argument(
+        "--no-auth", action="store_true", help="HTTP without a bearer token (refused unless --host is loopback)"
+    )
     return parser
+
+
+def _serve_http(args: argparse.Namespace) -> None:
+    import anyio
+
+    from ..config import Settings
+    from .http import HttpConfigError, HttpServer, create_http_app
+
+    try:
+        app = create_http_app(Settings.from_env(), host=args.host, no_auth=args.no_auth)
+        server = HttpServer(app, args.host, args.port, log_level=args.log_level)
+    except (HttpConfigError, ValueError, OSError) as exc:
+        print(f"generate-media-mcp: {exc}", file=sys.stderr)
+        raise SystemExit(2) from exc
+
+    async def run() -> None:
+        async with anyio.create_task_group() as tg:
+            url = await tg.start(server.serve)
+            print(f"generate-media-mcp: serving MCP over streamable HTTP at {url}", file=sys.stderr)
+
+    anyio.run(run)
 
 
 def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     # Logs go to stderr: stdout is the protocol in stdio mode.
     logging.basicConfig(stream=sys.stderr, level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    if args.http:
+        _serve_http(args)
+        return
+    if args.no_auth:
+        print("generate-media-mcp: --no-auth only applies with --http", file=sys.stderr)
+        raise SystemExit(2)
     from .app import create_server
 
     create_server().run("stdio")

@@ -21,6 +21,7 @@ from .. import __version__
 from ..config import Settings
 from ..errors import GenerateMediaError
 from ..service import Caller, MediaService, Outcome
+from .resources import links_for
 from .tool import build_tool
 
 __all__ = ["Redactor", "caller_of", "create_server"]
@@ -134,6 +135,7 @@ def create_server(
     settings = settings or Settings.from_env()
     service = service or MediaService(settings)
     redact = Redactor(settings.secrets())
+    links = links_for(resource_links, settings, principal_of)
 
     async def handler(ctx: Context, arguments: dict[str, Any]) -> CallToolResult:
         principal = principal_of(ctx) if principal_of else None
@@ -146,9 +148,7 @@ def create_server(
                 log.debug("progress notification not delivered")
 
         def link_for(item: Any) -> str:
-            if resource_links == "media":
-                return f"media://outputs/{resource_id(Path(item.path), caller.principal)}"
-            return str(item.uri)
+            return links.link_item(item, caller.principal)
 
         try:
             outcome = await service.generate(arguments, caller, progress)
@@ -174,5 +174,6 @@ def create_server(
         version=__version__,
         tools=[tool],
     )
+    links.register(server)
     server.media_service = service  # type: ignore[attr-defined]
     return server

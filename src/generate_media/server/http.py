@@ -1,0 +1,218 @@
+"""Streamable HTTP: the MCP app at ``/mcp`` behind bearer-token auth, one principal per token.
+
+    GENERATE_MEDIA_HTTP_TOKEN=<token>                      one client, principal "default"
+    GENERATE_MEDIA_HTTP_TOKENS=alice:<token>,bob:<token>   one principal per named token
+    GENERATE_MEDIA_HTTP_ALLOWED_HOSTS=media.example:443    extra Host values (DNS-rebinding check)
+
+:class:`BearerAuth` is an ASGI middleware in front of the MCP app: a request without a valid token
+gets 401 and never reaches the MCP layer, so no work is done for it. Tokens are compared in
+constant time and never logged. The principal of a request is derived again from its own
+``Authorization`` header (``principal_of``), never from state shared between requests, so job,
+continuation and resource ids are scoped per token. Responses stream over SSE
+(``json_response=False``): JSON-only responses would drop progress notifications.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import re
+import socket
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from typing import Any
+
+import anyio
+from mcp.server.transport_security import TransportSecuritySettings
+
+from ..config import Settings
+from ..service import MediaService
+
+__all__ = ["BearerAuth", "HttpConfigError", "HttpServer", "TokenTable", "create_http_app", "is_loopback"]
+
+log = logging.getLogger("generate_media.server.http")
+
+TOKEN_ENV = "GENERATE_MEDIA_HTTP_TOKEN"
+TOKENS_ENV = "GENERATE_MEDIA_HTTP_TOKENS"
+HOSTS_ENV = "GENERATE_MEDIA_HTTP_ALLOWED_HOSTS"
+MIN_TOKEN_CHARS = 16
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+_NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class HttpConfigError(ValueError):
+    """The HTTP transport cannot start as configured; the message says what to set."""
+
+
+def is_loopback(host: str) -> bool:
+    return host in _LOOPBACK
+
+
+class TokenTable:
+    """Bearer tokens and the principal each one stands for."""
+
+    def __init__(self, tokens: Mapping[str, str]) -> None:
+        self._tokens = [(t.encode(), p) for t, p in tokens.items()]
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TokenTable:
+        """Read ``GENERATE_MEDIA_HTTP_TOKEN`` and ``GENERATE_MEDIA_HTTP_TOKENS``.
+
+        Raises:
+            HttpConfigError: no token, a malformed entry, a short or duplicate token.
+        """
+        table: dict[str, str] = {}
+        if single := settings.get(TOKEN_ENV):
+            table[single] = "default"
+        for entry in filter(None, (e.strip() for e in settings.get(TOKENS_ENV).split(","))):
+            name, sep, token = entry.partition(":")
+            name, token = name.strip(), token.strip()
+            if not sep or not _NAME.match(name) or name == "local":
+                raise HttpConfigError(
+                    f"{TOKENS_ENV} entries are name:token with a name of letters, digits, _ . @ - (not 'local')"
+                )
+            if token in table:
+                raise HttpConfigError(f"{TOKENS_ENV}: the token for {name!r} is used twice; give each client its own")
+            table[token] = name
+        if not table:
+            raise HttpConfigError(
+                f"set {TOKEN_ENV} (or {TOKENS_ENV}=name:token,...) to a long random value, "
+                "e.g. `openssl rand -hex 32`; or use --no-auth on 127.0.0.1"
+            )
+        if any(len(token) < MIN_TOKEN_CHARS for token in table):
+            raise HttpConfigError(f"HTTP tokens must be at least {MIN_TOKEN_CHARS} characters (`openssl rand -hex 32`)")
+        return cls(table)
+
+    def principal(self, authorization: str | None) -> str | None:
+        """The principal for an ``Authorization: Bearer ...`` value, or None.
+
+        Every token is compared, in constant time, whatever matched first.
+        """
+        scheme, _, presented = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not presented.strip():
+            return None
+        candidate = presented.strip().encode()
+        found = None
+        for token, principal in self._tokens:
+            if hmac.compare_digest(candidate, token):
+                found = principal
+        return found
+
+    def principal_of(self, ctx: Any) -> str | None:
+        """``principal_of`` for :func:`create_server`: from this request's own headers."""
+        headers = getattr(ctx, "headers", None)
+        return self.principal(headers.get("authorization")) if headers else None
+
+
+class BearerAuth:
+    """ASGI middleware: HTTP requests without a valid bearer token get 401 and go no further."""
+
+    def __init__(self, app: ASGIApp, tokens: TokenTable | None) -> None:
+        self.app = app
+        self.tokens = tokens
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or self.tokens is None:
+            await self.app(scope, receive, send)
+            return
+        authorization = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"authorization"), None)
+        if self.tokens.principal(authorization) is None:
+            log.info("refused an unauthenticated %s %s", scope.get("method"), scope.get("path"))
+            await _unauthorized(send)
+            return
+        await self.app(scope, receive, send)
+
+
+async def _unauthorized(send: Send) -> None:
+    body = json.dumps(
+        {"error": "unauthorized", "message": "send Authorization: Bearer <GENERATE_MEDIA_HTTP_TOKEN>"}
+    ).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"www-authenticate", b'Bearer realm="generate-media"'),
+    ]
+    await send({"type": "http.response.start", "status": 401, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def transport_security(settings: Settings, host: str) -> TransportSecuritySettings | None:
+    """DNS-rebinding protection stays on. Loopback hosts get the SDK's automatic settings; any
+    other host allows itself, loopback and ``GENERATE_MEDIA_HTTP_ALLOWED_HOSTS``."""
+    if is_loopback(host):
+        return None
+    extra = [h.strip() for h in settings.get(HOSTS_ENV).split(",") if h.strip()]
+    wildcard = host in ("0.0.0.0", "::", "")
+    if wildcard and not extra:
+        log.warning("listening on %s: set %s to the host names clients use, or they get 421", host, HOSTS_ENV)
+    names = [*([] if wildcard else [host]), "127.0.0.1", "localhost"]
+    hosts = [*(f"{n}:*" for n in names), *extra]
+    origins = [f"{scheme}://{h}" for h in hosts for scheme in ("http", "https")]
+    return TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=origins)
+
+
+def create_http_app(
+    settings: Settings, *, host: str = "127.0.0.1", no_auth: bool = False, service: MediaService | None = None
+) -> ASGIApp:
+    """The streamable HTTP app, ready for any ASGI server.
+
+    Raises:
+        HttpConfigError: ``no_auth`` on a non-loopback host, or no usable token.
+    """
+    from .app import create_server
+
+    if no_auth and not is_loopback(host):
+        raise HttpConfigError(f"--no-auth is only allowed on 127.0.0.1/localhost, not {host}; set {TOKEN_ENV}")
+    tokens = None if no_auth else TokenTable.from_settings(settings)
+    server = create_server(
+        settings,
+        service=service,
+        principal_of=tokens.principal_of if tokens else None,
+        resource_links="media",
+    )
+    app = server.streamable_http_app(
+        host=host, json_response=False, transport_security=transport_security(settings, host)
+    )
+    return BearerAuth(app, tokens)
+
+
+class HttpServer:
+    """uvicorn on a socket bound up front, so ``port=0`` gives a known free port before serving."""
+
+    def __init__(self, app: ASGIApp, host: str = "127.0.0.1", port: int = 8765, log_level: str = "warning") -> None:
+        import uvicorn
+
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.socket = socket.socket(family, socket.SOCK_STREAM)
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.socket.bind((host, port))
+        self.host = host
+        self.port: int = self.socket.getsockname()[1]
+        # access_log off: request lines are noise on stderr, and the log is the one place a token
+        # pasted into a URL by mistake would leak.
+        config = uvicorn.Config(app, log_level=log_level.lower(), access_log=False, lifespan="on")
+        self._server = uvicorn.Server(config)
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}/mcp"
+
+    async def serve(self, *, task_status: Any = anyio.TASK_STATUS_IGNORED) -> None:
+        """Serve until :meth:`stop`; ``task_status.started(url)`` once it accepts connections."""
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self._server.serve, [self.socket])
+            with anyio.fail_after(30):
+                while not self._server.started:
+                    if self._server.should_exit:
+                        raise HttpConfigError(f"the HTTP server failed to start on {self.url}")
+                    await anyio.sleep(0.01)
+            task_status.started(self.url)
+
+    def stop(self) -> None:
+        self._server.should_exit = True

@@ -1,0 +1,163 @@
+"""Generated files as MCP resources, for clients that cannot read the server's disk (HTTP).
+
+``media://outputs/{id}`` serves a file's bytes with its real MIME type. The id is derived from
+(owner, path) by :func:`server.app.resource_id` and recorded in a small index, one JSON file per
+id under ``<state_dir>/resources``, so links survive a restart. A read succeeds only when the id
+is well formed and indexed, the reader owns it, and the file still exists inside the output or
+allowed directories (after resolving symlinks). Every other case is answered exactly like an id
+that never existed, so one client cannot probe another's files.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import anyio
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ResourceNotFoundError
+from mcp.server.mcpserver.resources import FunctionResource, ResourceTemplate
+from mcp.server.mcpserver.utilities.context_injection import inject_context
+
+from ..config import Settings
+from ..output import Confinement
+
+__all__ = ["URI_TEMPLATE", "FileLinks", "MediaResources", "ResourceIndex", "links_for"]
+
+log = logging.getLogger("generate_media.server")
+
+URI_TEMPLATE = "media://outputs/{id}"
+_ID = re.compile(r"^[0-9a-f]{24}$")
+
+
+class ResourceIndex:
+    """id → (owner, path, mime), one small JSON file per id, written atomically."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._known: set[str] = set()
+
+    def add(self, resource_id: str, owner: str, path: Path, mime_type: str | None) -> None:
+        if resource_id in self._known:
+            return
+        self.directory.mkdir(parents=True, exist_ok=True)
+        target = self.directory / f"{resource_id}.json"
+        temp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
+        temp.write_text(json.dumps({"owner": owner, "path": str(path), "mime_type": mime_type}), encoding="utf-8")
+        os.replace(temp, target)
+        self._known.add(resource_id)
+
+    def get(self, resource_id: str, owner: str) -> tuple[Path, str] | None:
+        """(path, mime) when ``resource_id`` exists and belongs to ``owner``; None otherwise."""
+        if not _ID.match(resource_id):
+            return None
+        try:
+            data = json.loads((self.directory / f"{resource_id}.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if not isinstance(data, dict) or data.get("owner") != owner or not data.get("path"):
+            return None
+        return Path(data["path"]), str(data.get("mime_type") or "application/octet-stream")
+
+
+class _MediaTemplate(ResourceTemplate):
+    """A template whose resources carry the MIME type of the file they serve.
+
+    The SDK's template stamps one static MIME type on everything it serves; media files differ.
+    The function returns ``(bytes, mime)``.
+    """
+
+    async def create_resource(self, uri: str, params: dict[str, Any], context: Any) -> Any:
+        params = inject_context(self.fn, params, context, self.context_kwarg)
+        data, mime = await self.fn(**params)
+        return FunctionResource(
+            uri=uri,  # type: ignore[arg-type]
+            name=self.name,
+            title=self.title,
+            description=self.description,
+            mime_type=mime,
+            fn=lambda: data,
+        )
+
+
+class FileLinks:
+    """stdio and in-process: results link to file:// URIs and nothing is served as a resource."""
+
+    def link_item(self, item: Any, owner: str) -> str:
+        return str(item.uri)
+
+    def register(self, server: MCPServer) -> None:
+        return None
+
+
+class MediaResources:
+    """Links (``media://outputs/{id}``) for results, and the resource template that serves them."""
+
+    def __init__(self, settings: Settings, principal_of: Callable[[Any], str | None] | None = None) -> None:
+        self.settings = settings
+        self.principal_of = principal_of
+        self.index = ResourceIndex(settings.state_dir / "resources")
+        self.confinement = Confinement.of([settings.output_dir, *settings.allowed_dirs])
+
+    def link(self, path: Path, owner: str, mime_type: str | None) -> str:
+        from .app import resource_id
+
+        rid = resource_id(path, owner)
+        self.index.add(rid, owner, path, mime_type)
+        return URI_TEMPLATE.format(id=rid)
+
+    def link_item(self, item: Any, owner: str) -> str:
+        return self.link(Path(item.path), owner, item.mime_type)
+
+    def _owner(self, ctx: Context) -> str:
+        principal = self.principal_of(ctx) if self.principal_of else None
+        return principal or "local"
+
+    def _servable(self, path: Path) -> Path | None:
+        resolved = path.resolve()
+        if not self.confinement.contains(resolved) or not resolved.is_file():
+            return None
+        return resolved
+
+    async def read(self, id: str, ctx: Context) -> tuple[bytes, str]:
+        """The bytes and MIME type of an output the caller owns.
+
+        Raises:
+            ResourceNotFoundError: unknown, not the caller's, gone, or outside the allowed directories.
+        """
+        uri = URI_TEMPLATE.format(id=id)
+        entry = self.index.get(id, self._owner(ctx))
+        path = self._servable(entry[0]) if entry else None
+        if entry is None or path is None:
+            raise ResourceNotFoundError(f"Unknown resource: {uri}")
+        return await anyio.to_thread.run_sync(path.read_bytes), entry[1]
+
+    def register(self, server: MCPServer) -> None:
+        template = _MediaTemplate.from_function(
+            self.read,
+            uri_template=URI_TEMPLATE,
+            name="media-output",
+            title="Generated media file",
+            description="A file generate_media wrote, by the id in its result's resource link.",
+            mime_type="application/octet-stream",
+        )
+        # mcp 2.3 has no public way to add a template object (the decorator builds its own, with one
+        # static MIME type), so this reaches into the resource manager once, here.
+        server._resource_manager._templates[URI_TEMPLATE] = template
+
+
+def links_for(
+    resource_links: str, settings: Settings, principal_of: Callable[[Any], str | None] | None = None
+) -> FileLinks | MediaResources:
+    """``"media"`` (HTTP): media:// links served as resources; ``"file"``: file:// links."""
+    if resource_links == "media":
+        return MediaResources(settings, principal_of)
+    if resource_links != "file":
+        raise ValueError(f"resource_links must be 'file' or 'media', got {resource_links!r}")
+    return FileLinks()
