@@ -107,7 +107,9 @@ async def test_a_value_the_model_does_not_take_is_an_error_listing_accepted_ones
     make_server, fake, arguments, expected
 ):
     async with Client(make_server(XAI)) as client:
-        result = await client.call_tool("generate_media", {"media_type": "video", "prompt": "x", **arguments})
+        result = await client.call_tool(
+            "generate_media", {"media_type": "video", "prompt": "x", "backend": "grok", **arguments}
+        )
         assert result.is_error and expected in result.content[0].text and "\n" not in result.content[0].text
         assert [t.name for t in (await client.list_tools()).tools] == ["generate_media"]
     assert fake.of("xai") == []
