@@ -1,0 +1,84 @@
+"""google-genai clients for one call, and the translation of their errors.
+
+Everything the SDK could read from ``os.environ`` is passed explicitly (key, base URL, Vertex mode),
+so settings read once at the edge are the only configuration. The SDK's own retries stay off
+(``retry_options`` unset): retry.py is the one policy.
+
+Vertex (Imagen) runs in express mode, ``Client(vertexai=True, api_key=...)``, and only when the
+user opts in with ``GOOGLE_GENAI_USE_VERTEXAI=true`` or a ``GOOGLE_VERTEX_BASE_URL``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+
+from ...errors import GenerateMediaError, InvalidRequest
+from ...spec import Call
+from .._errors import from_sdk
+
+__all__ = ["KEY_ENV", "VERTEX_ENV", "gemini_client", "translate", "vertex_client", "vertex_enabled"]
+
+KEY_ENV = "GEMINI_API_KEY or GOOGLE_API_KEY"
+VERTEX_ENV = "GOOGLE_GENAI_USE_VERTEXAI"
+VERTEX_BASE_URL_ENV = "GOOGLE_VERTEX_BASE_URL"
+
+
+def vertex_enabled(settings: Any) -> bool:
+    flag = settings.get(VERTEX_ENV).lower() in ("1", "true", "yes", "on")
+    return flag or bool(settings.get(VERTEX_BASE_URL_ENV))
+
+
+def translate(exc: BaseException) -> GenerateMediaError:
+    """google.genai.errors.APIError carries ``code`` (HTTP status) and ``message``; the rest is generic."""
+    return from_sdk(exc, backend="google", key_env=KEY_ENV)
+
+
+def _build(call: Call, *, vertex: bool) -> Any:
+    from google import genai
+    from google.genai import types
+
+    timeout_ms = int(call.settings.request_timeout_s * 1000)
+    if vertex:
+        base_url = call.settings.get(VERTEX_BASE_URL_ENV) or None
+        options = types.HttpOptions(base_url=base_url, timeout=timeout_ms)
+        return genai.Client(vertexai=True, api_key=call.api_key, http_options=options)
+    options = types.HttpOptions(base_url=call.base_url, timeout=timeout_ms)
+    return genai.Client(vertexai=False, api_key=call.api_key, http_options=options)
+
+
+@asynccontextmanager
+async def _client(call: Call, *, vertex: bool) -> AsyncIterator[Any]:
+    # Building a client creates SSL contexts (blocking file reads): do it off the event loop.
+    try:
+        client = await anyio.to_thread.run_sync(lambda: _build(call, vertex=vertex))
+    except ValueError as exc:  # the SDK validates its arguments eagerly
+        raise InvalidRequest(f"google client setup failed: {exc}", backend="google") from exc
+    try:
+        yield client.aio
+    finally:
+        await client.aio.aclose()
+        client.close()
+
+
+def gemini_client(call: Call) -> Any:
+    """``async with gemini_client(call) as aio:`` the Gemini Developer API (``client.aio``)."""
+    return _client(call, vertex=False)
+
+
+def vertex_client(call: Call) -> Any:
+    """``async with vertex_client(call) as aio:`` Vertex express mode.
+
+    Raises:
+        InvalidRequest: Vertex is not enabled (names the env vars that enable it).
+    """
+    if not vertex_enabled(call.settings):
+        raise InvalidRequest(
+            f"{call.model.id} runs only on Vertex AI: set {VERTEX_ENV}=true (with a Vertex express API key in "
+            f"GEMINI_API_KEY or GOOGLE_API_KEY) or {VERTEX_BASE_URL_ENV}, or use a gemini image model",
+            backend="google",
+        )
+    return _client(call, vertex=True)

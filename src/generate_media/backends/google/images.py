@@ -1,0 +1,230 @@
+"""Google images: Gemini image models through ``generate_content`` (Developer API), and the
+deprecated Imagen models through ``generate_images`` on Vertex express mode.
+
+Gemini answers one image per request, so ``n`` runs n requests concurrently. Input images are
+inline parts after the prompt. Continuation (``gemini_chat_*``) re-posts the conversation with
+each model image's ``thoughtSignature`` (see ``_history.py``). Imagen is used only when named
+explicitly, and only with ``GOOGLE_GENAI_USE_VERTEXAI=true`` or ``GOOGLE_VERTEX_BASE_URL`` set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import anyio
+
+from ...errors import BadProviderResponse, GenerateMediaError, SafetyBlocked
+from ...spec import Call, MediaSupport, MediaType, ModelSpec, Produced
+from . import _history
+from ._client import gemini_client, translate, vertex_client
+
+MEDIA = MediaType.IMAGE
+
+_ASPECTS = ("1:1", "2:3", "3:2", "3:4", "4:3", "9:16", "16:9", "21:9")
+_PRO_ASPECTS = (*_ASPECTS, "4:5", "5:4")
+_FLASH_ASPECTS = (*_PRO_ASPECTS, "1:4", "4:1", "1:8", "8:1")
+_IMAGEN_DEPRECATED = (
+    "Imagen generate_images is deprecated by Google (removal not before 2027-01-01); Vertex only: "
+    "set GOOGLE_GENAI_USE_VERTEXAI=true or GOOGLE_VERTEX_BASE_URL"
+)
+_IMAGEN: dict[str, Any] = {
+    "max_outputs": 4,
+    "aspect_ratios": ("1:1", "3:4", "4:3", "9:16", "16:9"),
+    "deprecated": _IMAGEN_DEPRECATED,
+}
+
+SUPPORT = MediaSupport(
+    priority=100,
+    default_model="gemini-3.1-flash-image",
+    continuation_prefix="gemini_chat",
+    models=(
+        ModelSpec(
+            id="gemini-3.1-flash-image",
+            max_outputs=4,
+            max_input_images=14,
+            continuation=True,
+            aspect_ratios=_FLASH_ASPECTS,
+            sizes=("512", "1K", "2K", "4K"),
+            notes="Nano Banana 2. size is the image size (512, 1K, 2K, 4K); n runs n requests.",
+        ),
+        ModelSpec(
+            id="gemini-3-pro-image",
+            max_outputs=4,
+            max_input_images=14,
+            continuation=True,
+            aspect_ratios=_PRO_ASPECTS,
+            sizes=("1K", "2K", "4K"),
+            notes="Nano Banana Pro: best quality and text rendering; slower.",
+        ),
+        ModelSpec(
+            id="gemini-3.1-flash-lite-image",
+            max_outputs=4,
+            max_input_images=4,
+            continuation=True,
+            aspect_ratios=_ASPECTS,
+            sizes=("1K",),
+            notes="Cheapest Gemini image model (limits declared conservatively).",
+        ),
+        ModelSpec(id="imagen-4.0-generate-001", sizes=("1K", "2K"), **_IMAGEN),
+        ModelSpec(id="imagen-4.0-ultra-generate-001", sizes=("1K", "2K"), **_IMAGEN),
+        ModelSpec(id="imagen-4.0-fast-generate-001", **_IMAGEN),
+    ),
+)
+
+#: finishReason / blockReason values that mean "withheld by a safety or policy filter".
+_BLOCKED = frozenset(
+    {
+        "SAFETY",
+        "IMAGE_SAFETY",
+        "PROHIBITED_CONTENT",
+        "IMAGE_PROHIBITED_CONTENT",
+        "BLOCKLIST",
+        "SPII",
+        "RECITATION",
+        "IMAGE_RECITATION",
+        "MODEL_ARMOR",
+        "JAILBREAK",
+    }
+)
+
+
+def _name(enum_value: Any) -> str:
+    return str(getattr(enum_value, "value", enum_value) or "")
+
+
+async def _concurrently(n: int, fn: Callable[[], Awaitable[Any]]) -> list[Any]:
+    """Run ``fn`` n times at once; the first failure is raised after all have finished."""
+    results: list[Any] = [None] * n
+
+    async def one(i: int) -> None:
+        try:
+            results[i] = await fn()
+        except GenerateMediaError as exc:
+            results[i] = exc
+
+    async with anyio.create_task_group() as tg:
+        for i in range(n):
+            tg.start_soon(one, i)
+    failed = [r for r in results if isinstance(r, GenerateMediaError)]
+    if failed:
+        raise failed[0]
+    return results
+
+
+def _config(call: Call) -> Any:
+    from google.genai import types
+
+    req = call.request
+    image_config = None
+    if req.aspect_ratio or req.size:
+        image_config = types.ImageConfig(aspect_ratio=req.aspect_ratio, image_size=req.size)
+    return types.GenerateContentConfig(response_modalities=["TEXT", "IMAGE"], image_config=image_config)
+
+
+async def _gemini(call: Call) -> list[Produced]:
+    history = _history.history_of(call)
+    contents = [*await _history.to_contents(call, history), _history.user_parts(call)]
+    config = _config(call)
+    async with gemini_client(call) as aio:
+
+        async def ask() -> Any:
+            try:
+                return await aio.models.generate_content(model=call.model.id, contents=contents, config=config)
+            except Exception as exc:
+                raise translate(exc) from exc
+
+        responses = await _concurrently(call.request.n, ask)
+    user, warnings = _history.user_turn(call)
+    out: list[Produced] = []
+    for response in responses:
+        out.extend(_read(call, response, [*history, user]))
+    for produced in out:
+        produced.warnings.extend(warnings)
+    return out
+
+
+def _refusal(call: Call, candidate: Any, text: str) -> GenerateMediaError:
+    reason = _name(candidate.finish_reason)
+    said = candidate.finish_message or text  # finishMessage reaches us on Vertex only
+    quote = f": {said[:200]!r}" if said else ""
+    if reason in _BLOCKED:
+        flagged = [_name(r.category) for r in candidate.safety_ratings or [] if r.blocked]
+        categories = f" [{', '.join(flagged)}]" if flagged else ""
+        return SafetyBlocked(
+            f"google withheld the image ({reason}){categories}{quote}; rephrase the prompt",
+            backend="google",
+            reason=reason,
+        )
+    if text:
+        return BadProviderResponse(
+            f"{call.model.id} answered with text and no image{quote}; rephrase the prompt as an image request",
+            backend="google",
+        )
+    return BadProviderResponse(
+        f"google returned no image (finishReason {reason or 'none'}); try again", backend="google"
+    )
+
+
+def _read(call: Call, response: Any, history: list[dict[str, Any]]) -> list[Produced]:
+    feedback = response.prompt_feedback
+    if feedback is not None and feedback.block_reason:
+        reason = _name(feedback.block_reason)
+        detail = f": {feedback.block_reason_message}" if feedback.block_reason_message else ""
+        raise SafetyBlocked(
+            f"google blocked the prompt ({reason}){detail}; rephrase the prompt", backend="google", reason=reason
+        )
+    candidate = (response.candidates or [None])[0]
+    if candidate is None:
+        raise BadProviderResponse("google returned no candidates; try again", backend="google")
+    parts = [p for p in (candidate.content.parts or [] if candidate.content else []) if not p.thought]
+    text = " ".join(p.text.strip() for p in parts if p.text).strip()
+    images = [p for p in parts if p.inline_data is not None and p.inline_data.data]
+    if not images:
+        raise _refusal(call, candidate, text)
+    out = []
+    for image in images:
+        turns = [*history, _history.model_turn(parts, image)]
+        meta = {"mime_type": image.inline_data.mime_type, "text": text[:500] or None}
+        out.append(
+            Produced(
+                data=image.inline_data.data,
+                state={"history": turns},
+                metadata={k: v for k, v in meta.items() if v},
+            )
+        )
+    return out
+
+
+async def _imagen(call: Call) -> list[Produced]:
+    from google.genai import types
+
+    req = call.request
+    config = types.GenerateImagesConfig(
+        number_of_images=req.n, aspect_ratio=req.aspect_ratio, image_size=req.size, include_rai_reason=True
+    )
+    async with vertex_client(call) as aio:
+        try:
+            response = await aio.models.generate_images(model=call.model.id, prompt=call.prompt, config=config)
+        except Exception as exc:
+            raise translate(exc) from exc
+    generated = response.generated_images or []
+    images = [g.image for g in generated if g.image is not None and g.image.image_bytes]
+    if not images:
+        reasons = "; ".join(g.rai_filtered_reason for g in generated if g.rai_filtered_reason)
+        if reasons:
+            raise SafetyBlocked(f"google filtered the image: {reasons[:300]}; rephrase the prompt", backend="google")
+        raise BadProviderResponse("imagen returned no images; try again", backend="google")
+    return [Produced(data=img.image_bytes, metadata={"mime_type": img.mime_type or None}) for img in images]
+
+
+_RUNNERS: dict[str, Callable[[Call], Awaitable[list[Produced]]]] = {
+    model.id: _imagen for model in SUPPORT.models if model.id.startswith("imagen-")
+}
+
+
+async def generate(call: Call) -> list[Produced]:
+    return await _RUNNERS.get(call.model.id, _gemini)(call)
+
+
+RUN = generate
