@@ -14,10 +14,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import anyio
-
 from ...errors import GenerateMediaError, InvalidRequest
 from ...spec import Call
+from .._clients import fingerprint, shared_client
 from .._errors import from_sdk
 
 __all__ = ["KEY_ENV", "VERTEX_ENV", "gemini_client", "translate", "vertex_client", "vertex_enabled"]
@@ -52,16 +51,14 @@ def _build(call: Call, *, vertex: bool) -> Any:
 
 @asynccontextmanager
 async def _client(call: Call, *, vertex: bool) -> AsyncIterator[Any]:
-    # Building a client creates SSL contexts (blocking file reads): do it off the event loop.
+    """A client shared for the server's lifetime, keyed by mode, key and endpoint (see ``_clients``)."""
+    base_url = call.settings.get(VERTEX_BASE_URL_ENV) if vertex else call.base_url
+    key = ("google-genai", vertex, fingerprint(call.api_key), base_url or "", call.settings.request_timeout_s)
     try:
-        client = await anyio.to_thread.run_sync(lambda: _build(call, vertex=vertex))
+        client = await shared_client(call.cache, key, lambda: _build(call, vertex=vertex))
     except ValueError as exc:  # the SDK validates its arguments eagerly
         raise InvalidRequest(f"google client setup failed: {exc}", backend="google") from exc
-    try:
-        yield client.aio
-    finally:
-        await client.aio.aclose()
-        client.close()
+    yield client.aio
 
 
 def gemini_client(call: Call) -> Any:

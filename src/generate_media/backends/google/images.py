@@ -123,10 +123,10 @@ def _config(call: Call) -> Any:
 
 
 async def _gemini(call: Call) -> list[Produced]:
-    history = _history.history_of(call)
-    contents = [*await _history.to_contents(call, history), _history.user_parts(call)]
-    config = _config(call)
-    async with gemini_client(call) as aio:
+    async with gemini_client(call) as aio:  # first: it imports the SDK off the event loop
+        history = _history.history_of(call)
+        contents = [*await _history.to_contents(call, history), _history.user_parts(call)]
+        config = _config(call)
 
         async def ask() -> Any:
             try:
@@ -197,13 +197,13 @@ def _read(call: Call, response: Any, history: list[dict[str, Any]]) -> list[Prod
 
 
 async def _imagen(call: Call) -> list[Produced]:
-    from google.genai import types
-
     req = call.request
-    config = types.GenerateImagesConfig(
-        number_of_images=req.n, aspect_ratio=req.aspect_ratio, image_size=req.size, include_rai_reason=True
-    )
-    async with vertex_client(call) as aio:
+    async with vertex_client(call) as aio:  # first: it imports the SDK off the event loop
+        from google.genai import types
+
+        config = types.GenerateImagesConfig(
+            number_of_images=req.n, aspect_ratio=req.aspect_ratio, image_size=req.size, include_rai_reason=True
+        )
         try:
             response = await aio.models.generate_images(model=call.model.id, prompt=call.prompt, config=config)
         except Exception as exc:

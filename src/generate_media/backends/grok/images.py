@@ -11,6 +11,7 @@ from typing import Any
 
 from ...errors import BadProviderResponse, InvalidRequest, SafetyBlocked
 from ...spec import Call, MediaSupport, MediaType, ModelSpec, Produced
+from .._clients import shared_client
 from .._errors import from_sdk, from_status
 from .._image_payload import decode_b64, download
 
@@ -96,17 +97,23 @@ def _body(call: Call, sources: list[str]) -> dict[str, Any]:
     return body
 
 
+def _http(call: Call) -> Any:
+    import httpx
+
+    return httpx.AsyncClient(timeout=httpx.Timeout(call.settings.request_timeout_s, connect=10.0))
+
+
 async def generate(call: Call) -> list[Produced]:
     import httpx
 
+    client = await shared_client(call.cache, ("grok-httpx", call.settings.request_timeout_s), lambda: _http(call))
     sources = await _sources(call)
     body = _body(call, sources)
     path = "/images/edits" if sources else "/images/generations"
     base = (call.base_url or DEFAULT_BASE_URL).rstrip("/")
     headers = {"Authorization": f"Bearer {call.api_key}"}
     try:
-        async with httpx.AsyncClient(timeout=httpx.Timeout(call.settings.request_timeout_s, connect=10.0)) as client:
-            resp = await client.post(base + path, json=body, headers=headers)
+        resp = await client.post(base + path, json=body, headers=headers)
     except httpx.HTTPError as exc:
         raise from_sdk(exc, backend="grok", key_env=KEY_ENV) from exc
     if resp.status_code != 200:

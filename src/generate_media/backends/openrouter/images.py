@@ -12,6 +12,7 @@ from typing import Any
 
 from ...errors import BadProviderResponse, GenerateMediaError, InvalidRequest, SafetyBlocked
 from ...spec import Call, MediaSupport, MediaType, ModelSpec, Produced
+from .._clients import fingerprint, shared_client
 from .._errors import from_sdk, from_status
 from .._image_payload import decode_data_url, download, mime_of_data_url
 
@@ -101,23 +102,28 @@ def _translate(exc: BaseException) -> GenerateMediaError:
     return from_sdk(exc, backend="openrouter", key_env=KEY_ENV)
 
 
-async def generate(call: Call) -> list[Produced]:
+def _openai(call: Call) -> Any:
     from openai import AsyncOpenAI
 
-    content = await _content(call)
-    extra = _extra_body(call)
-    client = AsyncOpenAI(
+    return AsyncOpenAI(
         api_key=call.api_key,
         base_url=call.base_url or DEFAULT_BASE_URL,
         timeout=call.settings.request_timeout_s,
         max_retries=0,  # retries are ours (retry.py)
     )
+
+
+async def generate(call: Call) -> list[Produced]:
+    key = ("openrouter-openai", fingerprint(call.api_key), call.base_url or "", call.settings.request_timeout_s)
+    client = await shared_client(call.cache, key, lambda: _openai(call))
+    content = await _content(call)
     messages: Any = [{"role": "user", "content": content}]
-    async with client:
-        try:
-            completion = await client.chat.completions.create(model=call.model.id, messages=messages, extra_body=extra)
-        except Exception as exc:
-            raise _translate(exc) from exc
+    try:
+        completion = await client.chat.completions.create(
+            model=call.model.id, messages=messages, extra_body=_extra_body(call)
+        )
+    except Exception as exc:
+        raise _translate(exc) from exc
     return await _produced(call, completion)
 
 
