@@ -40,6 +40,7 @@ __all__ = [
     "ProviderUnavailable",
     "QuotaExceeded",
     "RateLimited",
+    "Redactor",
     "SafetyBlocked",
 ]
 
@@ -136,3 +137,33 @@ class ProviderUnavailable(ProviderError):
 
 class BadProviderResponse(ProviderError):
     pass
+
+
+class Redactor:
+    """Replaces every secret value with ``[redacted]``: in text, in nested result data, and inside an
+    error (its message and details) before it is shown, logged or stored."""
+
+    def __init__(self, secrets: list[str]) -> None:
+        self.secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, "[redacted]")
+        return text
+
+    def data(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self(value)
+        if isinstance(value, dict):
+            return {k: self.data(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.data(v) for v in value]
+        return value
+
+    def error(self, exc: GenerateMediaError) -> GenerateMediaError:
+        """Scrub ``exc`` in place (message, args, details) and return it."""
+        if self.secrets:
+            exc.message = self(exc.message)
+            exc.args = (exc.message,)
+            exc.details = self.data(exc.details)
+        return exc

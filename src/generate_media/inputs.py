@@ -10,9 +10,12 @@ import base64
 import binascii
 import ipaddress
 import mimetypes
+import os
 import socket
+import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
 import anyio
@@ -67,12 +70,46 @@ def _from_data_uri(ref: str, limit: int) -> tuple[bytes, str]:
         raise InvalidRequest("data URI is not valid base64") from exc
 
 
+def _read_confined(path: Path, ref: str, limit: int) -> bytes:
+    """Read a checked path without following a symlink swapped in since the check, and re-check
+    through the open descriptor that it is a regular file (O_NONBLOCK: a FIFO never blocks)."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        raise AccessDenied(f"{ref[:80]} cannot be opened ({exc.strerror}); give a readable regular file") from exc
+    with os.fdopen(fd, "rb") as fh:
+        info = os.fstat(fh.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise AccessDenied(f"{ref[:80]} is not a regular file; give an image, audio or video file")
+        if info.st_size > limit:
+            raise _too_big(ref, limit)
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise _too_big(ref, limit)
+    return data
+
+
 async def _from_path(ref: str, confinement: Confinement, limit: int, base: Path | None) -> tuple[bytes, str]:
     path = confinement.regular_file(ref, base=base)
-    size = path.stat().st_size
-    if size > limit:
+    if path.stat().st_size > limit:
         raise _too_big(str(ref), limit)
-    return await anyio.Path(path).read_bytes(), path.name
+    return await anyio.to_thread.run_sync(_read_confined, path, str(ref), limit), path.name
+
+
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def _is_public(addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Globally routable unicast only: private, loopback, link-local, CGNAT, unspecified, reserved and
+    multicast are refused, including IPv4 addresses embedded in IPv6 (mapped, 6to4, NAT64)."""
+    if isinstance(addr, ipaddress.IPv6Address):
+        embedded = addr.ipv4_mapped or addr.sixtofour
+        if embedded is None and addr in _NAT64:
+            embedded = ipaddress.IPv4Address(int(addr) & 0xFFFFFFFF)
+        if embedded is not None and not _is_public(embedded):
+            return False
+    return addr.is_global and not addr.is_multicast
 
 
 def _check_host(host: str, settings: Settings) -> None:
@@ -83,8 +120,8 @@ def _check_host(host: str, settings: Settings) -> None:
     except socket.gaierror as exc:
         raise InvalidRequest(f"cannot resolve {host}; check the URL") from exc
     for info in infos:
-        addr = ipaddress.ip_address(info[4][0])
-        if addr.is_private or addr.is_loopback or addr.is_link_local or addr.is_reserved or addr.is_multicast:
+        addr = ipaddress.ip_address(str(info[4][0]).split("%")[0])
+        if not _is_public(addr):
             raise AccessDenied(
                 f"{host} resolves to a private address ({addr}); URLs must point at public hosts "
                 "(GENERATE_MEDIA_ALLOW_PRIVATE_URLS=1 allows it)"
@@ -103,29 +140,52 @@ def _check_url(url: str, settings: Settings) -> str:
 
 
 async def fetch_url(url: str, settings: Settings, limit: int) -> bytes:
-    """GET a caller-supplied URL with the SSRF rules, a size cap, a timeout and a redirect limit."""
+    """GET a caller-supplied URL with the SSRF rules, a size cap, a timeout and a redirect limit.
+
+    Every redirect hop is checked again (scheme and resolved address) before it is requested, and the
+    whole download, however slowly the server drips bytes, ends within the request timeout.
+
+    Raises:
+        AccessDenied: plain http:// (unless allowed) or a private address.
+        LimitExceeded: the body is over ``limit`` bytes.
+        InvalidRequest: unreachable, an HTTP error, too many redirects or too slow.
+    """
     import httpx
 
-    timeout = httpx.Timeout(min(settings.request_timeout_s, 60.0), connect=10.0)
-    async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
-        for _ in range(MAX_REDIRECTS + 1):
-            host = _check_url(url, settings)
-            await anyio.to_thread.run_sync(_check_host, host, settings)
-            async with client.stream("GET", url) as resp:
-                if resp.is_redirect:
-                    url = urljoin(url, resp.headers.get("location", ""))
-                    continue
-                if resp.status_code != 200:
-                    raise InvalidRequest(f"downloading {url[:80]} failed with HTTP {resp.status_code}; check the URL")
-                chunks: list[bytes] = []
-                total = 0
-                async for chunk in resp.aiter_bytes():
-                    total += len(chunk)
-                    if total > limit:
-                        raise _too_big(url, limit)
-                    chunks.append(chunk)
-                return b"".join(chunks)
-    raise InvalidRequest(f"{url[:80]} redirected more than {MAX_REDIRECTS} times")
+    total_s = min(settings.request_timeout_s, 60.0)
+    timeout = httpx.Timeout(total_s, connect=min(10.0, total_s))
+    try:
+        with anyio.fail_after(total_s):
+            async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
+                return await _download(client, url, settings, limit)
+    except TimeoutError as exc:
+        raise InvalidRequest(f"downloading {url[:80]} took longer than {total_s:g} s; use a faster host") from exc
+    except httpx.HTTPError as exc:
+        raise InvalidRequest(f"downloading {url[:80]} failed ({type(exc).__name__}); check the URL") from exc
+
+
+async def _download(client: Any, url: str, settings: Settings, limit: int) -> bytes:
+    for _ in range(MAX_REDIRECTS + 1):
+        host = _check_url(url, settings)
+        await anyio.to_thread.run_sync(_check_host, host, settings)
+        async with client.stream("GET", url) as resp:
+            if resp.is_redirect:
+                url = urljoin(url, resp.headers.get("location", ""))
+                continue
+            if resp.status_code != 200:
+                raise InvalidRequest(f"downloading {url[:80]} failed with HTTP {resp.status_code}; check the URL")
+            declared = resp.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > limit:
+                raise _too_big(url, limit)
+            chunks: list[bytes] = []
+            total = 0
+            async for chunk in resp.aiter_bytes():
+                total += len(chunk)
+                if total > limit:
+                    raise _too_big(url, limit)
+                chunks.append(chunk)
+            return b"".join(chunks)
+    raise InvalidRequest(f"{url[:80]} redirected more than {MAX_REDIRECTS} times; give the final URL")
 
 
 async def load_input(

@@ -352,7 +352,7 @@ def _settle(service: MediaService, record: JobRecord, exc: GenerateMediaError) -
         return lost
     if record.state not in ("failed", "cancelled"):
         record.state = "failed"
-    record.error = exc.to_dict()
+    record.error = service.redact.data(exc.to_dict())  # the state dir never holds a key
     service.jobs.save(record)
     exc.details.setdefault("job_id", record.id)
     return exc
@@ -395,7 +395,8 @@ def _error_dict(exc: BaseException) -> dict[str, Any]:
 def _update(service: MediaService, record: JobRecord, status: JobStatus) -> None:
     state = "running" if status.state not in ("queued", *_TERMINAL) else status.state
     if state == "failed":
-        record.error = {"code": status.error_code or "provider_error", "message": status.error or "failed"}
+        message = service.redact(status.error or "failed")
+        record.error = {"code": status.error_code or "provider_error", "message": message}
     if (state, status.percent) != (record.state, record.percent):
         record.state = state
         record.percent = status.percent if status.percent is not None else record.percent

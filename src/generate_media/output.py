@@ -13,6 +13,7 @@ import io
 import os
 import re
 import secrets
+import shutil
 import stat
 import time
 import unicodedata
@@ -254,8 +255,13 @@ def new_temp(directory: Path, suffix: str = "") -> Path:
 
 
 def cleanup_temp(path: Path | None) -> None:
-    if path is not None:
-        with contextlib.suppress(OSError):
+    """Remove a temporary file, or a temporary working directory a backend made with ``temp_file``."""
+    if path is None:
+        return
+    with contextlib.suppress(OSError):
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
             path.unlink(missing_ok=True)
 
 

@@ -27,6 +27,7 @@ class RetryPolicy:
         deadline_s: float = 300.0,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
         clock: Callable[[], float] = time.monotonic,
+        scrub: Callable[[GenerateMediaError], object] | None = None,
     ) -> None:
         self.attempts = max(1, attempts)
         self.base_delay = base_delay
@@ -34,11 +35,12 @@ class RetryPolicy:
         self.deadline_s = deadline_s
         self.sleep = sleep
         self.clock = clock
+        self.scrub = scrub  # secrets out of every error before anyone logs or stores it
 
     def delay(self, attempt: int, error: GenerateMediaError) -> float:
         hinted = getattr(error, "retry_after", None)
         if isinstance(hinted, int | float) and hinted >= 0:
-            return min(float(hinted), self.max_delay)
+            return float(hinted)  # never earlier than asked; retrying() gives up if it is too long
         backoff = min(self.base_delay * (2**attempt), self.max_delay)
         return backoff * (0.5 + random.random() / 2)
 
@@ -55,12 +57,14 @@ async def retrying(
         try:
             return await fn()
         except GenerateMediaError as exc:
+            if policy.scrub is not None:
+                policy.scrub(exc)
             attempt += 1
             if not exc.retryable or attempt >= policy.attempts:
                 raise
             wait = policy.delay(attempt - 1, exc)
-            if policy.clock() - start + wait > policy.deadline_s:
-                raise
+            if wait > policy.max_delay or policy.clock() - start + wait > policy.deadline_s:
+                raise  # the caller gets the error, with retry_after, instead of a long silent wait
             if on_retry is not None:
                 await on_retry(attempt, exc, wait)
             await policy.sleep(wait)

@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 
 from .config import Settings
-from .errors import GenerateMediaError, InvalidRequest, NotFound, QuotaExceeded
+from .errors import BadProviderResponse, GenerateMediaError, InvalidRequest, NotFound, QuotaExceeded, Redactor
 from .inputs import LoadedFile, load_input
 from .output import Confinement, SavedFile, cleanup_temp, make_preview, new_temp, save_artifact
 from .registry import Registry, load_registry
@@ -116,6 +117,7 @@ class MediaService:
         self.clock = clock
         self.retry_sleep = retry_sleep
         self.cache: dict[str, Any] = {}
+        self.redact = Redactor(settings.secrets())
 
     # --- entry point -----------------------------------------------------------------------
 
@@ -287,6 +289,7 @@ class MediaService:
             attempts=self.settings.max_retries + 1,
             deadline_s=max(self.settings.request_timeout_s * 3, 30.0),
             sleep=self.retry_sleep,
+            scrub=self.redact.error,
         )
 
     async def _run_items(
@@ -329,11 +332,11 @@ class MediaService:
     ) -> list[ItemResult]:
         req = call.request
         if not produced:
-            raise GenerateMediaError(
+            raise BadProviderResponse(
                 "the provider returned no media; try again or rephrase the prompt", backend=call.backend
             )
-        items: list[ItemResult] = []
         numbered = batch or len(produced) > 1
+        files: list[SavedFile] = []
         try:
             for k, art in enumerate(produced):
                 save = functools.partial(
@@ -348,14 +351,19 @@ class MediaService:
                     declared_mime=art.metadata.get("mime_type"),
                     clock=self.clock,
                 )
-                file = await anyio.to_thread.run_sync(save)
-                saved.append(file)
-                items.append(self._item(call, art, file, index, caller))
+                # Shielded so a cancellation lands after the file is known and can be removed below.
+                with anyio.CancelScope(shield=True):
+                    files.append(await anyio.to_thread.run_sync(save))
+            await anyio.lowlevel.checkpoint()
         except BaseException:
+            # All or nothing per prompt: no file the result does not report, no half-written one.
             for art in produced:
                 cleanup_temp(art.path)
+            for file in files:
+                cleanup_temp(file.path)
             raise
-        return items
+        saved.extend(files)
+        return [self._item(call, art, file, index, caller) for art, file in zip(produced, files, strict=True)]
 
     def _item(self, call: ItemCall, art: Produced, file: SavedFile, index: int, caller: Caller) -> ItemResult:
         info = file.info

@@ -57,6 +57,7 @@ class Fault:
     delay: float = 0.0  # seconds before answering (past the client's timeout = a timeout)
     drop: bool = False  # send headers then cut the body mid-stream
     raw: bytes | None = None  # a malformed body sent with 200
+    echo_auth: bool = False  # put the request's credentials in the error message (a careless provider)
 
     def matches(self, key: str) -> bool:
         return re.search(self.match, key) is not None
@@ -176,10 +177,10 @@ class FakeServer:
             await asyncio.sleep(self.latency)
         fault = self._fault_for(f"{provider}:{rec.method} {rec.path}")
         if fault is not None:
-            return await self._apply(fault)
+            return await self._apply(fault, rec)
         return await handler(request, rec, self)
 
-    async def _apply(self, fault: Fault) -> Response:
+    async def _apply(self, fault: Fault, rec: Recorded) -> Response:
         if fault.delay:
             await asyncio.sleep(fault.delay)
         if fault.drop:
@@ -194,4 +195,8 @@ class FakeServer:
                 fault.raw, status_code=fault.status if fault.status != 500 else 200, media_type="application/json"
             )
         body = fault.body if fault.body is not None else {"error": {"message": f"fake fault {fault.status}"}}
+        if fault.echo_auth:
+            sent = [rec.headers.get(h, "") for h in ("authorization", "x-api-key", "x-goog-api-key", "xi-api-key")]
+            sent.append(rec.query.get("key", ""))
+            body = {"error": {"message": f"invalid credentials: {' '.join(v for v in sent if v)}"}}
         return JSONResponse(body, status_code=fault.status, headers=fault.headers)

@@ -19,7 +19,7 @@ from mcp.types import CallToolResult, ContentBlock, ImageContent, ResourceLink, 
 
 from .. import __version__
 from ..config import Settings
-from ..errors import GenerateMediaError
+from ..errors import GenerateMediaError, Redactor
 from ..service import Caller, MediaService, Outcome
 from .resources import links_for
 from .tool import build_tool
@@ -33,18 +33,6 @@ INSTRUCTIONS = (
     "pass a continuation_id back as continue_from to edit. A 'pending' result carries a job_id: call again "
     "with job_id to resume without paying twice."
 )
-
-
-class Redactor:
-    """Replaces every secret value with ``[redacted]``."""
-
-    def __init__(self, secrets: list[str]) -> None:
-        self.secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
-
-    def __call__(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, "[redacted]")
-        return text
 
 
 def caller_of(ctx: Context, principal: str | None = None, roots: tuple[Path, ...] = ()) -> Caller:
@@ -85,8 +73,7 @@ async def _client_roots(ctx: Context) -> tuple[Path, ...]:
 
 
 def _error_result(exc: GenerateMediaError, redact: Redactor) -> CallToolResult:
-    data = exc.to_dict()
-    data["message"] = redact(data["message"])
+    data = redact.data(exc.to_dict())  # details too: backends_tried carries provider messages
     return CallToolResult(
         content=[TextContent(text=f"Error ({exc.code}): {data['message']}")],
         structured_content={"status": "failed", "error": data},
@@ -116,7 +103,7 @@ def _content(outcome: Outcome, redact: Redactor, link_for: Any) -> CallToolResul
         )
     for data, mime in outcome.previews:
         blocks.append(ImageContent(data=base64.b64encode(data).decode(), mime_type=mime))
-    structured = result.model_dump(mode="json", exclude_none=True)
+    structured = redact.data(result.model_dump(mode="json", exclude_none=True))
     return CallToolResult(content=blocks, structured_content=structured, is_error=False)
 
 
@@ -134,7 +121,7 @@ def create_server(
     """
     settings = settings or Settings.from_env()
     service = service or MediaService(settings)
-    redact = Redactor(settings.secrets())
+    redact = Redactor([*settings.secrets(), *service.redact.secrets])
     links = links_for(resource_links, settings, principal_of)
 
     async def handler(ctx: Context, arguments: dict[str, Any]) -> CallToolResult:
