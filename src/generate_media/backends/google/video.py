@@ -1,0 +1,243 @@
+"""Google video as a long job: Gemini Omni through the Interactions API (the Developer API's
+video route today, default), and Veo 3.1 on Vertex AI express mode (``_veo.py``).
+
+Omni: ``interactions.create(background=True, response_modalities=["video"], response_format=
+{type: video, aspect_ratio, resolution, duration, delivery: "uri"})`` → poll ``interactions.get``
+→ the finished interaction's video is inline base64 or a Files URI, streamed to disk with
+``files.download(destination=...)``. Cancel is ``interactions.cancel``. An input image is the
+first frame (task ``image_to_video``), reference images are further image blocks (task
+``reference_to_video``). Continuation (``gemini_vid_``) sends ``previous_interaction_id``: task
+``edit``, or ``extend`` when a duration is given. Veo continuation extends the stored clip.
+
+Omni durations are declared 3 to 10 s, the only range on a first-party page (the preview's
+changelog); the 1.1/1.2 limits are unconfirmed. Calls use API version ``v1beta`` as Google's docs
+do (the SDK's default is ``v1``).
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+
+from ...errors import BadProviderResponse, GenerateMediaError, InvalidRequest
+from ...output import cleanup_temp
+from ...spec import Call, JobStatus, MediaSupport, MediaType, ModelSpec, Produced
+from .._errors import failure_code
+from . import _veo
+from ._client import translate
+from ._frames_for import fitted_image, orientation
+
+MEDIA = MediaType.VIDEO
+API_VERSION = "v1beta"
+_ASPECTS = ("16:9", "9:16")
+_VERTEX_NOTE = (
+    "Vertex AI express mode only: set GOOGLE_GENAI_USE_VERTEXAI=true (express key) or GOOGLE_VERTEX_BASE_URL."
+)
+_OMNI: dict[str, Any] = {
+    "max_input_images": 1,
+    "continuation": True,
+    "aspect_ratios": _ASPECTS,
+    "sizes": ("360p", "720p", "1080p", "4k"),
+    "duration_range": (3.0, 10.0),
+    "options": frozenset({"reference_images"}),
+}
+_VEO: dict[str, Any] = {
+    "max_input_images": 1,
+    "continuation": True,
+    "aspect_ratios": _ASPECTS,
+    "sizes": ("720p", "1080p"),
+    "durations": (4.0, 6.0, 8.0),
+}
+_VEO_OPTIONS = frozenset({"last_frame", "negative_prompt", "seed", "generate_audio"})
+
+SUPPORT = MediaSupport(
+    priority=80,
+    default_model="gemini-omni-1.1-flash",
+    continuation_prefix="gemini_vid",
+    models=(
+        ModelSpec(id="gemini-omni-1.1-flash", notes="Gemini Omni Flash (Interactions API).", **_OMNI),
+        ModelSpec(id="gemini-omni-1.2-flash", notes="Newer Gemini Omni Flash.", **_OMNI),
+        ModelSpec(
+            id="veo-3.1-generate-001",
+            options=_VEO_OPTIONS | {"reference_images"},
+            notes="Veo 3.1: last frame, reference images, extension. " + _VERTEX_NOTE,
+            **_VEO,
+        ),
+        ModelSpec(
+            id="veo-3.1-fast-generate-001",
+            options=_VEO_OPTIONS | {"reference_images"},
+            notes="Faster Veo 3.1. " + _VERTEX_NOTE,
+            **_VEO,
+        ),
+        ModelSpec(
+            id="veo-3.1-lite-generate-001", options=_VEO_OPTIONS, notes="Cheapest Veo 3.1. " + _VERTEX_NOTE, **_VEO
+        ),
+    ),
+)
+
+
+def _build(call: Call) -> Any:
+    from google import genai
+    from google.genai import types
+
+    options = types.HttpOptions(
+        base_url=call.base_url,
+        api_version=API_VERSION,
+        timeout=int(call.settings.request_timeout_s * 1000),
+        retry_options=types.HttpRetryOptions(attempts=1),  # retry.py is the one policy
+    )
+    return genai.Client(vertexai=False, api_key=call.api_key, http_options=options)
+
+
+@asynccontextmanager
+async def _gemini(call: Call) -> AsyncIterator[Any]:
+    client = await anyio.to_thread.run_sync(lambda: _build(call))  # SSL setup reads files
+    try:
+        yield client.aio
+    finally:
+        await client.aio.aclose()
+        client.close()
+
+
+def _is_veo(call: Call) -> bool:
+    return call.model.id.startswith("veo-")
+
+
+def _aspect(call: Call) -> str | None:
+    if call.request.aspect_ratio:
+        return str(call.request.aspect_ratio)
+    if call.input_images and call.continuation is None:
+        return orientation(call.input_images[0].data)  # say it, so the frame is fitted, not guessed
+    return None
+
+
+async def _input(call: Call, aspect: str | None, warnings: list[str]) -> tuple[list[dict[str, Any]], str]:
+    blocks: list[dict[str, Any]] = [{"type": "text", "text": call.prompt}]
+    task = "text_to_video"
+    if call.input_images:
+        first = call.input_images[0]
+        data, mime = await fitted_image(first.data, first.mime_type, aspect, warnings, "input image")
+        blocks.append({"type": "image", "data": base64.b64encode(data).decode(), "mime_type": mime})
+        task = "image_to_video"
+    for ref in call.request.reference_images or []:
+        loaded = await call.load_file(ref, ("image/",))
+        blocks.append({"type": "image", "data": loaded.b64(), "mime_type": loaded.mime_type})
+        task = "reference_to_video" if task == "text_to_video" else task
+    return blocks, task
+
+
+def _format(call: Call, aspect: str | None) -> dict[str, Any]:
+    req = call.request
+    fmt: dict[str, Any] = {"type": "video", "delivery": "uri"}
+    if aspect:
+        fmt["aspect_ratio"] = aspect
+    if req.size:
+        fmt["resolution"] = req.size
+    if req.duration is not None:
+        fmt["duration"] = f"{req.duration:g}s"
+    return fmt
+
+
+async def _omni_submit(call: Call, aspect: str | None, warnings: list[str]) -> dict[str, Any]:
+    body: dict[str, Any] = {"model": call.model.id, "response_modalities": ["video"], "background": True}
+    if call.continuation is not None:
+        if call.input_images or call.request.reference_images or call.request.aspect_ratio:
+            raise InvalidRequest("continuing a Gemini video keeps its frame; give only a prompt (and duration)")
+        body["previous_interaction_id"] = call.continuation.state["interaction_id"]
+        blocks, task = [{"type": "text", "text": call.prompt}], "extend" if call.request.duration else "edit"
+    else:
+        blocks, task = await _input(call, aspect, warnings)
+    body.update(input=blocks, response_format=_format(call, aspect), generation_config={"video_config": {"task": task}})
+    async with _gemini(call) as aio:
+        try:
+            interaction = await aio.interactions.create(**body)
+        except Exception as exc:
+            raise translate(exc) from exc
+    if not interaction.id:
+        raise BadProviderResponse("Gemini accepted the video but returned no interaction id", backend="google")
+    return {"api": "omni", "interaction_id": interaction.id, "task": task}
+
+
+_FAILED = ("failed", "cancelled", "incomplete", "budget_exceeded", "requires_action")
+
+
+def _omni_status(interaction: Any) -> JobStatus:
+    status = str(interaction.status or "")
+    if status == "completed":
+        video = interaction.output_video
+        if video is None or not (video.data or video.uri):
+            return JobStatus("failed", error="Gemini finished without a video", error_code="provider_error")
+        return JobStatus("done", 100.0, result={"uri": video.uri, "data": video.data})
+    if status in _FAILED:
+        errors = interaction.errors or []
+        message = (errors[0].message if errors and errors[0].message else None) or f"the interaction is {status}"
+        code = errors[0].code if errors else None
+        return JobStatus("failed", error=message, error_code=failure_code(message, code))
+    return JobStatus("queued" if status == "queued" else "running")
+
+
+async def _omni_fetch(call: Call, handle: dict[str, Any], status: JobStatus) -> list[Produced]:
+    result = status.result or {}
+    path = call.temp_file(".mp4")
+    try:
+        if result.get("data"):
+            await anyio.Path(path).write_bytes(base64.b64decode(result["data"]))
+        else:
+            async with _gemini(call) as aio:
+                await aio.files.download(file=result["uri"], destination=str(path))
+    except BaseException as exc:
+        cleanup_temp(path)
+        if isinstance(exc, GenerateMediaError) or not isinstance(exc, Exception):
+            raise
+        raise translate(exc) from exc
+    state = {"interaction_id": handle["interaction_id"]}
+    return [Produced(path=path, state=state, metadata={**state, "task": handle.get("task")})]
+
+
+class GoogleVideo:
+    """The JobRunner for Google video: dispatches to Omni or Veo by the handle or the model."""
+
+    async def submit(self, call: Call) -> dict[str, Any]:
+        warnings: list[str] = []
+        aspect = _aspect(call)
+        if _is_veo(call):
+            handle = await _veo.submit(call, aspect, warnings)
+        else:
+            handle = await _omni_submit(call, aspect, warnings)
+        return {**handle, "warnings": warnings}
+
+    async def poll(self, call: Call, handle: dict[str, Any]) -> JobStatus:
+        if handle.get("api") == "veo":
+            return await _veo.poll(call, handle)
+        async with _gemini(call) as aio:
+            try:
+                interaction = await aio.interactions.get(handle["interaction_id"])
+            except Exception as exc:
+                raise translate(exc) from exc
+        return _omni_status(interaction)
+
+    async def fetch(self, call: Call, handle: dict[str, Any], status: JobStatus) -> list[Produced]:
+        if handle.get("api") == "veo":
+            produced = await _veo.fetch(call, handle, status)
+        else:
+            produced = await _omni_fetch(call, handle, status)
+        for item in produced:
+            item.warnings.extend(handle.get("warnings") or [])
+        return produced
+
+    async def cancel(self, call: Call, handle: dict[str, Any]) -> bool:
+        if handle.get("api") == "veo":
+            return await _veo.cancel(call, handle)
+        async with _gemini(call) as aio:
+            try:
+                await aio.interactions.cancel(handle["interaction_id"])
+            except Exception as exc:
+                raise translate(exc) from exc
+        return True
+
+
+RUN = GoogleVideo()

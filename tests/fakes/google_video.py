@@ -1,0 +1,138 @@
+"""Gemini Interactions API (Omni video) and Vertex express Veo ``predictLongRunning`` as job state
+machines the test drives. Both API versions are accepted; tests assert the one we send.
+
+``fake.state`` keys:
+  ``gemini_video_plan``: statuses per ``GET interactions/{id}`` (the last repeats): ``("queued",)``,
+      ``("in_progress",)``, ``("completed",)``, ``("failed", message)``. Default: in_progress, completed.
+  ``gemini_video_hold``: True keeps every interaction in progress.
+  ``gemini_video_inline``: deliver the video inline (base64) instead of a Files URI.
+  ``veo_plan``: ``False`` (not done) / ``True`` (done) per fetchPredictOperation (default: not done, done).
+  ``video_seconds``: duration of the MP4 served (default 1.0).
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from . import media
+from .core import FakeServer, Recorded
+
+GEMINI = "/gemini"
+VERTEX = "/vertex"
+ENV = {"GOOGLE_GEMINI_BASE_URL": GEMINI, "GOOGLE_VERTEX_BASE_URL": VERTEX}
+_FILES_HOST = "https://generativelanguage.googleapis.com"
+
+
+def _mp4(fake: FakeServer) -> bytes:
+    return media.mp4(float(fake.state.get("video_seconds", 1.0)))
+
+
+def _interactions(fake: FakeServer) -> dict[str, dict]:
+    return fake.state.setdefault("gemini_interactions", {})
+
+
+def _error(status: int, message: str, code: str) -> JSONResponse:
+    return JSONResponse({"error": {"code": status, "message": message, "status": code}}, status)
+
+
+async def create(request: Request, rec: Recorded, fake: FakeServer) -> Response:
+    if not rec.headers.get("x-goog-api-key"):
+        return _error(401, "API key not valid", "UNAUTHENTICATED")
+    body = rec.json or {}
+    if body.get("background") is not True or "video" not in (body.get("response_modalities") or []):
+        return _error(400, "video needs background=true and response_modalities=[video]", "INVALID_ARGUMENT")
+    previous = body.get("previous_interaction_id")
+    if previous and previous not in _interactions(fake):
+        return _error(404, "previous interaction not found", "NOT_FOUND")
+    interaction_id = f"v1_{uuid.uuid4().hex}"
+    _interactions(fake)[interaction_id] = {"polls": 0, "body": body}
+    return JSONResponse({"id": interaction_id, "status": "in_progress", "model": body.get("model")})
+
+
+def _finished(fake: FakeServer, interaction_id: str, model: str) -> dict:
+    if fake.state.get("gemini_video_inline"):
+        video = {"type": "video", "data": base64.b64encode(_mp4(fake)).decode(), "mime_type": "video/mp4"}
+    else:
+        file_id = interaction_id.replace("_", "")[:20]
+        video = {
+            "type": "video",
+            "uri": f"{_FILES_HOST}/v1beta/files/{file_id}:download?alt=media",
+            "mime_type": "video/mp4",
+        }
+    steps = [{"type": "model_output", "content": [video]}]
+    return {"id": interaction_id, "status": "completed", "model": model, "steps": steps}
+
+
+async def get(request: Request, rec: Recorded, fake: FakeServer) -> Response:
+    interaction_id = request.path_params["interaction_id"]
+    job = _interactions(fake).get(interaction_id)
+    if job is None:
+        return _error(404, "interaction not found", "NOT_FOUND")
+    model = job["body"].get("model")
+    if job.get("cancelled"):
+        return JSONResponse({"id": interaction_id, "status": "cancelled", "model": model})
+    if fake.state.get("gemini_video_hold"):
+        return JSONResponse({"id": interaction_id, "status": "in_progress", "model": model})
+    plan = fake.state.get("gemini_video_plan") or [("in_progress",), ("completed",)]
+    step = plan[min(job["polls"], len(plan) - 1)]
+    job["polls"] += 1
+    if step[0] == "completed":
+        return JSONResponse(_finished(fake, interaction_id, model))
+    if step[0] == "failed":
+        errors = [{"code": "INVALID_ARGUMENT", "message": step[1]}]
+        return JSONResponse({"id": interaction_id, "status": "failed", "model": model, "errors": errors})
+    return JSONResponse({"id": interaction_id, "status": step[0], "model": model})
+
+
+async def cancel(request: Request, rec: Recorded, fake: FakeServer) -> Response:
+    job = _interactions(fake).get(request.path_params["interaction_id"])
+    if job is None:
+        return _error(404, "interaction not found", "NOT_FOUND")
+    job["cancelled"] = True
+    return JSONResponse({"id": request.path_params["interaction_id"], "status": "cancelled"})
+
+
+async def download(request: Request, rec: Recorded, fake: FakeServer) -> Response:
+    if not request.path_params["name"].endswith(":download") or rec.query.get("alt") != "media":
+        return _error(404, "file not found", "NOT_FOUND")
+    return Response(_mp4(fake), media_type="video/mp4")
+
+
+async def predict_long_running(request: Request, rec: Recorded, fake: FakeServer) -> Response:
+    if not rec.headers.get("x-goog-api-key"):
+        return _error(401, "API key not valid", "UNAUTHENTICATED")
+    instances = (rec.json or {}).get("instances") or []
+    if len(instances) != 1 or not instances[0].get("prompt"):
+        return _error(400, "one instance with a prompt is required", "INVALID_ARGUMENT")
+    model = request.path_params["model"]
+    name = f"publishers/google/models/{model}/operations/{uuid.uuid4().hex}"
+    fake.state.setdefault("veo_operations", {})[name] = {"polls": 0}
+    return JSONResponse({"name": name})
+
+
+async def fetch_operation(request: Request, rec: Recorded, fake: FakeServer) -> Response:
+    name = (rec.json or {}).get("operationName", "")
+    operation = fake.state.get("veo_operations", {}).get(name)
+    if operation is None:
+        return _error(404, "operation not found", "NOT_FOUND")
+    plan = fake.state.get("veo_plan") or [False, True]
+    done = plan[min(operation["polls"], len(plan) - 1)]
+    operation["polls"] += 1
+    if not done:
+        return JSONResponse({"name": name, "done": False})
+    video = {"bytesBase64Encoded": base64.b64encode(_mp4(fake)).decode(), "mimeType": "video/mp4"}
+    return JSONResponse({"name": name, "done": True, "response": {"videos": [video]}})
+
+
+def register(fake: FakeServer) -> None:
+    fake.route("google", GEMINI + "/{version}/interactions", ["POST"], create)
+    fake.route("google", GEMINI + "/{version}/interactions/{interaction_id}", ["GET"], get)
+    fake.route("google", GEMINI + "/{version}/interactions/{interaction_id}/cancel", ["POST"], cancel)
+    fake.route("google", GEMINI + "/{version}/files/{name}", ["GET"], download)
+    models = VERTEX + "/{version}/publishers/google/models/{model}"
+    fake.route("google", models + ":predictLongRunning", ["POST"], predict_long_running)
+    fake.route("google", models + ":fetchPredictOperation", ["POST"], fetch_operation)
