@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
 from mcp import Client
@@ -212,3 +213,28 @@ async def test_auto_never_picks_a_deprecated_imagen_model(make_server, fake):
         result = await client.call_tool("generate_media", {"prompt": "four frogs", "n": 4, "aspect_ratio": "9:16"})
     assert result.structured_content["model"] == "gemini-3.1-flash-image"
     assert not fake.of("google", ":predict")
+
+
+async def test_a_long_edit_chain_re_sends_only_the_recent_exchanges(make_server, fake):
+    async with Client(make_server("GEMINI_API_KEY")) as client:
+        result = await client.call_tool("generate_media", {"prompt": "turn 0"})
+        for turn in range(1, 9):
+            cid = result.structured_content["items"][0]["continuation_id"]
+            result = await client.call_tool("generate_media", {"prompt": f"turn {turn}", "continue_from": cid})
+            assert not result.is_error, result.content
+    last = fake.of("google", GENERATE)[-1].json["contents"]
+    assert len(last) == 2 * 6 + 1
+    assert last[0]["parts"] == [{"text": "turn 2"}] and last[-1]["parts"] == [{"text": "turn 8"}]
+
+
+async def test_an_inline_input_image_is_sent_now_and_flagged_as_not_kept_for_later_edits(make_server, fake):
+    uri = "data:image/png;base64," + base64.b64encode(media.png(12, 12)).decode()
+    async with Client(make_server("GEMINI_API_KEY")) as client:
+        first = await client.call_tool("generate_media", {"prompt": "restyle", "input_images": [uri]})
+        item = first.structured_content["items"][0]
+        second = await client.call_tool("generate_media", {"prompt": "again", "continue_from": item["continuation_id"]})
+    assert not second.is_error, second.content
+    assert any("data URI" in w for w in item["warnings"])
+    first_req, second_req = fake.of("google", GENERATE)
+    assert len(first_req.json["contents"][0]["parts"]) == 2  # text + the inline image
+    assert second_req.json["contents"][0]["parts"] == [{"text": "restyle"}]
