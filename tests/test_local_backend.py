@@ -240,3 +240,43 @@ async def test_a_slideshow_without_images_uses_labelled_placeholder_slides_and_l
     _, seconds, codecs, size = _decode(Path(item["path"]))
     assert "aac" in codecs and size == (360, 360)
     assert 2.0 <= seconds <= 5.0  # two words spoken plus a second of picture
+
+
+def _ffmpeg_children() -> list[int]:
+    """PIDs of ffmpeg processes whose parent is this test process."""
+    import os
+
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == os.getpid() and b"ffmpeg" in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc to find child processes")
+async def test_cancelling_a_slideshow_kills_ffmpeg_and_leaves_no_partial_file(make_server, out_dir):
+    service = make_server().media_service
+    encoding = anyio.Event()
+
+    async def progress(done: float, total: float | None, message: str) -> None:
+        if "encoding" in message:
+            encoding.set()
+
+    args = {"media_type": "video", "prompt": "", "duration": 60, "size": "720p", "generate_audio": False}
+    args["prompt"] = "A long slideshow that will be cancelled."
+    with anyio.fail_after(60):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(service.generate, args, None, progress)
+            await encoding.wait()
+            assert _ffmpeg_children()
+            tg.cancel_scope.cancel()
+        while _ffmpeg_children():  # reaped promptly; bounded by fail_after
+            await anyio.sleep(0.05)
+    assert list(out_dir.iterdir()) == []

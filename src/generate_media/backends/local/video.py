@@ -7,6 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import anyio
+
 from ...spec import Call, MediaSupport, MediaType, ModelSpec, Produced
 from ._piper import speak_wav
 from ._placeholder import scene
@@ -97,7 +99,8 @@ async def generate(call: Call) -> list[Produced]:
         show = Slideshow(slides, size, total, seed)
         await encode(show.command(await in_thread("slideshow", _ffmpeg), narration, out), total, call.progress)
     finally:
-        await in_thread("slideshow cleanup", _remove_tree, folder)
+        with anyio.CancelScope(shield=True):  # a cancelled call still removes its scratch files
+            await in_thread("slideshow cleanup", _remove_tree, folder)
     return [Produced(path=out, metadata=_metadata(len(slides), speech, placeholders), warnings=_warnings(placeholders))]
 
 
