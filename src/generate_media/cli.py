@@ -1,30 +1,37 @@
 """``generate-media``: the terminal interface. It runs the same service as the MCP tool.
 
-    generate-media image "a red fox at dawn" [--backend openai] [--aspect-ratio 3:2] [--json]
+    generate-media image "a red fox at dawn" [--backend openai] [--aspect-ratio 3:2] [--out DIR] [--json]
+    generate-media video "waves at dusk"              (live progress on stderr; waits to the end)
     generate-media audio "Hello there" --audio-type speech
-    generate-media backends
-    generate-media serve            (the MCP server over stdio; same as generate-media-mcp)
+    generate-media backends [--json] [--voices elevenlabs]
+    generate-media jobs [--json]  |  generate-media jobs resume JOB_ID
+    generate-media docs [--write TOOL.md]
+    generate-media serve [--http ...]                 (the MCP server; same as generate-media-mcp)
 
 Every tool parameter is an option (``--input-images a.png b.png``, ``--duration 8``...), derived
-from the request model so the CLI and the tool cannot drift. Output goes to stdout; progress and
-logs to stderr.
+from the request model so the CLI and the tool cannot drift. Results go to stdout; progress, logs
+and errors to stderr. Exit status: 0 done (or pending), 1 the provider failed, 2 bad input or
+missing key.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import inspect
 import json
 import logging
 import sys
 import types
 import typing
+from pathlib import Path
 from typing import Any
 
 import anyio
 
 from . import __version__
 from .config import Settings
-from .errors import GenerateMediaError
+from .errors import AccessDenied, GenerateMediaError, InvalidRequest, MissingKey, NotFound
 from .requests import MediaRequest
 
 __all__ = ["main"]
@@ -32,6 +39,7 @@ __all__ = ["main"]
 _MEDIA = ("image", "video", "audio")
 _POSITIONAL = {"media_type", "prompt"}
 _CLI_ONLY_SKIP = {"preview"}
+_BAD_INPUT = (InvalidRequest, MissingKey, NotFound, AccessDenied)
 
 
 def _base_type(annotation: Any) -> tuple[type, bool]:
@@ -66,18 +74,53 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="generate-media",
         description="Generate images, video and audio from the terminal, with the same engine as the MCP tool.",
+        epilog="Exit status: 0 done (or pending), 1 the provider failed, 2 bad input or a missing key.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--log-level", default="WARNING", help="stderr log level")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for media in _MEDIA:
-        gen = sub.add_parser(media, help=f"generate {media}", description=f"Generate {media}.")
+        gen = sub.add_parser(
+            media,
+            help=f"generate {media}",
+            description=f"Generate {media}. Long jobs wait to the end unless --wait-s is given.",
+        )
         gen.add_argument("prompt", nargs="?", default=None, help="What to generate (the text to speak for speech).")
         _add_request_options(gen)
-    backends = sub.add_parser("backends", help="list backends, models and which keys are set")
+    backends = sub.add_parser("backends", help="list backends, models, capabilities and which keys are set")
     backends.add_argument("--json", action="store_true", help="print as JSON")
-    sub.add_parser("serve", help="run the MCP server over stdio")
+    backends.add_argument("--voices", metavar="BACKEND", help="list the voices of BACKEND (e.g. elevenlabs)")
+    jobs = sub.add_parser("jobs", help="list long jobs, or resume one: jobs resume JOB_ID")
+    jobs.add_argument("--json", action="store_true", help="print as JSON")
+    jobs_sub = jobs.add_subparsers(dest="jobs_command", metavar="resume")
+    resume = jobs_sub.add_parser("resume", help="wait for a pending job and save its file (never resubmits)")
+    resume.add_argument("job_id", help="the job_id of a pending result")
+    resume.add_argument(
+        "--wait-s", dest="wait_s", type=float, default=None, help="seconds to wait (default: to the end)"
+    )
+    resume.add_argument("--json", action="store_true", help="print the structured result as JSON")
+    docs = sub.add_parser("docs", help="print TOOL.md (the tool reference, generated from the registry)")
+    docs.add_argument("--write", metavar="PATH", help="write it to PATH instead of printing")
+    serve = sub.add_parser("serve", help="run the MCP server (stdio; --http for streamable HTTP)", add_help=False)
+    serve.add_argument("server_args", nargs=argparse.REMAINDER, help="options of generate-media-mcp")
     return parser
+
+
+def _redact(settings: Settings, text: str) -> str:
+    for secret in sorted(settings.secrets(), key=len, reverse=True):
+        text = text.replace(secret, "[redacted]")
+    return text
+
+
+def _fail(settings: Settings, exc: GenerateMediaError) -> int:
+    from rich.console import Console
+
+    err = Console(stderr=True, highlight=False, soft_wrap=True)  # one line, whatever the width
+    err.print(f"[red]Error ({exc.code}):[/red] " + _redact(settings, exc.message))
+    return 2 if isinstance(exc, _BAD_INPUT) else 1
+
+
+# --- backends -------------------------------------------------------------------------------------
 
 
 def _backends(args: argparse.Namespace, settings: Settings) -> int:
@@ -86,6 +129,8 @@ def _backends(args: argparse.Namespace, settings: Settings) -> int:
     from .docs import backend_rows
     from .registry import load_registry
 
+    if args.voices:
+        return anyio.run(_voices, args, settings)
     rows = backend_rows(load_registry(), settings)
     if args.json:
         print(json.dumps([asdict(r) for r in rows], indent=2))
@@ -93,70 +138,161 @@ def _backends(args: argparse.Namespace, settings: Settings) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title="generate-media backends")
-    for column in ("media", "backend", "priority", "default model", "status", "chosen now", "models"):
+    table = Table(title="generate-media backends (✓ = chosen now for backend='auto')")
+    for column in ("media", "backend", "priority", "default model", "key / status", "chosen", "capabilities", "models"):
         table.add_column(column)
     for r in rows:
-        status = "key set" if r.status == "ready" and r.key_set else r.status
-        notes = "; ".join([", ".join(r.models), *[f"deprecated {d}" for d in r.deprecated]])
-        table.add_row(
-            r.media_type, r.backend, str(r.priority), r.default_model, status, "yes" if r.would_be_chosen else "", notes
-        )
-    Console(width=200).print(table)
+        status = "key set" if r.key_set and r.status == "ready" else r.status
+        old = {d.split(":", 1)[0] for d in r.deprecated}
+        models = ", ".join(f"{m} (deprecated)" if m in old else m for m in r.models)
+        chosen = "✓" if r.would_be_chosen else ""
+        capabilities = ", ".join(r.capabilities)
+        table.add_row(r.media_type, r.backend, str(r.priority), r.default_model, status, chosen, capabilities, models)
+    Console(width=220).print(table)
     return 0
 
 
-async def _generate(args: argparse.Namespace, settings: Settings) -> int:
+async def _voices(args: argparse.Namespace, settings: Settings) -> int:
+    from .registry import load_registry
+
+    name = args.voices.strip().lower()
+    if load_registry().get(name) is None:
+        print(f"Error: unknown backend {name!r}; see `generate-media backends`", file=sys.stderr)
+        return 2
+    try:
+        module = importlib.import_module(f"generate_media.backends.{name}.voices")
+    except ModuleNotFoundError:
+        print(f"Error: {name} has no voice list; voices are only listed for backends that have one", file=sys.stderr)
+        return 2
+    try:
+        voices = module.list_voices(settings)
+        voices = await voices if inspect.isawaitable(voices) else voices
+    except GenerateMediaError as exc:
+        return _fail(settings, exc)
+    if args.json:
+        print(json.dumps(voices, indent=2))
+        return 0
+    for voice in voices:
+        print("\t".join(str(v) for v in voice.values()) if isinstance(voice, dict) else str(voice))
+    return 0
+
+
+# --- jobs -----------------------------------------------------------------------------------------
+
+
+def _jobs(args: argparse.Namespace, settings: Settings) -> int:
+    if args.jobs_command == "resume":
+        arguments = {"job_id": args.job_id, "wait_s": 0.0 if args.wait_s is None else args.wait_s}
+        return anyio.run(_run, arguments, settings, args.json, "resume")
+    from .stores import JobStore
+
+    records = JobStore(settings.state_dir / "jobs").list("local")
+    if args.json:
+        from dataclasses import asdict
+
+        print(json.dumps([asdict(r) for r in records], indent=2))
+        return 0
+    if not records:
+        print("No jobs yet.")
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"generate-media jobs ({settings.state_dir / 'jobs'})")
+    for column in ("job_id", "state", "media", "backend/model", "progress", "prompt"):
+        table.add_column(column)
+    for r in records:
+        percent = f"{r.percent:.0f}%" if r.percent is not None else ""
+        prompt = str(r.request.get("prompt", ""))[:60]
+        table.add_row(r.id, r.state, r.media_type, f"{r.backend}/{r.model}", percent, prompt)
+    Console(width=200).print(table)
+    pending = [r.id for r in records if not r.finished]
+    if pending:
+        print(f"Resume one with: generate-media jobs resume {pending[-1]}")
+    return 0
+
+
+# --- generation -----------------------------------------------------------------------------------
+
+
+def _arguments(args: argparse.Namespace) -> dict[str, Any]:
+    arguments = {k: v for k, v in vars(args).items() if k in MediaRequest.model_fields and v is not None}
+    arguments["media_type"] = args.command
+    arguments["preview"] = False
+    # A terminal can wait: long jobs run to the end unless --wait-s says otherwise.
+    arguments.setdefault("wait_s", 0.0)
+    return arguments
+
+
+async def _run(arguments: dict[str, Any], settings: Settings, as_json: bool, label: str) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from .service import MediaService
 
-    arguments = {
-        k: v for k, v in vars(args).items() if k in MediaRequest.model_fields and v is not None and k != "preview"
-    }
-    arguments["media_type"] = args.command
-    arguments["preview"] = False
-    err = Console(stderr=True)
     service = MediaService(settings)
-    with Progress(
-        TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=err, transient=True
-    ) as bar:
-        task = bar.add_task(f"{args.command}: starting", total=None)
+    err = Console(stderr=True)
+    columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
+    # The bar is for people: with stderr redirected it stays off and stderr holds only errors.
+    with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
+        task = bar.add_task(f"{label}: starting", total=None)
 
         async def progress(value: float, total: float | None, message: str) -> None:
-            bar.update(task, description=message, completed=value if total else None, total=total)
+            bar.update(task, description=_redact(settings, message), completed=value, total=total)
 
         try:
             outcome = await service.generate(arguments, progress=progress)
         except GenerateMediaError as exc:
             bar.stop()
-            err.print(f"[red]Error ({exc.code}):[/red] {exc.message}", markup=True, highlight=False)
-            return 2 if exc.code in ("invalid_request", "no_backend", "missing_key", "limit_exceeded") else 1
+            return _fail(settings, exc)
     result = outcome.result
-    if args.json:
-        print(result.model_dump_json(indent=2, exclude_none=True))
+    print(_redact(settings, result.model_dump_json(indent=2, exclude_none=True) if as_json else result.summary()))
+    if result.status == "pending":
+        print(f"Resume with: generate-media jobs resume {result.job_id}", file=sys.stderr)
+    return 0 if result.status in ("completed", "pending") else 1
+
+
+# --- entry point ----------------------------------------------------------------------------------
+
+
+def _docs(args: argparse.Namespace) -> int:
+    from .docs import tool_markdown
+    from .registry import load_registry
+
+    text = tool_markdown(load_registry())
+    if args.write:
+        Path(args.write).write_text(text, encoding="utf-8")
+        print(f"wrote {args.write}", file=sys.stderr)
     else:
-        print(result.summary())
-    return 0 if result.status in ("completed", "partial", "pending") else 1
+        sys.stdout.write(text)
+    return 0
 
 
-def main(argv: list[str] | None = None) -> None:
-    args = _parser().parse_args(argv)
-    logging.basicConfig(stream=sys.stderr, level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
-    if args.command == "serve":
-        from .server.__main__ import main as serve
-
-        serve([])
-        return
+def _settings() -> Settings:
     try:
-        settings = Settings.from_env()
+        return Settings.from_env()
     except ValueError as exc:
         print(f"Error: {exc}", file=sys.stderr)
         raise SystemExit(2) from exc
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["serve"]:  # everything after it belongs to generate-media-mcp (argparse would eat --help)
+        from .server.__main__ import main as serve
+
+        serve(argv[1:])
+        return
+    args = _parser().parse_args(argv)
+    logging.basicConfig(stream=sys.stderr, level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    if args.command == "docs":
+        raise SystemExit(_docs(args))
+    settings = _settings()
     if args.command == "backends":
         raise SystemExit(_backends(args, settings))
-    raise SystemExit(anyio.run(_generate, args, settings))
+    if args.command == "jobs":
+        raise SystemExit(_jobs(args, settings))
+    raise SystemExit(anyio.run(_run, _arguments(args), settings, args.json, args.command))
 
 
 if __name__ == "__main__":

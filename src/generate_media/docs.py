@@ -1,25 +1,79 @@
-"""Text derived from the registry: the tool description, the backends listing rows.
+"""Text derived from the registry: the tool description, the backends listing rows and TOOL.md.
 
 The MCP tool description, ``generate-media backends`` and TOOL.md all come from here, so they
-cannot disagree with each other or with the code.
+cannot disagree with each other or with the code. TOOL.md depends only on the registry and the
+request model (never on the environment), so regenerating it is deterministic:
+``generate-media docs --write TOOL.md``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+import types
+import typing
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
 
 from .config import Settings
 from .registry import Registry
+from .requests import OPTION_FIELDS, MediaRequest
 from .selector import backend_unavailable, default_model_id, ordered_backends
-from .spec import MediaType
+from .spec import AUDIO_TYPES, MediaType, ModelSpec
 
-__all__ = ["BackendRow", "backend_rows", "tool_description"]
+__all__ = ["BackendRow", "backend_rows", "capabilities", "tool_description", "tool_markdown"]
 
 TOOL_SUMMARY = (
     "Generate images, video and audio with the best available provider, written to files. "
     "Returns file paths, resource links and metadata (plus a small preview for images). "
     "Edit iteratively by passing a result's continuation_id as continue_from. "
     "Long video jobs report progress; if a call returns status 'pending', call again with its job_id."
+)
+
+#: Server settings (read once at startup). The API keys and base URLs come from the registry.
+SETTINGS_ENV: tuple[tuple[str, str], ...] = (
+    ("GENERATE_MEDIA_OUTPUT_DIR", "where files go (default ~/Pictures/generate-media, else ~/generate-media)"),
+    ("GENERATE_MEDIA_ALLOWED_DIRS", "extra directories (os.pathsep-separated) inputs may come from and outputs go to"),
+    ("GENERATE_MEDIA_STATE_DIR", "job records and the resource index (default: the user state dir)"),
+    ("GENERATE_MEDIA_PRIORITY_IMAGE / _VIDEO / _AUDIO", "backend order for backend='auto', e.g. openai,grok"),
+    ("GENERATE_MEDIA_<BACKEND>_<TYPE>_MODEL", "default model override, e.g. GENERATE_MEDIA_OPENAI_IMAGE_MODEL"),
+    ("GENERATE_MEDIA_WAIT_BUDGET_S", "seconds a long job is waited for before a pending job_id (default 45)"),
+    ("GENERATE_MEDIA_PREVIEW", "0 turns off inline image previews"),
+    ("GENERATE_MEDIA_HTTP_TOKEN / GENERATE_MEDIA_HTTP_TOKENS", "bearer token(s) for --http (name:token,...)"),
+)
+
+#: The same settings as env var names, for TOOL.md's frontmatter.
+SETTINGS_NAMES: tuple[str, ...] = (
+    "GENERATE_MEDIA_OUTPUT_DIR",
+    "GENERATE_MEDIA_ALLOWED_DIRS",
+    "GENERATE_MEDIA_STATE_DIR",
+    *(f"GENERATE_MEDIA_PRIORITY_{mt.value.upper()}" for mt in MediaType),
+    "GENERATE_MEDIA_WAIT_BUDGET_S",
+    "GENERATE_MEDIA_PREVIEW",
+    "GENERATE_MEDIA_HTTP_TOKEN",
+    "GENERATE_MEDIA_HTTP_TOKENS",
+)
+
+_EXAMPLES: tuple[tuple[MediaType, str, dict[str, object]], ...] = (
+    (MediaType.IMAGE, "An image, backend chosen from the keys you have", {"prompt": "a red fox at dawn"}),
+    (
+        MediaType.IMAGE,
+        "Edit the previous result",
+        {"prompt": "now make the sky purple", "continue_from": "<continuation_id from the last result>"},
+    ),
+    (
+        MediaType.IMAGE,
+        "A batch, three prompts at once",
+        {"prompts": ["a cat", "a dog", "an owl"], "aspect_ratio": "1:1", "max_concurrent": 3},
+    ),
+    (MediaType.VIDEO, "A video (long job: progress, then a file)", {"media_type": "video", "prompt": "waves at dusk"}),
+    (MediaType.VIDEO, "Resume a pending video without paying twice", {"job_id": "<job_id from a pending result>"}),
+    (MediaType.AUDIO, "Speech (the prompt is the text spoken)", {"media_type": "audio", "prompt": "Hello there!"}),
+    (
+        MediaType.AUDIO,
+        "A sound effect",
+        {"media_type": "audio", "audio_type": "sound_effect", "prompt": "thunder", "duration": 5},
+    ),
 )
 
 
@@ -36,6 +90,22 @@ def tool_description(registry: Registry) -> str:
     return "\n".join(lines)
 
 
+def capabilities(model: ModelSpec) -> list[str]:
+    """Short capability notes for one model (what it takes beyond a prompt)."""
+    notes: list[str] = []
+    if model.operations != ("generate",):
+        notes.append("/".join(model.operations))
+    if model.max_outputs > 1:
+        notes.append(f"n≤{model.max_outputs}")
+    if model.max_input_images:
+        notes.append(f"{model.max_input_images} input image(s)")
+    notes.extend(label for flag, label in ((model.mask, "mask"), (model.continuation, "continue_from")) if flag)
+    if model.takes_duration:
+        notes.append(f"duration {model.duration_choices()} s")
+    notes.extend(sorted(model.options))
+    return notes
+
+
 @dataclass(frozen=True)
 class BackendRow:
     backend: str
@@ -47,6 +117,7 @@ class BackendRow:
     key_set: bool
     would_be_chosen: bool
     deprecated: list[str]
+    capabilities: list[str] = field(default_factory=list)  # of the default model
 
 
 def backend_rows(registry: Registry, settings: Settings) -> list[BackendRow]:
@@ -58,17 +129,221 @@ def backend_rows(registry: Registry, settings: Settings) -> list[BackendRow]:
         for spec in order:
             support = spec.media[media_type]
             why = backend_unavailable(spec, settings)
+            default = default_model_id(spec, media_type, settings)
+            model = support.model(default)
             rows.append(
                 BackendRow(
                     backend=spec.name,
                     media_type=media_type.value,
                     priority=support.priority,
-                    default_model=default_model_id(spec, media_type, settings),
+                    default_model=default,
                     models=[m.id for m in support.models],
                     status="ready" if why is None else why,
                     key_set=bool(spec.env_keys) and bool(settings.api_key(spec.env_keys)),
                     would_be_chosen=spec.name == chosen,
                     deprecated=[f"{m.id}: {m.deprecated}" for m in support.models if m.deprecated],
+                    capabilities=capabilities(model) if model else [],
                 )
             )
     return rows
+
+
+# --- TOOL.md -------------------------------------------------------------------------------------
+
+
+def _cell(values: Iterable[object]) -> str:
+    text = ", ".join(str(v) for v in values)
+    return text.replace("|", "\\|") if text else "—"
+
+
+def _table(header: list[str], rows: Iterable[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines.extend("| " + " | ".join(cell.replace("\n", " ") for cell in row) + " |" for row in rows)
+    return lines
+
+
+def _served(registry: Registry) -> list[MediaType]:
+    return [mt for mt in MediaType if registry.serving(mt)]
+
+
+def _yaml_list(values: Iterable[str]) -> str:
+    return "[" + ", ".join(json.dumps(v) for v in values) + "]"
+
+
+def _frontmatter(registry: Registry) -> list[str]:
+    keys = list(dict.fromkeys(k for spec in registry for k in spec.env_keys))
+    urls = [spec.base_url_env for spec in registry if spec.base_url_env]
+    served = _served(registry)
+    keywords = ["mcp", *(f"{mt.value}-generation" for mt in served), *registry.names()]
+    keywords += [support.default_model for spec in registry for support in spec.media.values()]
+    tasks = [f"Generate {mt.value} ({', '.join(s.name for s in registry.serving(mt))})" for mt in served]
+    return [
+        "---",
+        "name: generate_media",
+        f"description: {json.dumps(TOOL_SUMMARY)}",
+        "category: multimodal",
+        f"requires_api_keys: {_yaml_list(keys)}",
+        f"env: {_yaml_list([*keys, *urls, *SETTINGS_NAMES])}",
+        "tasks:",
+        *(f"  - {json.dumps(task)}" for task in tasks),
+        f"keywords: {_yaml_list(dict.fromkeys(keywords))}",
+        "---",
+    ]
+
+
+def _type_name(annotation: Any) -> str:
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType) and len(args) == 1:
+        annotation = args[0]
+    if typing.get_origin(annotation) is list:
+        return f"list[{_type_name(typing.get_args(annotation)[0])}]"
+    return str(getattr(annotation, "__name__", annotation))
+
+
+def _parameters() -> list[str]:
+    rows = []
+    for name, info in MediaRequest.model_fields.items():
+        default = "" if info.default is None else json.dumps(info.default)
+        note = " Model option: only models listing it accept it." if name in OPTION_FIELDS else ""
+        rows.append([f"`{name}`", _type_name(info.annotation), default or "—", (info.description or "") + note])
+    return ["## Parameters", "", "Every parameter is optional.", "", *_table(["name", "type", "default", "what"], rows)]
+
+
+def _backends(registry: Registry) -> list[str]:
+    rows = []
+    for spec in registry:
+        media = ", ".join(f"{mt.value} (priority {s.priority})" for mt, s in spec.media.items())
+        keys = " or ".join(f"`{k}`" for k in spec.env_keys) or "none (offline)"
+        url = f"`{spec.base_url_env}`" if spec.base_url_env else "—"
+        rows.append([f"`{spec.name}`", spec.title, media, keys, url, spec.docs_url or "—"])
+    return ["## Backends", "", *_table(["backend", "provider", "media", "key", "base URL env", "docs"], rows)]
+
+
+def _status(support_default: str, model: ModelSpec) -> str:
+    marks = ["**default**"] if model.id == support_default else []
+    if model.deprecated:
+        marks.append(f"deprecated: {model.deprecated}")
+    if model.placeholder:
+        marks.append("placeholder (only with an explicit backend)")
+    if getattr(model, "required", ()):
+        marks.append("requires " + ", ".join(model.required))
+    if model.notes:
+        marks.append(model.notes)
+    return "; ".join(marks) or "—"
+
+
+def _model_row(default: str, m: ModelSpec) -> list[str]:
+    formats = [*m.output_formats, *m.audio_formats]
+    voices = "any (provider list)" if m.voices is None else _cell(m.voices)
+    return [
+        f"`{m.id}`",
+        _cell(m.operations),
+        str(m.max_outputs),
+        str(m.max_input_images),
+        "yes" if m.mask else "—",
+        "yes" if m.continuation else "—",
+        _cell(m.aspect_ratios),
+        _cell([*m.sizes, *m.qualities]),
+        m.duration_choices() if m.takes_duration else "—",
+        _cell(formats),
+        voices,
+        _cell(sorted(m.options)),
+        _status(default, m),
+    ]
+
+
+_MODEL_HEADER = [
+    "model",
+    "operations",
+    "max n",
+    "input images",
+    "mask",
+    "continue_from",
+    "aspect ratios",
+    "sizes / qualities",
+    "durations (s)",
+    "formats",
+    "voices",
+    "options",
+    "status",
+]
+
+
+def _models(registry: Registry) -> list[str]:
+    lines = ["## Models and capabilities", ""]
+    for spec in registry:
+        for mt, support in spec.media.items():
+            lines += [f"### {spec.name}: {mt.value}", ""]
+            lines += _table(_MODEL_HEADER, (_model_row(support.default_model, m) for m in support.models))
+            lines.append("")
+    return lines[:-1]
+
+
+def _priorities(registry: Registry) -> list[str]:
+    rows = []
+    for mt in _served(registry):
+        order = sorted(registry.serving(mt), key=lambda s: -s.media[mt].priority)
+        chain = " → ".join(f"{s.name} ({s.media[mt].priority})" for s in order)
+        rows.append([mt.value, chain, f"`GENERATE_MEDIA_PRIORITY_{mt.value.upper()}`"])
+    intro = (
+        "With `backend='auto'` the first backend in this order that has its key set and a model able to honour "
+        "the request is used; on a transient or capacity failure the next one is tried."
+    )
+    return ["## Selection order", "", intro, "", *_table(["media", "order (priority)", "override"], rows)]
+
+
+def _audio_operations(registry: Registry) -> list[str]:
+    rows = []
+    for op in AUDIO_TYPES:
+        found = [
+            f"{spec.name}/{m.id}"
+            for spec in registry
+            for mt, m in spec.models()
+            if mt is MediaType.AUDIO and op in m.operations
+        ]
+        rows.append([f"`{op}`", _cell(found) if found else "not available yet"])
+    return ["## Audio operations", "", *_table(["audio_type", "backend/model"], rows)]
+
+
+def _flagged(registry: Registry) -> list[str]:
+    deprecated = [f"- `{s.name}/{m.id}`: {m.deprecated}" for s in registry for _, m in s.models() if m.deprecated]
+    placeholders = [f"- `{s.name}/{m.id}`" for s in registry for _, m in s.models() if m.placeholder]
+    lines = ["## Deprecations", "", *(deprecated or ["None."]), "", "## Placeholders", ""]
+    note = "Placeholder models make stand-in output (marked `placeholder: true`) and are never chosen by 'auto':"
+    return lines + ([note, "", *placeholders] if placeholders else ["None."])
+
+
+def _examples(registry: Registry) -> list[str]:
+    lines = ["## Examples", ""]
+    served = set(_served(registry))
+    for mt, title, args in _EXAMPLES:
+        if mt in served:
+            lines += [f"{title}:", "", "```json", json.dumps(args), "```", ""]
+    return lines[:-1]
+
+
+def _settings() -> list[str]:
+    return ["## Settings", "", *_table(["env var", "what"], ([f"`{k}`", v] for k, v in SETTINGS_ENV))]
+
+
+def tool_markdown(registry: Registry) -> str:
+    """TOOL.md: the user-facing reference of ``generate_media``, generated from the registry."""
+    sections = [
+        _frontmatter(registry),
+        [
+            "# generate_media",
+            "",
+            "<!-- Generated from the backend registry by `generate-media docs --write TOOL.md`; do not edit. -->",
+            "",
+            TOOL_SUMMARY,
+        ],
+        _parameters(),
+        _backends(registry),
+        _priorities(registry),
+        _models(registry),
+        _audio_operations(registry),
+        _flagged(registry),
+        _examples(registry),
+        _settings(),
+    ]
+    return "\n\n".join("\n".join(s) for s in sections) + "\n"

@@ -1,0 +1,158 @@
+"""The terminal interface through a real subprocess against the loopback fake."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from generate_media.results import GenerationResult, ItemResult
+from generate_media.stores import JobStore
+from tests.conftest import KEYS
+from tests.fakes import fake_env, media
+
+BIN = Path(sys.executable).parent
+
+
+def run(tmp_path: Path, fake, *args: str, keys: tuple[str, ...] = ("OPENAI_API_KEY",), script: str = "generate-media"):
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "GENERATE_MEDIA_OUTPUT_DIR": str(tmp_path / "out"),
+        "GENERATE_MEDIA_STATE_DIR": str(tmp_path / "state"),
+        "GENERATE_MEDIA_MAX_RETRIES": "0",
+        **fake_env(fake),
+        **{k: KEYS[k] for k in keys},
+    }
+    return subprocess.run([str(BIN / script), *args], env=env, capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_an_image_prints_where_the_file_went(tmp_path, fake):
+    done = run(tmp_path, fake, "image", "a red fox at dawn", "--aspect-ratio", "3:2")
+    assert done.returncode == 0, done.stderr
+    path = Path(done.stdout.splitlines()[1].removeprefix("- ").split(" ")[0])
+    assert path.parent == (tmp_path / "out").resolve() and path.read_bytes().startswith(b"\x89PNG")
+    sent = fake.of("openai", "/images/generations")[-1].json
+    assert (sent["prompt"], sent["size"]) == ("a red fox at dawn", "1536x1024")
+
+
+def test_json_output_parses_and_matches_the_file(tmp_path, fake):
+    fake.state["openai_image_bytes"] = media.image(40, 30, "WEBP")
+    done = run(tmp_path, fake, "image", "a webp owl", "--out", str(tmp_path / "out" / "owls"), "--json")
+    assert done.returncode == 0, done.stderr
+    result = GenerationResult.model_validate_json(done.stdout)
+    item = result.items[0]
+    path = Path(item.path)
+    assert result.status == "completed" and result.backend == "openai"
+    assert path.parent.name == "owls" and path.suffix == ".webp" and item.mime_type == "image/webp"
+    assert item.size_bytes == path.stat().st_size and (item.width, item.height) == (40, 30)
+
+
+@pytest.mark.parametrize(
+    ("args", "keys", "expected"),
+    [
+        (("image", "a cat", "--backend", "openai"), (), "OPENAI_API_KEY"),
+        (("image", "a cat", "--backend", "openai", "--size", "7x7"), ("OPENAI_API_KEY",), "size"),
+        (("image",), ("OPENAI_API_KEY",), "prompt is required"),
+        (("image", "a cat", "--output-dir", "/etc"), ("OPENAI_API_KEY",), "outside the allowed directories"),
+        (("jobs", "resume", "job_" + "0" * 32), (), "unknown job id"),
+    ],
+    ids=["missing-key", "bad-size", "no-prompt", "outside-dir", "unknown-job"],
+)
+def test_bad_input_or_a_missing_key_exits_2_with_one_clear_line(tmp_path, fake, args, keys, expected):
+    done = run(tmp_path, fake, *args, keys=keys)
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    errors = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(errors) == 1 and errors[0].startswith("Error (") and expected in errors[0]
+    assert done.stdout == "" and fake.of("openai") == []
+
+
+def test_a_provider_failure_exits_1_and_never_prints_the_key(tmp_path, fake):
+    fake.inject("openai:POST .*/images/generations", status=503)
+    down = run(tmp_path, fake, "image", "down", "--backend", "openai")
+    fake.inject("openai:POST .*/images/generations", status=401, echo_auth=True)
+    refused = run(tmp_path, fake, "image", "refused", "--backend", "openai")
+    assert (down.returncode, refused.returncode) == (1, 1)
+    assert "provider_error" in down.stderr and "auth" in refused.stderr
+    for done in (down, refused):
+        assert KEYS["OPENAI_API_KEY"] not in done.stdout + done.stderr
+    assert not list((tmp_path / "out").glob("*"))
+
+
+def test_backends_shows_which_keys_are_set_and_the_choice_never_the_key(tmp_path, fake):
+    done = run(tmp_path, fake, "backends", "--json")
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(done.stdout)
+    openai_image = next(r for r in rows if r["backend"] == "openai" and r["media_type"] == "image")
+    assert openai_image["key_set"] and openai_image["status"] == "ready" and openai_image["capabilities"]
+    chosen = [r["backend"] for r in rows if r["media_type"] == "image" and r["would_be_chosen"]]
+    assert len(chosen) == 1
+    unset = [r for r in rows if r["backend"] not in ("openai", "local")]
+    assert all(not r["key_set"] and r["status"].startswith("set ") for r in unset)
+    table = run(tmp_path, fake, "backends")
+    assert table.returncode == 0 and "openai" in table.stdout
+    assert KEYS["OPENAI_API_KEY"] not in done.stdout + table.stdout
+
+
+def test_voices_are_listed_where_a_backend_has_a_voice_list(tmp_path, fake):
+    none = run(tmp_path, fake, "backends", "--voices", "openai")
+    assert none.returncode == 2 and "no voice list" in none.stderr
+    try:
+        import generate_media.backends.elevenlabs.voices  # noqa: F401
+    except ModuleNotFoundError:
+        pytest.skip("the elevenlabs voices module does not exist yet")
+    listed = run(tmp_path, fake, "backends", "--voices", "elevenlabs", "--json", keys=("ELEVENLABS_API_KEY",))
+    assert listed.returncode == 0, listed.stderr
+    assert json.loads(listed.stdout) and fake.of("elevenlabs", "/voices")
+    keyless = run(tmp_path, fake, "backends", "--voices", "elevenlabs", keys=())
+    assert keyless.returncode == 2 and "ELEVENLABS_API_KEY" in keyless.stderr
+
+
+def test_jobs_lists_the_local_users_jobs_and_resumes_a_finished_one_without_the_provider(tmp_path, fake):
+    out = tmp_path / "out"
+    out.mkdir()
+    clip = out / "waves.mp4"
+    clip.write_bytes(media.mp4())
+    store = JobStore(tmp_path / "state" / "jobs")
+    item = ItemResult(index=0, prompt="waves", path=str(clip), uri=clip.as_uri(), mime_type="video/mp4")
+    result = GenerationResult(status="completed", media_type="video", backend="grok", model="m", items=[item])
+    done = store.new(owner="local", backend="grok", media_type="video", model="m", request={"prompt": "waves"})
+    done.state, done.result = "done", result.model_dump(mode="json")
+    store.save(done)
+    store.new(owner="alice", backend="grok", media_type="video", model="m", request={"prompt": "not yours"})
+
+    listed = run(tmp_path, fake, "jobs", "--json")
+    resumed = run(tmp_path, fake, "jobs", "resume", done.id, "--json")
+    assert listed.returncode == 0 and [j["id"] for j in json.loads(listed.stdout)] == [done.id]
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads(resumed.stdout)["items"][0]["path"] == str(clip)
+    assert fake.requests == []
+
+
+def test_help_and_version_work_for_every_command(capsys):
+    from generate_media.cli import main
+    from generate_media.server.__main__ import main as server_main
+
+    for args in (["--help"], ["image", "--help"], ["jobs", "resume", "--help"], ["docs", "--help"]):
+        with pytest.raises(SystemExit) as exit_:
+            main(args)
+        assert exit_.value.code == 0 and "usage:" in capsys.readouterr().out, args
+    with pytest.raises(SystemExit):
+        main(["video", "--help"])
+    assert "--input-images" in capsys.readouterr().out
+    for entry, name in ((main, "generate-media"), (server_main, "generate-media-mcp")):
+        with pytest.raises(SystemExit):
+            entry(["--version"])
+        assert capsys.readouterr().out.startswith(name + " 0.")
+    with pytest.raises(SystemExit):
+        main(["serve", "--help"])
+    assert "--http" in capsys.readouterr().out
+
+
+def test_the_console_scripts_start(tmp_path, fake):
+    assert run(tmp_path, fake, "--version").stdout.startswith("generate-media ")
+    assert run(tmp_path, fake, "--help", script="generate-media-mcp").returncode == 0
