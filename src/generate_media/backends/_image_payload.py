@@ -11,7 +11,7 @@ import base64
 import binascii
 from typing import Any
 
-from ..errors import BadProviderResponse
+from ..errors import BadProviderResponse, NotFound
 from ._errors import from_sdk, from_status
 
 __all__ = ["decode_b64", "decode_data_url", "download", "mime_of_data_url"]
@@ -57,6 +57,10 @@ async def download(url: str, *, backend: str, settings: Any, key_env: str = "") 
             httpx.AsyncClient(timeout=timeout, follow_redirects=True) as client,
             client.stream("GET", url) as resp,
         ):
+            if resp.status_code in (403, 404, 410):
+                raise NotFound(
+                    f"{backend}'s image link has expired (HTTP {resp.status_code}); generate again", backend=backend
+                )
             if resp.status_code != 200:
                 body = await resp.aread()
                 raise from_status(resp.status_code, body, backend=backend, headers=resp.headers, key_env=key_env)
