@@ -275,6 +275,8 @@ def _check_prompts(req: MediaRequest, limits: Limits) -> None:
 
 
 def _check_numbers(req: MediaRequest, limits: Limits) -> None:
+    if "max_concurrent" not in req.model_fields_set:  # the default never exceeds a lower configured limit
+        req.max_concurrent = max(1, min(req.max_concurrent, limits.max_concurrent))
     if not 1 <= req.max_concurrent <= min(16, limits.max_concurrent):
         raise InvalidRequest(
             f"max_concurrent must be 1 to {min(16, limits.max_concurrent)} (GENERATE_MEDIA_MAX_CONCURRENT), "
