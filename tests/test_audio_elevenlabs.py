@@ -196,9 +196,19 @@ async def test_music_maps_duration_to_milliseconds_and_instrumental(make_server,
 
 
 async def test_music_with_only_an_openai_key_names_the_elevenlabs_key(make_server, fake, mode):
+    # mp3 keeps the key-less local composer (wav only) out of the way: no keyed backend but
+    # ElevenLabs makes music, and OpenAI is never asked.
     async with Client(make_server("OPENAI_API_KEY"), mode=mode) as client:
-        result = await client.call_tool("generate_media", audio(prompt="a song", audio_type="music"))
-    one_line_error(result, "ELEVENLABS_API_KEY")
+        result = await client.call_tool(
+            "generate_media", audio(prompt="a song", audio_type="music", audio_format="mp3")
+        )
+        named = await client.call_tool(
+            "generate_media", audio(prompt="a song", audio_type="music", backend="elevenlabs")
+        )
+    text = one_line_error(result, "ELEVENLABS_API_KEY")
+    assert "openai: no model does music" in text
+    one_line_error(named, "set ELEVENLABS_API_KEY")
+    assert named.structured_content["error"]["code"] == "missing_key"
     assert fake.requests == []
 
 

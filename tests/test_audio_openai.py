@@ -122,7 +122,7 @@ async def test_operations_openai_does_not_offer_are_not_routed_to_it(make_server
         result = await client.call_tool(
             "generate_media", speech(prompt="boom", audio_type="sound_effect", backend="openai")
         )
-    one_line_error(result, "does not do sound_effect")
+    one_line_error(result, "no model does sound_effect")
     assert fake.requests == []
 
 

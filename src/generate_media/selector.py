@@ -70,7 +70,12 @@ def _problems(req: MediaRequest, model: ModelSpec) -> list[str]:
 def _fit(spec: BackendSpec, req: MediaRequest, settings: Settings, *, auto: bool) -> tuple[ModelSpec | None, str]:
     """The first model of ``spec`` that honours ``req``, else the reason none does."""
     reasons: list[str] = []
-    for model in _candidate_models(spec, req.media, settings):
+    candidates = _candidate_models(spec, req.media, settings)
+    # Models made for another operation are not candidates: one line each would bury the real reason.
+    doing = [m for m in candidates if req.operation in m.operations]
+    if candidates and not doing:
+        return None, f"no model does {req.operation}"
+    for model in doing:
         if auto and model.placeholder:
             reasons.append(f"{model.id} is a placeholder (only with backend={spec.name!r})")
             continue
