@@ -269,7 +269,7 @@ async def test_cancelling_a_slideshow_kills_ffmpeg_and_leaves_no_partial_file(ma
         if "encoding" in message:
             encoding.set()
 
-    args = {"media_type": "video", "prompt": "", "duration": 60, "size": "720p", "generate_audio": False}
+    args = {"media_type": "video", "prompt": "", "duration": 60, "size": "360p", "generate_audio": False}
     args["prompt"] = "A long slideshow that will be cancelled."
     with anyio.fail_after(60):
         async with anyio.create_task_group() as tg:
