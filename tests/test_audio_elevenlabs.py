@@ -195,6 +195,22 @@ async def test_music_maps_duration_to_milliseconds_and_instrumental(make_server,
     assert item["path"].endswith(".mp3") and item["mime_type"] == "audio/mpeg"
 
 
+async def test_a_slow_composition_sends_progress_while_waiting(make_server, fake):
+    messages: list[str] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        messages.append(message or "")
+
+    fake.latency = 0.3
+    async with Client(make_server(EL)) as client:
+        with anyio.fail_after(30):
+            result = await client.call_tool(
+                "generate_media", audio(prompt="epic score", audio_type="music"), progress_callback=on_progress
+            )
+    only_item(result)
+    assert messages and messages[0].startswith("music on elevenlabs/music_v1") and " s elapsed" in messages[0]
+
+
 async def test_music_with_only_an_openai_key_names_the_elevenlabs_key(make_server, fake, mode):
     # mp3 keeps the key-less local composer (wav only) out of the way: no keyed backend but
     # ElevenLabs makes music, and OpenAI is never asked.

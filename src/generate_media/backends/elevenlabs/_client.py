@@ -5,6 +5,7 @@ The SDK (``elevenlabs``) is imported inside the functions that use it, never at 
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -39,6 +40,7 @@ KEY_ENV = "ELEVENLABS_API_KEY"
 DEFAULT_BASE_URL = "https://api.elevenlabs.io"
 #: Per-request options: the SDK's own retries are off so retry.py is the one policy.
 NO_RETRIES: dict[str, Any] = {"max_retries": 0}
+HEARTBEAT_S = 10.0
 
 #: Our audio_format -> the ElevenLabs ``output_format`` code requested on the wire.
 FORMAT_CODES = {"mp3": "mp3_44100_128", "wav": "wav_44100", "pcm": "pcm_44100", "opus": "opus_48000_128"}
@@ -102,15 +104,31 @@ async def guarded(make: Callable[[], Awaitable[T]]) -> T:
         raise translate(exc) from exc
 
 
+async def _heartbeat(call: Call, started: float) -> None:
+    """Progress every HEARTBEAT_S while a long request runs (music can take minutes), so clients
+    that reset their timeout on progress keep waiting."""
+    what = f"{call.request.audio_type} on elevenlabs/{call.model.id}"
+    while True:
+        await call.progress(f"{what}, {time.monotonic() - started:.0f} s elapsed")
+        await anyio.sleep(HEARTBEAT_S)
+
+
 async def stream_to_temp(call: Call, chunks: Callable[[], AsyncIterator[bytes]]) -> Path:
     """Write an SDK byte stream to a temp file in the output directory (never all in memory)."""
     path = call.temp_file()
-    try:
-        async with await anyio.open_file(path, "wb") as fh:
-            async for chunk in chunks():
-                await fh.write(chunk)
-    except Exception as exc:
-        raise translate(exc) from exc
+    failure: Exception | None = None
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(_heartbeat, call, time.monotonic())
+        try:
+            async with await anyio.open_file(path, "wb") as fh:
+                async for chunk in chunks():
+                    await fh.write(chunk)
+        except Exception as exc:  # kept, not raised here: a task group would wrap it in a group
+            failure = exc
+        finally:
+            tg.cancel_scope.cancel()
+    if failure is not None:
+        raise translate(failure) from failure
     return path
 
 
