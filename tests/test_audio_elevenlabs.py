@@ -490,3 +490,18 @@ async def test_listing_voices_for_the_cli_returns_ids_and_names(make_settings, f
     voices = await list_voices(make_settings(EL))
     assert {"voice_id": GEORGE, "name": "George - Warm, Captivating Storyteller", "category": "premade"} in voices
     assert fake.of("elevenlabs", "/v1/voices")[-1].headers["xi-api-key"] == KEYS[EL]
+
+
+async def test_a_dub_past_the_job_deadline_is_deleted_at_the_provider(make_server, fake, out_dir):
+    fake.state["elevenlabs_dubbing_script"] = ["dubbing"] * 1000
+    source = out_dir / "long.wav"
+    source.write_bytes(media.wav(0.5))
+    async with Client(make_server(EL, job_deadline_s=0.05)) as client:
+        with anyio.fail_after(30):
+            result = await client.call_tool(
+                "generate_media", audio(audio_type="dubbing", input_audio=str(source), target_language="es", wait_s=0)
+            )
+    one_line_error(result, "GENERATE_MEDIA_JOB_DEADLINE_S")
+    deletes = [r for r in fake.of("elevenlabs", "/v1/dubbing/") if r.method == "DELETE"]
+    assert len(deletes) == 1
+    assert [p.name for p in out_dir.iterdir()] == ["long.wav"]
