@@ -36,7 +36,8 @@ from common import (
     server_env,
 )
 
-ARGS = {"media_type": "image", "prompt": "a lighthouse in fog", "backend": "openai", "model": "gpt-image-2"}
+BASELINE_MODEL = "gpt-image-2"
+ARGS = {"media_type": "image", "prompt": "a lighthouse in fog", "backend": "openai", "model": BASELINE_MODEL}
 _URL = re.compile(r"(http://\S+/mcp)")
 
 
@@ -100,7 +101,7 @@ async def direct_baseline(env: dict[str, str], calls: int = 20) -> float:
     async with AsyncOpenAI(api_key=env["OPENAI_API_KEY"], base_url=env["OPENAI_BASE_URL"], max_retries=0) as client:
         for i in range(calls + 3):
             started = time.perf_counter()
-            await client.images.generate(model=ARGS["model"], prompt=ARGS["prompt"], n=1)
+            await client.images.generate(model=BASELINE_MODEL, prompt=ARGS["prompt"], n=1)
             if i >= 3:
                 samples.append((time.perf_counter() - started) * 1000)
     return median(samples)
