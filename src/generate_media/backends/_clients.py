@@ -9,7 +9,8 @@ costs nothing after the first call, and the client's connections are reused.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Hashable
+from collections.abc import AsyncIterator, Callable, Hashable
+from contextlib import asynccontextmanager
 from typing import Any, TypeVar, cast
 
 import anyio
@@ -35,3 +36,26 @@ async def shared_client(cache: dict[str, Any], key: Hashable, build: Callable[[]
             client = await anyio.to_thread.run_sync(build)
             cache[slot] = client
     return cast(T, client)
+
+
+async def openai_client(call: Any, default_base_url: str) -> Any:
+    """An ``AsyncOpenAI`` for this key and endpoint, shared for the server's lifetime.
+
+    Used by OpenAI itself and by OpenAI-compatible providers (OpenRouter). Retries are ours
+    (retry.py), so the SDK's are off; the timeout is the request timeout.
+    """
+    base_url = call.base_url or default_base_url
+    timeout = call.settings.request_timeout_s
+
+    def build() -> Any:
+        from openai import AsyncOpenAI
+
+        return AsyncOpenAI(api_key=call.api_key, base_url=base_url, timeout=timeout, max_retries=0)
+
+    return await shared_client(call.cache, ("openai-sdk", fingerprint(call.api_key), base_url, timeout), build)
+
+
+@asynccontextmanager
+async def openai_session(call: Any, default_base_url: str) -> AsyncIterator[Any]:
+    """``async with openai_session(call, url) as client``: the shared client, left open afterwards."""
+    yield await openai_client(call, default_base_url)

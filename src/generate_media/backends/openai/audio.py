@@ -12,6 +12,7 @@ import anyio
 
 from ...errors import InvalidRequest
 from ...spec import Call, MediaSupport, MediaType, ModelSpec, Produced
+from .._clients import openai_session
 from .._errors import from_sdk
 
 MEDIA = MediaType.AUDIO
@@ -82,22 +83,10 @@ def _options(call: Call) -> dict[str, Any]:
     return opts
 
 
-def _client(call: Call) -> Any:
-    from openai import AsyncOpenAI
-
-    # Retries are ours (retry.py); the SDK's are off so one policy applies.
-    return AsyncOpenAI(
-        api_key=call.api_key,
-        base_url=call.base_url or DEFAULT_BASE_URL,
-        timeout=call.settings.request_timeout_s,
-        max_retries=0,
-    )
-
-
 async def speech(call: Call) -> list[Produced]:
     opts = _options(call)
     path = call.temp_file()
-    async with _client(call) as client:
+    async with openai_session(call, DEFAULT_BASE_URL) as client:
         try:
             async with (
                 client.audio.speech.with_streaming_response.create(**opts) as response,

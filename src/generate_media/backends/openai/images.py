@@ -9,6 +9,7 @@ from typing import Any
 
 from ...errors import BadProviderResponse, InvalidRequest
 from ...spec import Call, MediaSupport, MediaType, ModelSpec, Produced
+from .._clients import openai_session
 from .._errors import from_sdk
 
 MEDIA = MediaType.IMAGE
@@ -79,7 +80,7 @@ async def generate(call: Call) -> list[Produced]:
     sources = await _sources(call)
     if call.mask is not None and not sources:
         raise InvalidRequest("mask needs an image to edit: give input_images or continue_from")
-    async with _client(call) as client:
+    async with openai_session(call, DEFAULT_BASE_URL) as client:
         try:
             if sources:
                 extra: dict[str, Any] = {}
@@ -92,18 +93,6 @@ async def generate(call: Call) -> list[Produced]:
         except Exception as exc:
             raise from_sdk(exc, backend="openai", key_env="OPENAI_API_KEY") from exc
     return _produced(response, opts)
-
-
-def _client(call: Call) -> Any:
-    from openai import AsyncOpenAI
-
-    # Retries are ours (retry.py); the SDK's are off so one policy applies.
-    return AsyncOpenAI(
-        api_key=call.api_key,
-        base_url=call.base_url or DEFAULT_BASE_URL,
-        timeout=call.settings.request_timeout_s,
-        max_retries=0,
-    )
 
 
 def _produced(response: Any, opts: dict[str, Any]) -> list[Produced]:

@@ -19,6 +19,7 @@ import anyio
 from ...errors import GenerateMediaError, InvalidRequest
 from ...output import cleanup_temp
 from ...spec import Call, JobStatus, MediaSupport, MediaType, ModelSpec, Produced
+from .._clients import openai_session
 from .._download import CHUNK, write_stream
 from .._errors import failure_code, from_sdk
 from .._frames import fit_frame
@@ -51,18 +52,6 @@ SUPPORT = MediaSupport(
         ),
     ),
 )
-
-
-def _client(call: Call) -> Any:
-    from openai import AsyncOpenAI
-
-    # Retries are ours (retry.py); the SDK's are off so one policy applies.
-    return AsyncOpenAI(
-        api_key=call.api_key,
-        base_url=call.base_url or DEFAULT_BASE_URL,
-        timeout=call.settings.request_timeout_s,
-        max_retries=0,
-    )
 
 
 def _error(exc: Exception) -> Exception:
@@ -108,7 +97,7 @@ class SoraVideo:
     async def submit(self, call: Call) -> dict[str, Any]:
         warnings: list[str] = []
         req = call.request
-        async with _client(call) as client:
+        async with openai_session(call, DEFAULT_BASE_URL) as client:
             try:
                 if call.continuation is not None:
                     if call.input_images or req.size or req.aspect_ratio or req.duration is not None:
@@ -132,7 +121,7 @@ class SoraVideo:
         return {"video_id": video.id, "warnings": warnings}
 
     async def poll(self, call: Call, handle: dict[str, Any]) -> JobStatus:
-        async with _client(call) as client:
+        async with openai_session(call, DEFAULT_BASE_URL) as client:
             try:
                 raw = await client.videos.with_raw_response.retrieve(handle["video_id"])
                 video = raw.parse()
@@ -154,7 +143,7 @@ class SoraVideo:
         path = call.temp_file(".mp4")
         limit = call.settings.limits.max_download_bytes
         try:
-            async with _client(call) as client:
+            async with openai_session(call, DEFAULT_BASE_URL) as client:
                 stream = client.videos.with_streaming_response.download_content(handle["video_id"], variant="video")
                 async with stream as response:
                     await write_stream(response.iter_bytes(CHUNK), path, limit=limit, backend="openai")
@@ -174,7 +163,7 @@ class SoraVideo:
         ]
 
     async def cancel(self, call: Call, handle: dict[str, Any]) -> bool:
-        async with _client(call) as client:
+        async with openai_session(call, DEFAULT_BASE_URL) as client:
             try:
                 await client.videos.delete(handle["video_id"])
             except Exception as exc:

@@ -12,7 +12,7 @@ from typing import Any
 
 from ...errors import BadProviderResponse, GenerateMediaError, InvalidRequest, SafetyBlocked
 from ...spec import Call, MediaSupport, MediaType, ModelSpec, Produced
-from .._clients import fingerprint, shared_client
+from .._clients import openai_client
 from .._errors import from_sdk, from_status
 from .._image_payload import decode_data_url, download, mime_of_data_url
 
@@ -102,20 +102,8 @@ def _translate(exc: BaseException) -> GenerateMediaError:
     return from_sdk(exc, backend="openrouter", key_env=KEY_ENV)
 
 
-def _openai(call: Call) -> Any:
-    from openai import AsyncOpenAI
-
-    return AsyncOpenAI(
-        api_key=call.api_key,
-        base_url=call.base_url or DEFAULT_BASE_URL,
-        timeout=call.settings.request_timeout_s,
-        max_retries=0,  # retries are ours (retry.py)
-    )
-
-
 async def generate(call: Call) -> list[Produced]:
-    key = ("openrouter-openai", fingerprint(call.api_key), call.base_url or "", call.settings.request_timeout_s)
-    client = await shared_client(call.cache, key, lambda: _openai(call))
+    client = await openai_client(call, DEFAULT_BASE_URL)
     content = await _content(call)
     messages: Any = [{"role": "user", "content": content}]
     try:
