@@ -316,17 +316,18 @@ def make_preview(path: Path, *, max_pixels: int = 256, max_bytes: int = 48 * 102
     from PIL import Image
 
     with Image.open(path) as img:
-        img.thumbnail((max_pixels, max_pixels))
+        img.draft("RGB", (max_pixels * 2, max_pixels * 2))  # JPEG: decode at reduced scale
+        img.thumbnail((max_pixels, max_pixels), reducing_gap=2.0)
         has_alpha = img.mode in ("RGBA", "LA") or (img.mode == "P" and "transparency" in img.info)
         for side in (max_pixels, max_pixels * 3 // 4, max_pixels // 2, max_pixels // 4):
             thumb = img.copy()
             thumb.thumbnail((side, side))
             buf = io.BytesIO()
             if has_alpha:
-                thumb.convert("RGBA").save(buf, "PNG", optimize=True)
+                thumb.convert("RGBA").save(buf, "PNG")
                 mime = "image/png"
             else:
-                thumb.convert("RGB").save(buf, "JPEG", quality=70, optimize=True)
+                thumb.convert("RGB").save(buf, "JPEG", quality=70)
                 mime = "image/jpeg"
             if buf.tell() <= max_bytes:
                 return buf.getvalue(), mime

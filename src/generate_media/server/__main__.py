@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 from .. import __version__
@@ -66,6 +67,13 @@ def main(argv: list[str] | None = None) -> None:
     from .app import create_server
 
     create_server().run("stdio")
+    # The client closed stdin and every call has ended (files are written before results are sent).
+    # Interpreter teardown of the SDK modules would add about half a second before the client sees
+    # the process exit; flush and leave now.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":
