@@ -99,6 +99,20 @@ async def test_music_lasts_the_requested_seconds_and_says_it_is_algorithmic(make
     assert _rms(samples) > 0.05
 
 
+@pytest.mark.skipif(music_missing() is not None, reason=str(music_missing()))
+async def test_an_offline_fallback_says_which_key_would_reach_a_provider(make_server):
+    # Only an OpenAI key: OpenAI makes no music, so auto falls back to the local composer and says
+    # which key enables provider music instead of failing or hiding the fallback.
+    result = await _call(
+        make_server("OPENAI_API_KEY"), media_type="audio", audio_type="music", prompt="calm", duration=6
+    )
+    assert not result.is_error, result.content
+    data = result.structured_content
+    assert data["backend"] == "local"
+    assert any("ELEVENLABS_API_KEY" in w for w in data["warnings"])
+    assert "ELEVENLABS_API_KEY" in result.content[0].text
+
+
 async def test_the_same_music_prompt_and_seed_compose_the_same_piece(make_server):
     server = make_server()
     args = {"media_type": "audio", "audio_type": "music", "prompt": "sad rain", "duration": 3, "seed": 7}

@@ -311,7 +311,10 @@ class MediaService:
         async with anyio.create_task_group() as tg:
             for index, call in enumerate(calls):
                 tg.start_soon(one, index, call)
-        return self._assemble(req, selection, calls, slots, saved)
+        outcome = self._assemble(req, selection, calls, slots, saved)
+        # Decoding images for thumbnails is CPU work: off the event loop.
+        outcome.previews = await anyio.to_thread.run_sync(self._previews, req, saved)
+        return outcome
 
     async def produce(
         self, runner: Any, call: ItemCall, index: int, caller: Caller, saved: list[SavedFile], *, batch: bool
@@ -344,7 +347,7 @@ class MediaService:
                     directory=call.directory,
                     data=art.data,
                     temp=art.path,
-                    prompt=call.prompt or req.audio_type,
+                    prompt=call.prompt or (req.audio_type if req.media is MediaType.AUDIO else req.media.value),
                     filename=req.filename,
                     index=(index * len(produced) + k) if numbered else None,
                     expect=_EXPECT[req.media],
@@ -422,6 +425,8 @@ class MediaService:
         warnings = []
         if selection.model.deprecated:
             warnings.append(f"{selection.model.id} is deprecated: {selection.model.deprecated}")
+        if (hint := self._keyless_hint(req, selection)) is not None:
+            warnings.append(hint)
         result = GenerationResult(
             status="partial" if errors else "completed",
             media_type=req.media.value,
@@ -430,7 +435,21 @@ class MediaService:
             items=items,
             warnings=warnings,
         )
-        return Outcome(result=result, previews=self._previews(req, saved), files=saved)
+        return Outcome(result=result, files=saved)
+
+    def _keyless_hint(self, req: MediaRequest, selection: Selection) -> str | None:
+        """When auto fell back to a backend that needs no key, say which keys would reach a provider."""
+        if req.backend != "auto" or selection.backend.env_keys:
+            return None
+        keyed = [
+            spec
+            for spec in self.registry.serving(req.media)
+            if spec.env_keys and any(req.operation in m.operations for m in spec.media[req.media].models)
+        ]
+        if not keyed:
+            return None
+        keys = "; ".join(" or ".join(spec.env_keys) for spec in keyed)
+        return f"made offline by {selection.name} ({selection.model.id}); set {keys} to use a provider"
 
     def _previews(self, req: MediaRequest, saved: list[SavedFile]) -> list[tuple[bytes, str]]:
         want = self.settings.preview if req.preview is None else req.preview
