@@ -116,7 +116,10 @@ def _fail(settings: Settings, exc: GenerateMediaError) -> int:
     from rich.console import Console
 
     err = Console(stderr=True, highlight=False, soft_wrap=True)  # one line, whatever the width
-    err.print(f"[red]Error ({exc.code}):[/red] " + _redact(settings, exc.message))
+    from rich.markup import escape
+
+    # Escaped: messages carry brackets ("generate-media-mcp[local]", "[redacted]") that are not markup.
+    err.print(f"[red]Error ({exc.code}):[/red] " + escape(_redact(settings, exc.message)))
     return 2 if isinstance(exc, _BAD_INPUT) else 1
 
 
@@ -136,6 +139,7 @@ def _backends(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps([asdict(r) for r in rows], indent=2))
         return 0
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title="generate-media backends (✓ = chosen now for backend='auto')")
@@ -147,7 +151,8 @@ def _backends(args: argparse.Namespace, settings: Settings) -> int:
         models = ", ".join(f"{m} (deprecated)" if m in old else m for m in r.models)
         chosen = "✓" if r.would_be_chosen else ""
         capabilities = ", ".join(r.capabilities)
-        table.add_row(r.media_type, r.backend, str(r.priority), r.default_model, status, chosen, capabilities, models)
+        cells = (r.media_type, r.backend, str(r.priority), r.default_model, status, chosen, capabilities, models)
+        table.add_row(*(escape(c) for c in cells))
     Console(width=220).print(table)
     return 0
 
@@ -226,6 +231,7 @@ def _arguments(args: argparse.Namespace) -> dict[str, Any]:
 
 async def _run(arguments: dict[str, Any], settings: Settings, as_json: bool, label: str) -> int:
     from rich.console import Console
+    from rich.markup import escape
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from .service import MediaService
@@ -238,7 +244,7 @@ async def _run(arguments: dict[str, Any], settings: Settings, as_json: bool, lab
         task = bar.add_task(f"{label}: starting", total=None)
 
         async def progress(value: float, total: float | None, message: str) -> None:
-            bar.update(task, description=_redact(settings, message), completed=value, total=total)
+            bar.update(task, description=escape(_redact(settings, message)), completed=value, total=total)
 
         try:
             outcome = await service.generate(arguments, progress=progress)

@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .config import Settings
+from .errors import GenerateMediaError
 from .registry import Registry
 from .requests import OPTION_FIELDS, MediaRequest
-from .selector import backend_unavailable, default_model_id, ordered_backends
+from .selector import backend_unavailable, default_model_id, ordered_backends, select
 from .spec import AUDIO_TYPES, MediaType, ModelSpec
 
 __all__ = ["BackendRow", "backend_rows", "capabilities", "tool_description", "tool_markdown"]
@@ -120,12 +121,20 @@ class BackendRow:
     capabilities: list[str] = field(default_factory=list)  # of the default model
 
 
+def _chosen(registry: Registry, media_type: MediaType, settings: Settings) -> str | None:
+    """What ``backend='auto'`` picks now for a plain prompt (the selector itself, so it cannot disagree)."""
+    try:
+        return select(MediaRequest(media_type=media_type.value, prompt="x"), registry, settings).name
+    except GenerateMediaError:
+        return None
+
+
 def backend_rows(registry: Registry, settings: Settings) -> list[BackendRow]:
     """One row per (backend, media type). Shows whether a key is set, never the key."""
     rows: list[BackendRow] = []
     for media_type in MediaType:
         order = ordered_backends(registry, media_type, settings)
-        chosen = next((s.name for s in order if backend_unavailable(s, settings) is None), None)
+        chosen = _chosen(registry, media_type, settings)
         for spec in order:
             support = spec.media[media_type]
             why = backend_unavailable(spec, settings)
