@@ -10,6 +10,7 @@ import anyio
 import pytest
 from mcp import Client
 
+from tests.assertions import one_line_error, only_item
 from tests.conftest import KEYS
 from tests.fakes import media
 
@@ -19,22 +20,6 @@ GEORGE = "JBFqnCBsd6RMkjVDRZzb"
 
 def audio(**args):
     return {"media_type": "audio", **args}
-
-
-def only_item(result):
-    assert not result.is_error, result.content
-    items = result.structured_content["items"]
-    assert len(items) == 1
-    return items[0]
-
-
-def one_line_error(result, *needles):
-    assert result.is_error
-    text = result.content[0].text
-    assert "\n" not in text
-    for needle in needles:
-        assert needle in text, text
-    return text
 
 
 # --- speech ---------------------------------------------------------------------------------------

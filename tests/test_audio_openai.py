@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from mcp import Client
 
+from tests.assertions import one_line_error, only_item
 from tests.conftest import KEYS
 
 OA = "OPENAI_API_KEY"
@@ -16,22 +17,6 @@ OA = "OPENAI_API_KEY"
 
 def speech(**args):
     return {"media_type": "audio", "audio_type": "speech", **args}
-
-
-def only_item(result):
-    assert not result.is_error, result.content
-    items = result.structured_content["items"]
-    assert len(items) == 1
-    return items[0]
-
-
-def one_line_error(result, *needles):
-    assert result.is_error
-    text = result.content[0].text
-    assert "\n" not in text
-    for needle in needles:
-        assert needle in text, text
-    return text
 
 
 async def test_speech_streams_the_requested_format_to_a_real_file(make_server, fake, out_dir, mode):
