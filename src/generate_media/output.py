@@ -33,6 +33,7 @@ __all__ = [
     "probe",
     "save_artifact",
     "slugify",
+    "thumbnail",
 ]
 
 TEMP_PREFIX = ".gm-partial-"
@@ -108,6 +109,7 @@ class MediaInfo:
     channels: int | None = None
     has_audio: bool | None = None
     has_video: bool | None = None
+    preview: tuple[bytes, str] | None = field(default=None, repr=False)  # (thumbnail bytes, MIME)
 
 
 @dataclass
@@ -154,7 +156,7 @@ def sniff(head: bytes) -> tuple[str, str] | None:
     return mime, ext
 
 
-def _probe_image(path: Path, info: MediaInfo) -> None:
+def _probe_image(path: Path, info: MediaInfo, preview: tuple[int, int] | None = None) -> None:
     from PIL import Image
 
     try:
@@ -163,6 +165,8 @@ def _probe_image(path: Path, info: MediaInfo) -> None:
         with Image.open(path) as img:
             img.load()
             info.width, info.height = img.size
+            if preview is not None:  # from the decode we already paid for
+                info.preview = thumbnail(img, max_pixels=preview[0], max_bytes=preview[1])
     except Exception as exc:  # Pillow raises many types for broken files
         raise BadProviderResponse(f"the provider returned a broken {info.extension} image ({exc}); try again") from exc
 
@@ -209,7 +213,7 @@ def _decoded_duration(container: Any) -> float | None:
     return max(end - start, 0.0)
 
 
-def probe(path: Path, *, declared_mime: str | None = None) -> MediaInfo:
+def probe(path: Path, *, declared_mime: str | None = None, preview: tuple[int, int] | None = None) -> MediaInfo:
     """Identify and verify a media file.
 
     Raises:
@@ -221,11 +225,11 @@ def probe(path: Path, *, declared_mime: str | None = None) -> MediaInfo:
     if found is None:
         if declared_mime in _UNSNIFFABLE and head:
             return MediaInfo(mime_type=declared_mime, extension=_UNSNIFFABLE[declared_mime])
-        preview = head[:60].decode("utf-8", "replace").replace("\n", " ")
-        raise BadProviderResponse(f"the provider returned data that is not a known media format ({preview!r})")
+        start = head[:60].decode("utf-8", "replace").replace("\n", " ")
+        raise BadProviderResponse(f"the provider returned data that is not a known media format ({start!r})")
     info = MediaInfo(mime_type=found[0], extension=found[1])
     if info.mime_type.startswith("image/"):
-        _probe_image(path, info)
+        _probe_image(path, info, preview)
     elif info.mime_type.startswith(("audio/", "video/")):
         _probe_av(path, info)
     return info
@@ -276,6 +280,7 @@ def save_artifact(
     expect: tuple[str, ...],
     declared_mime: str | None = None,
     clock: Any = time,
+    preview: tuple[int, int] | None = None,
 ) -> SavedFile:
     """Write one artifact atomically under a readable, unique name with its real extension.
 
@@ -292,7 +297,7 @@ def save_artifact(
         with temp.open("wb") as fh:
             fh.write(data)
     try:
-        info = probe(temp, declared_mime=declared_mime)
+        info = probe(temp, declared_mime=declared_mime, preview=preview)
         if not info.mime_type.startswith(expect):
             wanted = " or ".join(e.rstrip("/") for e in expect)
             raise BadProviderResponse(f"the provider returned {info.mime_type} where {wanted} was expected")
@@ -312,23 +317,28 @@ def save_artifact(
 
 
 def make_preview(path: Path, *, max_pixels: int = 256, max_bytes: int = 48 * 1024) -> tuple[bytes, str] | None:
-    """A small JPEG/PNG thumbnail under ``max_bytes``, or None if it cannot be made that small."""
+    """A small JPEG/PNG thumbnail of the file under ``max_bytes`` (None if it cannot be made that small)."""
     from PIL import Image
 
     with Image.open(path) as img:
         img.draft("RGB", (max_pixels * 2, max_pixels * 2))  # JPEG: decode at reduced scale
-        img.thumbnail((max_pixels, max_pixels), reducing_gap=2.0)
-        has_alpha = img.mode in ("RGBA", "LA") or (img.mode == "P" and "transparency" in img.info)
-        for side in (max_pixels, max_pixels * 3 // 4, max_pixels // 2, max_pixels // 4):
-            thumb = img.copy()
-            thumb.thumbnail((side, side))
-            buf = io.BytesIO()
-            if has_alpha:
-                thumb.convert("RGBA").save(buf, "PNG")
-                mime = "image/png"
-            else:
-                thumb.convert("RGB").save(buf, "JPEG", quality=70)
-                mime = "image/jpeg"
-            if buf.tell() <= max_bytes:
-                return buf.getvalue(), mime
+        return thumbnail(img, max_pixels=max_pixels, max_bytes=max_bytes)
+
+
+def thumbnail(img: Any, *, max_pixels: int, max_bytes: int) -> tuple[bytes, str] | None:
+    """Shrink a decoded PIL image IN PLACE and encode it under ``max_bytes``."""
+    img.thumbnail((max_pixels, max_pixels), reducing_gap=2.0)
+    has_alpha = img.mode in ("RGBA", "LA") or (img.mode == "P" and "transparency" in img.info)
+    for side in (max_pixels, max_pixels * 3 // 4, max_pixels // 2, max_pixels // 4):
+        thumb = img.copy()
+        thumb.thumbnail((side, side))
+        buf = io.BytesIO()
+        if has_alpha:
+            thumb.convert("RGBA").save(buf, "PNG")
+            mime = "image/png"
+        else:
+            thumb.convert("RGB").save(buf, "JPEG", quality=70)
+            mime = "image/jpeg"
+        if buf.tell() <= max_bytes:
+            return buf.getvalue(), mime
     return None

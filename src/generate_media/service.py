@@ -18,7 +18,7 @@ import anyio.lowlevel
 from .config import Settings
 from .errors import BadProviderResponse, GenerateMediaError, InvalidRequest, NotFound, QuotaExceeded, Redactor
 from .inputs import LoadedFile, load_input
-from .output import Confinement, SavedFile, cleanup_temp, make_preview, new_temp, save_artifact
+from .output import Confinement, SavedFile, cleanup_temp, new_temp, save_artifact
 from .registry import Registry, load_registry
 from .requests import MediaRequest, parse_request, unsupported, validate_limits
 from .results import ErrorInfo, GenerationResult, ItemResult
@@ -312,8 +312,7 @@ class MediaService:
             for index, call in enumerate(calls):
                 tg.start_soon(one, index, call)
         outcome = self._assemble(req, selection, calls, slots, saved)
-        # Decoding images for thumbnails is CPU work: off the event loop.
-        outcome.previews = await anyio.to_thread.run_sync(self._previews, req, saved)
+        outcome.previews = self._previews(req, saved)
         return outcome
 
     async def produce(
@@ -353,6 +352,7 @@ class MediaService:
                     expect=_EXPECT[req.media],
                     declared_mime=art.metadata.get("mime_type"),
                     clock=self.clock,
+                    preview=self._preview_spec(req),
                 )
                 # Shielded so a cancellation lands after the file is known and can be removed below.
                 with anyio.CancelScope(shield=True):
@@ -451,14 +451,21 @@ class MediaService:
         keys = "; ".join(" or ".join(spec.env_keys) for spec in keyed)
         return f"made offline by {selection.name} ({selection.model.id}); set {keys} to use a provider"
 
-    def _previews(self, req: MediaRequest, saved: list[SavedFile]) -> list[tuple[bytes, str]]:
+    def _preview_spec(self, req: MediaRequest) -> tuple[int, int] | None:
+        """(max pixels, max bytes) when image previews are wanted: made while the file is verified."""
         want = self.settings.preview if req.preview is None else req.preview
         if not want or req.media is not MediaType.IMAGE:
+            return None
+        return self.settings.limits.preview_pixels, self.settings.limits.preview_bytes
+
+    def _previews(self, req: MediaRequest, saved: list[SavedFile]) -> list[tuple[bytes, str]]:
+        """The first few thumbnails, within the total byte budget."""
+        if self._preview_spec(req) is None:
             return []
         budget = self.settings.limits.preview_bytes
         previews: list[tuple[bytes, str]] = []
         for file in saved[:4]:
-            thumb = make_preview(file.path, max_pixels=self.settings.limits.preview_pixels, max_bytes=budget)
+            thumb = file.info.preview
             if thumb is None or len(thumb[0]) > budget:
                 break
             budget -= len(thumb[0])
