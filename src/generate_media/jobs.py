@@ -111,17 +111,17 @@ def _rendering(record: JobRecord) -> str:
 # --- starting and resuming -----------------------------------------------------------------------
 
 
-def _fingerprint(call: ItemCall, request: dict[str, Any], backend: str, model: str) -> str:
+def _request_digest(call: ItemCall, request: dict[str, Any], backend: str, model: str) -> str:
     digest = hashlib.sha256(json.dumps([backend, model, request], sort_keys=True, default=str).encode())
     for image in call.input_images:
         digest.update(hashlib.sha256(image.data).digest())
     return digest.hexdigest()
 
 
-def _running_twin(service: MediaService, owner: str, fingerprint: str) -> JobRecord | None:
+def _running_twin(service: MediaService, owner: str, request_digest: str) -> JobRecord | None:
     """An unfinished job of ``owner`` for the very same request (a client retrying its call)."""
     for record in service.jobs.list(owner):
-        if not record.finished and record.handle.get("fingerprint") == fingerprint:
+        if not record.finished and record.handle.get("request_digest") == request_digest:
             return record
     return None
 
@@ -136,8 +136,8 @@ async def start(
     request = req.model_dump(exclude_none=True, exclude_defaults=True)
     request.update(prompt=call.prompt, output_dir=str(call.directory), media_type=req.media.value)
     request.pop("prompts", None)
-    fingerprint = _fingerprint(call, request, selection.name, selection.model.id)
-    twin = _running_twin(service, caller.principal, fingerprint)
+    request_digest = _request_digest(call, request, selection.name, selection.model.id)
+    twin = _running_twin(service, caller.principal, request_digest)
     if twin is not None:
         log.info("attaching to running job %s instead of submitting again", twin.id)
         call.cleanup()
@@ -154,7 +154,7 @@ async def start(
         media_type=req.media.value,
         model=selection.model.id,
         request=request,
-        handle={"fingerprint": fingerprint},
+        handle={"request_digest": request_digest},
     )
     reporter = _Progress(call)
     runner = _runner(service, record)
@@ -167,7 +167,7 @@ async def start(
             service.jobs.save(record)
             call.cleanup()
             raise
-        record.handle = {**handle, "fingerprint": fingerprint}
+        record.handle = {**handle, "request_digest": request_digest}
         record.state = "queued"
         service.jobs.save(record)  # durable before the first poll: a restart can resume it
         return await _wait(service, record, call, runner, caller, reporter)
@@ -228,7 +228,7 @@ def _finished(record: JobRecord) -> Outcome | None:
     if record.state in ("failed", "cancelled"):
         error = record.error or {"message": f"the job was {record.state}"}
         raise ProviderError(f"job {record.id} {record.state}: {error.get('message')}", backend=record.backend)
-    if not any(key != "fingerprint" for key in record.handle):
+    if not any(key != "request_digest" for key in record.handle):
         raise ProviderError(
             f"job {record.id} never got a provider id (the server stopped while submitting); start a new request",
             backend=record.backend,

@@ -15,13 +15,13 @@ from typing import Any, TypeVar, cast
 
 import anyio
 
-__all__ = ["fingerprint", "shared_client"]
+__all__ = ["key_digest", "shared_client"]
 
 T = TypeVar("T")
 _LOCK = "backends._clients.lock"
 
 
-def fingerprint(secret: str) -> str:
+def key_digest(secret: str) -> str:
     """A short digest to key a cache by API key without holding the key in the key."""
     return hashlib.sha256(secret.encode()).hexdigest()[:16]
 
@@ -52,7 +52,7 @@ async def openai_client(call: Any, default_base_url: str) -> Any:
 
         return AsyncOpenAI(api_key=call.api_key, base_url=base_url, timeout=timeout, max_retries=0)
 
-    return await shared_client(call.cache, ("openai-sdk", fingerprint(call.api_key), base_url, timeout), build)
+    return await shared_client(call.cache, ("openai-sdk", key_digest(call.api_key), base_url, timeout), build)
 
 
 @asynccontextmanager

@@ -16,7 +16,7 @@ from typing import Any
 
 from ...errors import GenerateMediaError, InvalidRequest
 from ...spec import Call
-from .._clients import fingerprint, shared_client
+from .._clients import key_digest, shared_client
 from .._errors import from_sdk
 
 __all__ = ["KEY_ENV", "VERTEX_ENV", "gemini_client", "translate", "vertex_client", "vertex_enabled"]
@@ -53,7 +53,7 @@ def _build(call: Call, *, vertex: bool) -> Any:
 async def _client(call: Call, *, vertex: bool) -> AsyncIterator[Any]:
     """A client shared for the server's lifetime, keyed by mode, key and endpoint (see ``_clients``)."""
     base_url = call.settings.get(VERTEX_BASE_URL_ENV) if vertex else call.base_url
-    key = ("google-genai", vertex, fingerprint(call.api_key), base_url or "", call.settings.request_timeout_s)
+    key = ("google-genai", vertex, key_digest(call.api_key), base_url or "", call.settings.request_timeout_s)
     try:
         client = await shared_client(call.cache, key, lambda: _build(call, vertex=vertex))
     except ValueError as exc:  # the SDK validates its arguments eagerly
