@@ -312,6 +312,8 @@ async def _wait(
             raise _job_failed(record, status)
         await reporter.report(100.0, 100.0, f"downloading from {record.backend}")
         produced = await retrying(lambda: runner.fetch(call, record.handle, status), service.retry_policy())
+        for item in produced:  # what the backend noted at submit time (a cropped frame...) reaches the result
+            item.warnings.extend(record.handle.get("warnings") or [])
         saved: list[Any] = []
         items = await service.save_produced(call, produced, 0, caller, saved, batch=False)
     except anyio.get_cancelled_exc_class():

@@ -204,7 +204,9 @@ class JobStatus:
 class JobRunner(Protocol):
     """A long job: submit once, poll, fetch the result, cancel when the caller goes away."""
 
-    async def submit(self, call: Call) -> dict[str, Any]: ...  # plain data identifying the provider job
+    # submit returns plain data identifying the provider job; its optional "warnings" list is added
+    # to every fetched product by jobs.py.
+    async def submit(self, call: Call) -> dict[str, Any]: ...
     async def poll(self, call: Call, handle: dict[str, Any]) -> JobStatus: ...
     async def fetch(self, call: Call, handle: dict[str, Any], status: JobStatus) -> list[Produced]: ...
     async def cancel(self, call: Call, handle: dict[str, Any]) -> bool | None: ...  # False: cannot cancel

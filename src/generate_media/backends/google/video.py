@@ -222,12 +222,8 @@ class GoogleVideo:
 
     async def fetch(self, call: Call, handle: dict[str, Any], status: JobStatus) -> list[Produced]:
         if handle.get("api") == "veo":
-            produced = await _veo.fetch(call, handle, status)
-        else:
-            produced = await _omni_fetch(call, handle, status)
-        for item in produced:
-            item.warnings.extend(handle.get("warnings") or [])
-        return produced
+            return await _veo.fetch(call, handle, status)
+        return await _omni_fetch(call, handle, status)
 
     async def cancel(self, call: Call, handle: dict[str, Any]) -> bool:
         if handle.get("api") == "veo":

@@ -197,7 +197,6 @@ class GrokVideo:
                 path=path,
                 state={"request_id": handle["request_id"]},
                 metadata=meta,
-                warnings=list(handle.get("warnings") or []),
             )
         ]
 

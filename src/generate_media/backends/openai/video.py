@@ -158,7 +158,6 @@ class SoraVideo:
                 path=path,
                 state={"video_id": handle["video_id"]},
                 metadata=meta,
-                warnings=list(handle.get("warnings") or []),
             )
         ]
 
