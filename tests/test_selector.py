@@ -127,3 +127,21 @@ def test_capability_filtering_skips_backends_that_cannot_honour_the_request():
 def test_default_model_override_by_env():
     env = {**_key_env("openai"), "GENERATE_MEDIA_OPENAI_IMAGE_MODEL": "gpt-image-1-mini"}
     assert select(_request(MediaType.IMAGE), REGISTRY, _settings(env)).model.id == "gpt-image-1-mini"
+
+
+def test_a_backends_declared_endpoint_is_used_unless_its_env_var_overrides_it(tmp_path):
+    from generate_media.service import Caller, MediaService
+
+    declared = [s for s in REGISTRY if s.base_url_env and s.default_base_url]
+    assert {"openai", "grok", "openrouter"} <= {s.name for s in declared}
+    for spec in declared:
+        media_type = next(iter(spec.media))
+        for env, expected in (({}, spec.default_base_url), ({spec.base_url_env: "http://proxy/v1"}, "http://proxy/v1")):
+            settings = Settings(env={spec.env_keys[0]: "k" * 12, **env}, output_dir=tmp_path, state_dir=tmp_path)
+            service = MediaService(settings, registry=REGISTRY)
+            req = _request(media_type, backend=spec.name)
+            selection = select(req, REGISTRY, settings)
+            call = service._item_call(
+                req, "p", selection, tmp_path, service.confinement(Caller()), None, [], None, None
+            )
+            assert call.base_url == expected, spec.name

@@ -222,14 +222,9 @@ _CHECKS: tuple[Callable[[MediaRequest, ModelSpec], str | None], ...] = (
 )
 
 
-def unsupported(req: MediaRequest, model: ModelSpec, *, continuing: bool = False) -> list[str]:
-    """Every reason ``model`` cannot honour ``req`` (empty when it can).
-
-    ``continuing``: the request continues an earlier output, so the stored image counts as one
-    input image (a model that continues must accept the stored output as input).
-    """
-    reasons = [r for check in _CHECKS if (r := check(req, model))]
-    return reasons
+def unsupported(req: MediaRequest, model: ModelSpec) -> list[str]:
+    """Every reason ``model`` cannot honour ``req`` (empty when it can)."""
+    return [r for check in _CHECKS if (r := check(req, model))]
 
 
 def parse_request(arguments: dict[str, Any], *, media_types: list[str], backends: list[str]) -> MediaRequest:

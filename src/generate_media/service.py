@@ -271,7 +271,7 @@ class MediaService:
             model=selection.model,
             backend=spec.name,
             api_key=self.settings.api_key(spec.env_keys),
-            base_url=self.settings.get(spec.base_url_env) or None if spec.base_url_env else None,
+            base_url=(self.settings.get(spec.base_url_env) if spec.base_url_env else "") or spec.default_base_url,
             settings=self.settings,
             directory=directory,
             confinement=confinement,

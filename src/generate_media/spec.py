@@ -125,6 +125,7 @@ class BackendSpec:
     env_keys: tuple[str, ...]
     media: Mapping[MediaType, MediaSupport]
     base_url_env: str | None = None
+    default_base_url: str | None = None  # used when base_url_env is unset (None: the SDK's own default)
     docs_url: str = ""
     availability: Callable[[], str | None] | None = field(default=None, compare=False)
     notes: str = ""

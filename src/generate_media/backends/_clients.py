@@ -38,13 +38,13 @@ async def shared_client(cache: dict[str, Any], key: Hashable, build: Callable[[]
     return cast(T, client)
 
 
-async def openai_client(call: Any, default_base_url: str) -> Any:
+async def openai_client(call: Any) -> Any:
     """An ``AsyncOpenAI`` for this key and endpoint, shared for the server's lifetime.
 
     Used by OpenAI itself and by OpenAI-compatible providers (OpenRouter). Retries are ours
     (retry.py), so the SDK's are off; the timeout is the request timeout.
     """
-    base_url = call.base_url or default_base_url
+    base_url = call.base_url  # the backend's spec declares its default_base_url
     timeout = call.settings.request_timeout_s
 
     def build() -> Any:
@@ -56,6 +56,6 @@ async def openai_client(call: Any, default_base_url: str) -> Any:
 
 
 @asynccontextmanager
-async def openai_session(call: Any, default_base_url: str) -> AsyncIterator[Any]:
-    """``async with openai_session(call, url) as client``: the shared client, left open afterwards."""
-    yield await openai_client(call, default_base_url)
+async def openai_session(call: Any) -> AsyncIterator[Any]:
+    """``async with openai_session(call) as client``: the shared client, left open afterwards."""
+    yield await openai_client(call)

@@ -8,5 +8,6 @@ SPEC, BACKEND = compose(
     title="xAI Grok Imagine",
     env_keys=("XAI_API_KEY",),
     base_url_env="XAI_BASE_URL",
+    default_base_url="https://api.x.ai/v1",
     docs_url="https://docs.x.ai/docs/guides/image-generations",
 )

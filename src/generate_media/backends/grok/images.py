@@ -16,7 +16,6 @@ from .._errors import from_sdk, from_status
 from .._image_payload import decode_b64, download
 
 MEDIA = MediaType.IMAGE
-DEFAULT_BASE_URL = "https://api.x.ai/v1"
 KEY_ENV = "XAI_API_KEY"
 MAX_SOURCES = 3  # source images per edit (docs.x.ai image editing)
 
@@ -110,7 +109,7 @@ async def generate(call: Call) -> list[Produced]:
     sources = await _sources(call)
     body = _body(call, sources)
     path = "/images/edits" if sources else "/images/generations"
-    base = (call.base_url or DEFAULT_BASE_URL).rstrip("/")
+    base = (call.base_url or "").rstrip("/")  # the spec declares the default
     headers = {"Authorization": f"Bearer {call.api_key}"}
     try:
         resp = await client.post(base + path, json=body, headers=headers)

@@ -27,7 +27,6 @@ from .._errors import failure_code, from_sdk, from_status
 from .._frames import fit_frame
 
 MEDIA = MediaType.VIDEO
-DEFAULT_BASE_URL = "https://api.x.ai/v1"
 KEY_ENV = "XAI_API_KEY"
 
 EDIT_MAX_S = 8.7
@@ -65,7 +64,7 @@ SUPPORT = MediaSupport(
 def _client(call: Call) -> Any:
     import httpx
 
-    base = (call.base_url or DEFAULT_BASE_URL).rstrip("/")
+    base = (call.base_url or "").rstrip("/")  # the spec declares the default
     return httpx.AsyncClient(
         base_url=base,
         headers={"Authorization": f"Bearer {call.api_key}"},

@@ -8,5 +8,6 @@ SPEC, BACKEND = compose(
     title="OpenAI",
     env_keys=("OPENAI_API_KEY",),
     base_url_env="OPENAI_BASE_URL",
+    default_base_url="https://api.openai.com/v1",
     docs_url="https://platform.openai.com/docs/api-reference",
 )

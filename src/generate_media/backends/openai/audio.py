@@ -16,7 +16,6 @@ from .._clients import openai_session
 from .._errors import from_sdk
 
 MEDIA = MediaType.AUDIO
-DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
 VOICES = (
     "alloy",
@@ -86,7 +85,7 @@ def _options(call: Call) -> dict[str, Any]:
 async def speech(call: Call) -> list[Produced]:
     opts = _options(call)
     path = call.temp_file()
-    async with openai_session(call, DEFAULT_BASE_URL) as client:
+    async with openai_session(call) as client:
         try:
             async with (
                 client.audio.speech.with_streaming_response.create(**opts) as response,

@@ -13,7 +13,6 @@ from .._clients import openai_session
 from .._errors import from_sdk
 
 MEDIA = MediaType.IMAGE
-DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
 _ASPECT_TO_SIZE = {"1:1": "1024x1024", "3:2": "1536x1024", "2:3": "1024x1536"}
 _COMMON = {
@@ -80,7 +79,7 @@ async def generate(call: Call) -> list[Produced]:
     sources = await _sources(call)
     if call.mask is not None and not sources:
         raise InvalidRequest("mask needs an image to edit: give input_images or continue_from")
-    async with openai_session(call, DEFAULT_BASE_URL) as client:
+    async with openai_session(call) as client:
         try:
             if sources:
                 extra: dict[str, Any] = {}

@@ -25,7 +25,6 @@ from .._errors import failure_code, from_sdk
 from .._frames import fit_frame
 
 MEDIA = MediaType.VIDEO
-DEFAULT_BASE_URL = "https://api.openai.com/v1"
 KEY_ENV = "OPENAI_API_KEY"
 SHUTDOWN = "OpenAI's SDK says the Sora video API shut down on 2026-09-24; it works only where still enabled"
 
@@ -97,7 +96,7 @@ class SoraVideo:
     async def submit(self, call: Call) -> dict[str, Any]:
         warnings: list[str] = []
         req = call.request
-        async with openai_session(call, DEFAULT_BASE_URL) as client:
+        async with openai_session(call) as client:
             try:
                 if call.continuation is not None:
                     if call.input_images or req.size or req.aspect_ratio or req.duration is not None:
@@ -121,7 +120,7 @@ class SoraVideo:
         return {"video_id": video.id, "warnings": warnings}
 
     async def poll(self, call: Call, handle: dict[str, Any]) -> JobStatus:
-        async with openai_session(call, DEFAULT_BASE_URL) as client:
+        async with openai_session(call) as client:
             try:
                 raw = await client.videos.with_raw_response.retrieve(handle["video_id"])
                 video = raw.parse()
@@ -143,7 +142,7 @@ class SoraVideo:
         path = call.temp_file(".mp4")
         limit = call.settings.limits.max_download_bytes
         try:
-            async with openai_session(call, DEFAULT_BASE_URL) as client:
+            async with openai_session(call) as client:
                 stream = client.videos.with_streaming_response.download_content(handle["video_id"], variant="video")
                 async with stream as response:
                     await write_stream(response.iter_bytes(CHUNK), path, limit=limit, backend="openai")
@@ -162,7 +161,7 @@ class SoraVideo:
         ]
 
     async def cancel(self, call: Call, handle: dict[str, Any]) -> bool:
-        async with openai_session(call, DEFAULT_BASE_URL) as client:
+        async with openai_session(call) as client:
             try:
                 await client.videos.delete(handle["video_id"])
             except Exception as exc:

@@ -8,5 +8,6 @@ SPEC, BACKEND = compose(
     title="OpenRouter",
     env_keys=("OPENROUTER_API_KEY",),
     base_url_env="OPENROUTER_BASE_URL",
+    default_base_url="https://openrouter.ai/api/v1",
     docs_url="https://openrouter.ai/docs/guides/overview/multimodal/image-generation",
 )

@@ -17,7 +17,6 @@ from .._errors import from_sdk, from_status
 from .._image_payload import decode_data_url, download, mime_of_data_url
 
 MEDIA = MediaType.IMAGE
-DEFAULT_BASE_URL = "https://openrouter.ai/api/v1"
 KEY_ENV = "OPENROUTER_API_KEY"
 
 _GEMINI_ASPECTS = ("1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9")
@@ -103,7 +102,7 @@ def _translate(exc: BaseException) -> GenerateMediaError:
 
 
 async def generate(call: Call) -> list[Produced]:
-    client = await openai_client(call, DEFAULT_BASE_URL)
+    client = await openai_client(call)
     content = await _content(call)
     messages: Any = [{"role": "user", "content": content}]
     try:
