@@ -31,7 +31,7 @@ import anyio
 
 from . import __version__
 from .config import Settings
-from .errors import AccessDenied, GenerateMediaError, InvalidRequest, MissingKey, NotFound
+from .errors import AccessDenied, GenerateMediaError, InvalidRequest, MissingKey, NotFound, Redactor
 from .requests import MediaRequest
 
 __all__ = ["main"]
@@ -107,9 +107,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _redact(settings: Settings, text: str) -> str:
-    for secret in sorted(settings.secrets(), key=len, reverse=True):
-        text = text.replace(secret, "[redacted]")
-    return text
+    return Redactor(settings.secrets())(text)
 
 
 def _fail(settings: Settings, exc: GenerateMediaError) -> int:
