@@ -85,13 +85,14 @@ def resource_id(path: Path, owner: str) -> str:
     return hashlib.sha256(f"{owner}\0{path}".encode()).hexdigest()[:24]
 
 
-def _content(outcome: Outcome, redact: Redactor, link_for: Any) -> CallToolResult:
+def _content(outcome: Outcome, redact: Redactor, uris: dict[str, str]) -> CallToolResult:
+    """Summary text, a resource link per file (``uris``: path -> link URI), previews, structured data."""
     result = outcome.result
     blocks: list[ContentBlock] = [TextContent(text=redact(result.summary()))]
     for item in result.items:
-        if item.status != "ok" or not item.path:
+        if item.path not in uris:
             continue
-        uri = link_for(item)
+        uri = uris[item.path]
         blocks.append(
             ResourceLink(
                 uri=uri,
@@ -134,9 +135,6 @@ def create_server(
             except Exception:  # a client that went away must not fail the job
                 log.debug("progress notification not delivered")
 
-        def link_for(item: Any) -> str:
-            return links.link_item(item, caller.principal)
-
         try:
             outcome = await service.generate(arguments, caller, progress)
         except GenerateMediaError as exc:
@@ -148,10 +146,13 @@ def create_server(
                 f"internal error ({type(exc).__name__}); the server is still running, try again"
             )
             return _error_result(wrapped, redact)
+        uris: dict[str, str] = {}
         for item in outcome.result.items:
-            if item.path and resource_links == "media":
-                item.resource_uri = link_for(item)
-        return _content(outcome, redact, link_for)
+            if item.status == "ok" and item.path:
+                uris[item.path] = links.link_item(item, caller.principal)  # once: media links write an index
+                if resource_links == "media":
+                    item.resource_uri = uris[item.path]
+        return _content(outcome, redact, uris)
 
     tool = build_tool(service.registry, handler)
     server = MCPServer(
