@@ -20,7 +20,7 @@ from .errors import BadProviderResponse, GenerateMediaError, InvalidRequest, Not
 from .inputs import LoadedFile, load_input
 from .output import Confinement, SavedFile, cleanup_temp, new_temp, save_artifact
 from .registry import Registry, load_registry
-from .requests import MediaRequest, parse_request, unsupported, validate_limits
+from .requests import MediaRequest, parse_request, validate_limits
 from .results import ErrorInfo, GenerationResult, ItemResult
 from .retry import RetryPolicy, retrying
 from .selector import Selection, select
@@ -231,12 +231,9 @@ class MediaService:
         model = self.registry.model(record.backend, req.media, record.model) if spec else None
         if spec is None or model is None:
             raise NotFound(f"continuation {req.continue_from} refers to a backend or model no longer available")
+        # Pinned to its backend and model, the selector checks the key and what the model accepts.
         pinned = req.model_copy(update={"backend": record.backend, "model": record.model})
-        selection = select(pinned, self.registry, self.settings)
-        problems = unsupported(req, model)
-        if problems:
-            raise InvalidRequest("; ".join(problems), backend=spec.name)
-        return selection
+        return select(pinned, self.registry, self.settings)
 
     def confinement(self, caller: Caller) -> Confinement:
         return Confinement.of([self.settings.output_dir, *self.settings.allowed_dirs, *caller.roots])
