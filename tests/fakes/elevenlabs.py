@@ -1,9 +1,10 @@
 """ElevenLabs' wire API (``/v1``, ``/v2``): speech, sound effects, music, voice changer, isolation,
 voice design, instant cloning, voices and dubbing.
 
-JSON and multipart bodies are validated against ElevenLabs' OpenAPI document (2025-08-25). That
-document is older than the SDK (2.78.0), and where they differ the SDK's wire calls win; the
-validation is narrowed field by field, never switched off (see ``_NEWER_THAN_DOC``).
+JSON and multipart bodies are validated against the request schemas copied from ElevenLabs' OpenAPI
+document of 2025-08-25 (``schemas/elevenlabs-requests.json``). That document is older than the SDK
+(2.78.0), and where they differ the SDK's wire calls win; the validation is narrowed field by field,
+never switched off (see ``_NEWER_THAN_DOC``).
 
 ``fake.state`` knobs: ``elevenlabs_dubbing_script`` (statuses returned by successive polls,
 default ``["dubbing", "dubbed"]``), ``elevenlabs_dubbing_error``.
@@ -229,7 +230,7 @@ async def dubbing_audio(request: Request, rec: Recorded, fake: FakeServer) -> Re
 
 
 def _validator() -> Any:
-    validator = OpenAPIValidator(load("elevenlabs-openapi.json"), prefix=PREFIX)
+    validator = OpenAPIValidator(load("elevenlabs"), prefix=PREFIX)
 
     def validate(rec: Recorded) -> None:
         if rec.provider != "elevenlabs":

@@ -1,4 +1,5 @@
-"""OpenAI's wire API (``/v1``): images. Bodies are validated against OpenAI's OpenAPI document."""
+"""OpenAI's wire API (``/v1``): images. Bodies are validated against the request schemas copied from OpenAI's
+OpenAPI document (``schemas/openai-requests.json``)."""
 
 from __future__ import annotations
 
@@ -65,7 +66,7 @@ async def images_edits(request: Request, rec: Recorded, fake: FakeServer) -> Res
 def register(fake: FakeServer) -> None:
     fake.route("openai", f"{PREFIX}/images/generations", ["POST"], images_generations)
     fake.route("openai", f"{PREFIX}/images/edits", ["POST"], images_edits)
-    validator = OpenAPIValidator(load("openai-openapi.yaml"), prefix=PREFIX)
+    validator = OpenAPIValidator(load("openai"), prefix=PREFIX)
 
     def validate(rec: Recorded) -> None:
         if rec.provider == "openai":

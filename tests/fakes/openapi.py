@@ -1,7 +1,10 @@
-"""Validate recorded request bodies against a provider's published OpenAPI document.
+"""Validate recorded request bodies against the request schemas of a provider's published API.
 
-A field the provider does not define (top-level) or a missing required one fails the test. OpenAPI
-3.0 ``nullable`` is translated to JSON Schema; ``$ref``s resolve inside the document.
+The schemas live beside the fakes, in ``schemas/<provider>-requests.json``: the operations we call
+and every component they reach, copied from the provider's OpenAPI document by
+``schemas/extract.py`` (each file names its source document, commit and date). A field the
+provider does not define (top-level) or a missing required one fails the test. OpenAPI 3.0
+``nullable`` is translated to JSON Schema; ``$ref``s resolve inside the document.
 """
 
 from __future__ import annotations
@@ -16,18 +19,14 @@ import jsonschema
 
 from .core import Recorded
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "reference" / "openapi"
+SCHEMAS = Path(__file__).resolve().parent / "schemas"
 
 
 @functools.cache
 def load(name: str) -> dict[str, Any]:
-    path = SHARED / name
-    if name.endswith(".json"):
-        return json.loads(path.read_text())
-    import yaml
-
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    return yaml.load(path.read_text(), Loader=loader)
+    """The compact request schemas of one provider (``openai``, ``elevenlabs``)."""
+    document: dict[str, Any] = json.loads((SCHEMAS / f"{name}-requests.json").read_text())
+    return document
 
 
 def _nullable(node: Any) -> Any:
