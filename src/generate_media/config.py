@@ -46,6 +46,15 @@ def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
     return raw in ("1", "true", "yes", "on")
 
 
+def _budget(env: Mapping[str, str]) -> float | None:
+    if not env.get("GENERATE_MEDIA_BUDGET_USD", "").strip():
+        return None
+    value = _float(env, "GENERATE_MEDIA_BUDGET_USD", 0.0)
+    if value < 0:
+        raise ValueError(f"GENERATE_MEDIA_BUDGET_USD must be 0 or more, got {value:g}")
+    return value
+
+
 def _paths(raw: str) -> tuple[Path, ...]:
     return tuple(Path(p).expanduser() for p in raw.split(os.pathsep) if p.strip())
 
@@ -95,6 +104,8 @@ class Settings:
     allow_http_urls: bool = False
     allow_private_urls: bool = False
     limits: Limits = field(default_factory=Limits)
+    #: Spend cap in USD per principal per UTC day (list-price estimates); None: no cap.
+    budget_usd: float | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -115,6 +126,7 @@ class Settings:
             allow_http_urls=_flag(env, "GENERATE_MEDIA_ALLOW_HTTP_URLS", False),
             allow_private_urls=_flag(env, "GENERATE_MEDIA_ALLOW_PRIVATE_URLS", False),
             limits=Limits.from_env(env),
+            budget_usd=_budget(env),
         )
 
     def get(self, name: str) -> str:

@@ -7,6 +7,7 @@
     ├── NotFound                       not_found    (unknown continuation, job or resource id)
     ├── AccessDenied                   access_denied (a path outside the allowed directories)
     ├── LimitExceeded                  limit_exceeded
+    │   └── BudgetExceeded             budget_exceeded (GENERATE_MEDIA_BUDGET_USD; carries the figures)
     └── ProviderError                  provider_error  (anything the provider did)
         ├── AuthError                  auth
         ├── RateLimited                rate_limited  yes (carries retry_after)
@@ -29,6 +30,7 @@ __all__ = [
     "AccessDenied",
     "AuthError",
     "BadProviderResponse",
+    "BudgetExceeded",
     "GenerateMediaError",
     "InvalidRequest",
     "LimitExceeded",
@@ -89,6 +91,12 @@ class AccessDenied(GenerateMediaError):
 
 class LimitExceeded(InvalidRequest):
     code = "limit_exceeded"
+
+
+class BudgetExceeded(LimitExceeded):
+    """A call whose estimate does not fit in what is left of today's budget: refused before any request."""
+
+    code = "budget_exceeded"
 
 
 class ProviderError(GenerateMediaError):

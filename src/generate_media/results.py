@@ -6,7 +6,23 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-__all__ = ["ErrorInfo", "GenerationResult", "ItemResult"]
+__all__ = ["CostEstimate", "ErrorInfo", "GenerationResult", "ItemResult"]
+
+
+class CostEstimate(BaseModel):
+    """What the call was estimated to cost at the provider's published list price (not an invoice)."""
+
+    usd: float | None = Field(None, description="Estimated cost in USD; absent when the model's price is unknown.")
+    unit: str | None = Field(None, description="What the price is per: image, second, character or call.")
+    units: float | None = Field(None, description="How many units the call asked for (images, seconds, characters).")
+    unit_usd: float | None = Field(None, description="List price per unit used for the estimate.")
+    tier: str | None = Field(None, description="The quality, size or resolution tier the price was taken from.")
+    price_checked: str | None = Field(None, description="Date the published price was read (YYYY-MM-DD).")
+    source: str | None = Field(None, description="Where the price was read.")
+    note: str | None = None
+    budget_remaining_usd: float | None = Field(
+        None, description="What is left of today's GENERATE_MEDIA_BUDGET_USD after this call (when a budget is set)."
+    )
 
 
 class ErrorInfo(BaseModel):
@@ -51,6 +67,9 @@ class GenerationResult(BaseModel):
     progress_percent: float | None = None
     next_step: str | None = None
     backends_tried: list[dict[str, Any]] = Field(default_factory=list)
+    estimated_cost: CostEstimate | None = Field(
+        None, description="List-price estimate of this call (what GENERATE_MEDIA_BUDGET_USD counts)."
+    )
     warnings: list[str] = Field(default_factory=list)
     error: ErrorInfo | None = None
 
@@ -62,6 +81,8 @@ class GenerationResult(BaseModel):
         ok = [i for i in self.items if i.status == "ok"]
         failed = [i for i in self.items if i.status == "error"]
         lines = [f"Generated {len(ok)} {self.media_type} file(s) with {self.backend}/{self.model}."]
+        if self.estimated_cost is not None and self.estimated_cost.usd:
+            lines[0] += f" Estimated cost: ${self.estimated_cost.usd:.4f} at list price."
         for item in ok:
             extra = f" (continuation_id: {item.continuation_id})" if item.continuation_id else ""
             mark = " [PLACEHOLDER: not real generation]" if item.placeholder else ""

@@ -16,16 +16,25 @@ import anyio
 import anyio.lowlevel
 
 from .config import Settings
-from .errors import BadProviderResponse, GenerateMediaError, InvalidRequest, NotFound, QuotaExceeded, Redactor
+from .errors import (
+    BadProviderResponse,
+    BudgetExceeded,
+    GenerateMediaError,
+    InvalidRequest,
+    NotFound,
+    QuotaExceeded,
+    Redactor,
+)
 from .inputs import LoadedFile, load_input
 from .output import Confinement, SavedFile, cleanup_temp, new_temp, save_artifact
+from .pricing import Estimate, estimate
 from .registry import Registry, load_registry
 from .requests import MediaRequest, parse_request, validate_limits
-from .results import ErrorInfo, GenerationResult, ItemResult
+from .results import CostEstimate, ErrorInfo, GenerationResult, ItemResult
 from .retry import RetryPolicy, retrying
 from .selector import Selection, select
 from .spec import MediaType, ModelSpec, Produced
-from .stores import ContinuationRecord, ContinuationStore, JobStore
+from .stores import ContinuationRecord, ContinuationStore, JobStore, Reservation, SpendLedger
 
 __all__ = ["Caller", "ItemCall", "MediaService", "Outcome", "ProgressFn"]
 
@@ -114,6 +123,7 @@ class MediaService:
         self.registry = registry or load_registry()
         self.continuations = continuations or ContinuationStore()
         self.jobs = jobs or JobStore(settings.state_dir / "jobs")
+        self.spend = SpendLedger(settings.state_dir / "spend", clock=clock)
         self.clock = clock
         self.retry_sleep = retry_sleep
         self.cache: dict[str, Any] = {}
@@ -153,9 +163,12 @@ class MediaService:
                 self._item_call(req, prompt, selection, directory, confinement, record, inputs, mask, progress)
                 for prompt in req.prompt_list
             ]
+            cost = estimate(selection.name, selection.model.id, req)
+            hold = await self._reserve(cost, selection, caller)  # before any paid request
             try:
                 outcome = await self._run(req, selection, calls, caller, progress)
             except GenerateMediaError as exc:
+                await self._refund(caller, hold, cost.usd)
                 if not self._fails_over(req, record, exc):
                     raise
                 tried.append({"backend": selection.name, "model": selection.model.id, "error": exc.to_dict()})
@@ -166,6 +179,7 @@ class MediaService:
                 continue
             if tried:
                 outcome.result.backends_tried = [*tried, {"backend": selection.name, "model": selection.model.id}]
+            await self._settle(outcome.result, cost, hold, caller)
             return outcome
 
     async def _run(
@@ -183,6 +197,49 @@ class MediaService:
 
             return await jobs.start(self, calls[0], selection, caller, progress)
         return await self._run_items(req, selection, runner, calls, caller)
+
+    # --- cost and budget ------------------------------------------------------------------------
+
+    async def _reserve(self, cost: Estimate, selection: Selection, caller: Caller) -> Reservation | None:
+        """Record the estimate against today's budget, or refuse the call before anything is paid.
+
+        A call whose price is unknown is not counted (a warning in the result says so).
+        """
+        budget = self.settings.budget_usd
+        if budget is None or cost.usd is None:
+            return None
+        hold = await anyio.to_thread.run_sync(self.spend.reserve, caller.principal, cost.usd, budget)
+        if not hold.ok:
+            raise BudgetExceeded(
+                f"{selection.name}/{selection.model.id} is estimated at ${cost.usd:.4f} and only "
+                f"${hold.remaining_usd:.4f} of today's ${budget:g} budget (GENERATE_MEDIA_BUDGET_USD) is left; "
+                "choose a cheaper model or quality, fewer outputs, or wait for the next UTC day",
+                backend=selection.name,
+                budget={**hold.as_dict(), "budget_usd": budget, "estimated_usd": cost.usd},
+            )
+        return hold
+
+    async def _refund(self, caller: Caller, hold: Reservation | None, usd: float | None) -> None:
+        if hold is not None and usd:
+            await anyio.to_thread.run_sync(self.spend.refund, caller.principal, usd, hold.day)
+
+    async def _settle(self, result: GenerationResult, cost: Estimate, hold: Reservation | None, caller: Caller) -> None:
+        """Put the estimate on the result; give back the share of prompts that failed (not billed)."""
+        failed = [i for i in result.items if i.status == "error"]
+        if failed and cost.usd:
+            prompts = {i.index for i in result.items}
+            share = cost.usd * len({i.index for i in failed}) / max(len(prompts), 1)
+            await self._refund(caller, hold, share)
+        remaining = None
+        if hold is not None and self.settings.budget_usd is not None:
+            spent = await anyio.to_thread.run_sync(self.spend.spent, caller.principal)
+            remaining = round(max(self.settings.budget_usd - spent, 0.0), 6)
+        result.estimated_cost = CostEstimate(**cost.as_dict(), budget_remaining_usd=remaining)
+        if self.settings.budget_usd is not None and cost.usd is None:
+            result.warnings.append(
+                f"the price of {result.backend}/{result.model} is unknown, so this call was not counted "
+                "against GENERATE_MEDIA_BUDGET_USD"
+            )
 
     @staticmethod
     def _fails_over(req: MediaRequest, record: ContinuationRecord | None, exc: GenerateMediaError) -> bool:

@@ -2,5 +2,6 @@
 
 from .continuations import ContinuationRecord, ContinuationStore
 from .jobs import JobRecord, JobStore
+from .spend import Reservation, SpendLedger
 
-__all__ = ["ContinuationRecord", "ContinuationStore", "JobRecord", "JobStore"]
+__all__ = ["ContinuationRecord", "ContinuationStore", "JobRecord", "JobStore", "Reservation", "SpendLedger"]
