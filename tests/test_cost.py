@@ -11,8 +11,8 @@ from mcp import Client
 from generate_media.pricing import PRICES, estimate, price_of
 from generate_media.registry import load_registry
 from generate_media.requests import MediaRequest
-from generate_media.service import MediaService
 from generate_media.server import create_server
+from generate_media.service import MediaService
 from tests.assertions import one_line_error, only_item
 
 
@@ -80,6 +80,7 @@ async def test_spend_accumulates_across_calls_and_survives_a_restart(make_server
     async with Client(make_server("XAI_API_KEY", budget_usd=0.05)) as client:
         first, one = await _call(client, {"prompt": "a fox"})
         second, two = await _call(client, {"prompt": "an owl"})
+    assert not first.is_error and not second.is_error
     assert one["estimated_cost"]["budget_remaining_usd"] == pytest.approx(0.03)
     assert two["estimated_cost"]["budget_remaining_usd"] == pytest.approx(0.01)
     ledger = json.loads(next((tmp_path / "state" / "spend").glob("*.json")).read_text())

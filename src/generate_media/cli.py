@@ -4,6 +4,7 @@
     generate-media video "waves at dusk"              (live progress on stderr; waits to the end)
     generate-media audio "Hello there" --audio-type speech
     generate-media backends [--json] [--voices elevenlabs]
+    generate-media models [--check] [--json]          (declared models and prices; --check: provider drift)
     generate-media jobs [--json]  |  generate-media jobs resume JOB_ID
     generate-media docs [--write TOOL.md]
     generate-media serve [--http ...]                 (the MCP server; same as generate-media-mcp)
@@ -90,6 +91,15 @@ def _parser() -> argparse.ArgumentParser:
     backends = sub.add_parser("backends", help="list backends, models, capabilities and which keys are set")
     backends.add_argument("--json", action="store_true", help="print as JSON")
     backends.add_argument("--voices", metavar="BACKEND", help="list the voices of BACKEND (e.g. elevenlabs)")
+    models = sub.add_parser(
+        "models",
+        help="list declared models with lifecycle and price; --check compares them with the providers' lists",
+        description="List every declared model, its lifecycle and its published price (with the date it was read). "
+        "--check asks each provider you have a key for which models it lists and prints the drift. "
+        "Exit status with --check: 0 no drift, 1 drift or a provider failed, 2 no provider key set.",
+    )
+    models.add_argument("--check", action="store_true", help="ask each keyed provider's model list and print drift")
+    models.add_argument("--json", action="store_true", help="print as JSON")
     jobs = sub.add_parser("jobs", help="list long jobs, or resume one: jobs resume JOB_ID")
     jobs.add_argument("--json", action="store_true", help="print as JSON")
     jobs_sub = jobs.add_subparsers(dest="jobs_command", metavar="resume")
@@ -178,6 +188,51 @@ async def _voices(args: argparse.Namespace, settings: Settings) -> int:
     for voice in voices:
         print("\t".join(str(v) for v in voice.values()) if isinstance(voice, dict) else str(voice))
     return 0
+
+
+# --- models ---------------------------------------------------------------------------------------
+
+
+def _models(args: argparse.Namespace, settings: Settings) -> int:
+    from .catalog import model_rows
+    from .registry import load_registry
+
+    registry = load_registry()
+    if args.check:
+        return anyio.run(_check, registry, settings, args.json)
+    rows = model_rows(registry, settings)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title="generate-media models (prices are list prices, with the date they were read)")
+    for column in ("backend", "media", "model", "default", "lifecycle", "price", "price source"):
+        table.add_column(column)
+    for r in rows:
+        cells = (r["backend"], r["media_type"], r["model"], "✓" if r["default"] else "", r["lifecycle"])
+        table.add_row(*(escape(str(c)) for c in (*cells, r["price"], r["price_source"] or "")))
+    Console(width=220).print(table)
+    return 0
+
+
+async def _check(registry: Any, settings: Settings, as_json: bool) -> int:
+    from dataclasses import asdict
+
+    from .catalog import check, drift_lines
+
+    drifts = await check(registry, settings)
+    if as_json:
+        print(_redact(settings, json.dumps([asdict(d) for d in drifts], indent=2)))
+    else:
+        for line in drift_lines(drifts):
+            print(_redact(settings, line))
+    if all(d.skipped for d in drifts):
+        print("Error: no provider key is set; set at least one to check its model list", file=sys.stderr)
+        return 2
+    return 0 if all(d.clean for d in drifts) else 1
 
 
 # --- jobs -----------------------------------------------------------------------------------------
@@ -296,6 +351,8 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(_backends(args, settings))
     if args.command == "jobs":
         raise SystemExit(_jobs(args, settings))
+    if args.command == "models":
+        raise SystemExit(_models(args, settings))
     raise SystemExit(anyio.run(_run, _arguments(args), settings, args.json, args.command))
 
 

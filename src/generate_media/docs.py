@@ -17,6 +17,7 @@ from typing import Any
 
 from .config import Settings
 from .errors import GenerateMediaError
+from .pricing import PRICES, Price
 from .registry import Registry
 from .requests import OPTION_FIELDS, MediaRequest
 from .selector import backend_unavailable, default_model_id, ordered_backends, select
@@ -40,6 +41,7 @@ SETTINGS_ENV: tuple[tuple[str, str], ...] = (
     ("GENERATE_MEDIA_<BACKEND>_<TYPE>_MODEL", "default model override, e.g. GENERATE_MEDIA_OPENAI_IMAGE_MODEL"),
     ("GENERATE_MEDIA_WAIT_BUDGET_S", "seconds a long job is waited for before a pending job_id (default 45)"),
     ("GENERATE_MEDIA_PREVIEW", "0 turns off inline image previews"),
+    ("GENERATE_MEDIA_BUDGET_USD", "daily spend cap per client, USD (list-price estimates); calls over it are refused"),
     ("GENERATE_MEDIA_HTTP_TOKEN / GENERATE_MEDIA_HTTP_TOKENS", "bearer token(s) for --http (name:token,...)"),
 )
 
@@ -51,6 +53,7 @@ SETTINGS_NAMES: tuple[str, ...] = (
     *(f"GENERATE_MEDIA_PRIORITY_{mt.value.upper()}" for mt in MediaType),
     "GENERATE_MEDIA_WAIT_BUDGET_S",
     "GENERATE_MEDIA_PREVIEW",
+    "GENERATE_MEDIA_BUDGET_USD",
     "GENERATE_MEDIA_HTTP_TOKEN",
     "GENERATE_MEDIA_HTTP_TOKENS",
 )
@@ -88,7 +91,26 @@ def tool_description(registry: Registry) -> str:
         "Audio operations (audio_type): speech, sound_effect, music, voice_conversion, audio_isolation, "
         "voice_design, voice_clone, dubbing."
     )
+    lines.append(_cost_line())
     return "\n".join(lines)
+
+
+def _typical_usd(price: Price) -> float:
+    """The list price of one ordinary call: one image, or the provider's default clip length."""
+    return price.high * (price.default_seconds or 8.0) if price.unit == "second" else price.high
+
+
+def _cost_line(limit: int = 3) -> str:
+    """The expensive calls, from the price table, for the tool description (kept to one line)."""
+    costly = sorted(((k, p) for k, p in PRICES.items() if _typical_usd(p) >= 0.10), key=lambda kp: -_typical_usd(kp[1]))
+    parts = []
+    for (_, model_id), price in costly[:limit]:
+        per = f"${price.high:g}/{price.unit}"
+        seconds = price.default_seconds or 8.0
+        typical = f" (~${_typical_usd(price):.2f} for {seconds:g} s)" if price.unit == "second" else ""
+        parts.append(f"{model_id} {per}{typical}")
+    costly_text = f"Costly: {'; '.join(parts)}. " if parts else ""
+    return f"{costly_text}Results carry estimated_cost (list price)."
 
 
 def capabilities(model: ModelSpec) -> list[str]:
@@ -322,6 +344,29 @@ def _flagged(registry: Registry) -> list[str]:
     return lines + ([note, "", *placeholders] if placeholders else ["None."])
 
 
+def _prices(registry: Registry) -> list[str]:
+    """Every declared model's published price with the date it was read; unknown stays unknown."""
+    rows = []
+    for spec in registry:
+        if not spec.env_keys:
+            continue  # offline backends cost nothing
+        for mt, model in spec.models():
+            price = PRICES.get((spec.name, model.id))
+            if price is None:
+                rows.append([f"`{spec.name}/{model.id}`", mt.value, "unknown", "—", "—", "—"])
+                continue
+            tiers = ", ".join(f"{k}: ${v:g}" for k, v in price.usd.items()) if price.by else f"${price.high:g}"
+            note = f"{price.source}" + (f" ({price.note})" if price.note else "")
+            rows.append([f"`{spec.name}/{model.id}`", mt.value, f"per {price.unit}", tiers, price.checked, note])
+    intro = (
+        "List prices per unit as published by the provider, with the date they were read. Results carry "
+        "`estimated_cost` computed from them; `GENERATE_MEDIA_BUDGET_USD` caps each client's estimated spend per "
+        "UTC day. Unknown means no per-unit price was published or confirmed: such calls are not counted."
+    )
+    header = ["backend/model", "media", "unit", "price (USD)", "read on", "source"]
+    return ["## Prices", "", intro, "", *_table(header, rows)]
+
+
 def _examples(registry: Registry) -> list[str]:
     lines = ["## Examples", ""]
     served = set(_served(registry))
@@ -352,6 +397,7 @@ def tool_markdown(registry: Registry) -> str:
         _models(registry),
         _audio_operations(registry),
         _flagged(registry),
+        _prices(registry),
         _examples(registry),
         _settings(),
     ]

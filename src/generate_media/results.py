@@ -10,19 +10,17 @@ __all__ = ["CostEstimate", "ErrorInfo", "GenerationResult", "ItemResult"]
 
 
 class CostEstimate(BaseModel):
-    """What the call was estimated to cost at the provider's published list price (not an invoice)."""
+    """List-price estimate of a call (not an invoice): ``usd`` = ``units`` x ``unit_usd`` at ``tier``."""
 
-    usd: float | None = Field(None, description="Estimated cost in USD; absent when the model's price is unknown.")
-    unit: str | None = Field(None, description="What the price is per: image, second, character or call.")
-    units: float | None = Field(None, description="How many units the call asked for (images, seconds, characters).")
-    unit_usd: float | None = Field(None, description="List price per unit used for the estimate.")
-    tier: str | None = Field(None, description="The quality, size or resolution tier the price was taken from.")
-    price_checked: str | None = Field(None, description="Date the published price was read (YYYY-MM-DD).")
-    source: str | None = Field(None, description="Where the price was read.")
+    usd: float | None = None  # absent: the price is unknown
+    unit: str | None = None  # image, second, character or call
+    units: float | None = None
+    unit_usd: float | None = None
+    tier: str | None = None  # the quality, size or resolution the price was taken from
+    price_checked: str | None = None  # date the published price was read
+    source: str | None = None
     note: str | None = None
-    budget_remaining_usd: float | None = Field(
-        None, description="What is left of today's GENERATE_MEDIA_BUDGET_USD after this call (when a budget is set)."
-    )
+    budget_remaining_usd: float | None = None  # left of today's GENERATE_MEDIA_BUDGET_USD
 
 
 class ErrorInfo(BaseModel):
@@ -67,9 +65,7 @@ class GenerationResult(BaseModel):
     progress_percent: float | None = None
     next_step: str | None = None
     backends_tried: list[dict[str, Any]] = Field(default_factory=list)
-    estimated_cost: CostEstimate | None = Field(
-        None, description="List-price estimate of this call (what GENERATE_MEDIA_BUDGET_USD counts)."
-    )
+    estimated_cost: CostEstimate | None = None
     warnings: list[str] = Field(default_factory=list)
     error: ErrorInfo | None = None
 
