@@ -203,13 +203,51 @@ async def test_a_response_slower_than_the_timeout_is_a_timeout(rig):
     rig.assert_clean(1)
 
 
+MALFORMED_200 = {
+    "truncated-json": b'{"data": [{"b64_json": ',
+    "html": b"<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>",
+    "null": b"null",
+    "list": b"[]",
+    "string": b'"ok"',
+    "number": b"42",
+    "wrong-types": b'{"data": "none", "candidates": 7, "choices": {"a": 1}, "images": null}',
+}
+
+
+@pytest.mark.parametrize("body", MALFORMED_200.values(), ids=MALFORMED_200.keys())
 @each
-async def test_malformed_json_is_a_provider_error(rig):
+async def test_a_malformed_200_is_a_bad_provider_response_naming_the_backend(rig, body):
     async with Client(rig.server) as client:
         await rig.probe(client)
-        rig.inject(raw=b'{"data": [{"b64_json": ', times=50)
+        rig.inject(raw=body, times=50)
         result = await rig.call(client)
-    assert _code(result) == "provider_error"
+        rig.fake.faults.clear()
+        after = await rig.call(client, "the server is still healthy")
+    assert _code(result) == "bad_provider_response", result.content
+    assert result.structured_content["error"]["backend"] == rig.backend
+    assert rig.backend in result.content[0].text and "internal error" not in result.content[0].text
+    assert not after.is_error, after.content
+    rig.assert_clean(2)
+
+
+@pytest.mark.parametrize(
+    "rig",
+    [(b, {"request_timeout_s": 0.5, "call_deadline_s": 1.0, "max_retries": 1}) for b in BACKENDS],
+    indirect=True,
+    ids=BACKENDS,
+)
+async def test_a_response_dripped_slower_than_the_call_deadline_is_cut_off(rig):
+    """16 bytes/s: every read arrives inside the 0.5 s read timeout; only the overall deadline ends it."""
+    body = json.dumps({"data": [{"b64_json": "A" * 2600}], "created": 1}).encode()
+    async with Client(rig.server) as client:
+        await rig.probe(client)
+        rig.inject(raw=body, drip=16, times=50)
+        with anyio.fail_after(20):  # the whole body would take 160 s per attempt
+            result = await rig.call(client)
+    assert _code(result) == "timeout", result.content
+    assert "GENERATE_MEDIA_CALL_DEADLINE_S" in result.content[0].text
+    assert result.structured_content["error"]["backend"] == rig.backend
+    assert len(rig.sleeps) == 1  # retried once, then reported
     rig.assert_clean(1)
 
 
@@ -225,7 +263,7 @@ async def test_truncated_image_bytes_are_refused_and_leave_no_file(rig):
         and Path(result.structured_content["items"][0]["path"]).read_bytes() != whole[: len(whole) // 2]
     ):
         pytest.skip(f"the {rig.backend} fake does not serve state['<name>_image_bytes']")
-    assert _code(result) == "provider_error" and "broken" in result.content[0].text
+    assert _code(result) == "bad_provider_response" and "broken" in result.content[0].text
     rig.assert_clean(1)
 
 
@@ -305,5 +343,5 @@ def test_a_truncated_base64_png_inside_a_valid_envelope_is_refused(fake, out_dir
         return made, result
 
     made, result = anyio.run(run)
-    assert _code(result) == "provider_error"
+    assert _code(result) == "bad_provider_response"
     made.assert_clean(1)

@@ -100,6 +100,7 @@ class Settings:
     poll_interval_s: float = 5.0
     job_deadline_s: float = 3600.0
     request_timeout_s: float = 120.0
+    call_deadline_s: float | None = None  # None: 3 x request_timeout_s (see provider_deadline_s)
     max_retries: int = 2
     allow_http_urls: bool = False
     allow_private_urls: bool = False
@@ -122,12 +123,22 @@ class Settings:
             poll_interval_s=_float(env, "GENERATE_MEDIA_POLL_INTERVAL_S", 5.0),
             job_deadline_s=_float(env, "GENERATE_MEDIA_JOB_DEADLINE_S", 3600.0),
             request_timeout_s=_float(env, "GENERATE_MEDIA_REQUEST_TIMEOUT_S", 120.0),
+            call_deadline_s=_float(env, "GENERATE_MEDIA_CALL_DEADLINE_S", 0.0) or None,
             max_retries=_int(env, "GENERATE_MEDIA_MAX_RETRIES", 2),
             allow_http_urls=_flag(env, "GENERATE_MEDIA_ALLOW_HTTP_URLS", False),
             allow_private_urls=_flag(env, "GENERATE_MEDIA_ALLOW_PRIVATE_URLS", False),
             limits=Limits.from_env(env),
             budget_usd=_budget(env),
         )
+
+    @property
+    def provider_deadline_s(self) -> float:
+        """The most one attempt of a provider call may take, however the provider answers.
+
+        ``request_timeout_s`` bounds each read; a response that drips a few bytes at a time would
+        never trip it, so every call also has this overall deadline (default: three read timeouts).
+        """
+        return self.call_deadline_s if self.call_deadline_s else 3 * self.request_timeout_s
 
     def get(self, name: str) -> str:
         """An env value, stripped; '' when unset."""

@@ -15,7 +15,7 @@
         ├── SafetyBlocked              safety_blocked (carries the provider's reason)
         ├── ProviderTimeout            timeout       yes
         ├── ProviderUnavailable        provider_error yes (5xx, connection reset)
-        └── BadProviderResponse        provider_error (malformed body, truncated media)
+        └── BadProviderResponse        bad_provider_response (malformed body, truncated media)
 
 Every error's message is one line that names the next move. Backends translate SDK and HTTP
 errors into this tree in one place each (``raise ... from exc``); the server turns any of them into
@@ -144,7 +144,9 @@ class ProviderUnavailable(ProviderError):
 
 
 class BadProviderResponse(ProviderError):
-    pass
+    """The provider answered, but with something we cannot use (HTML, ``null``, a truncated image)."""
+
+    code = "bad_provider_response"
 
 
 class Redactor:

@@ -176,7 +176,7 @@ async def start(
 async def _submit_once(runner: Any, call: ItemCall, backend: str) -> dict[str, Any]:
     """A submit that timed out may have started a paid job: it is not retried blindly."""
     try:
-        handle: dict[str, Any] = await runner.submit(call)
+        handle: dict[str, Any] = await call.guarded(lambda: runner.submit(call))
     except ProviderTimeout as exc:
         raise ProviderError(
             f"{backend} did not confirm the job in time (it may have started); check the provider's console "
@@ -287,7 +287,9 @@ async def _poll_until_done(
     clock = _Clock(budget=budget, deadline_at=record.created + settings.job_deadline_s, interval=interval)
     delay = interval
     while True:
-        status: JobStatus = await retrying(lambda: runner.poll(call, record.handle), service.retry_policy())
+        status: JobStatus = await retrying(
+            lambda: call.guarded(lambda: runner.poll(call, record.handle)), service.retry_policy()
+        )
         _update(service, record, status)
         if status.state in _TERMINAL:
             return status
@@ -311,7 +313,9 @@ async def _wait(
         if status.state != "done":
             raise _job_failed(record, status)
         await reporter.report(100.0, 100.0, f"downloading from {record.backend}")
-        produced = await retrying(lambda: runner.fetch(call, record.handle, status), service.retry_policy())
+        produced = await retrying(
+            lambda: call.guarded(lambda: runner.fetch(call, record.handle, status)), service.retry_policy()
+        )
         for item in produced:  # what the backend noted at submit time (a cropped frame...) reaches the result
             item.warnings.extend(record.handle.get("warnings") or [])
         saved: list[Any] = []

@@ -1,8 +1,14 @@
 """Retries for transient provider failures: exponential backoff with jitter, honouring Retry-After,
-within a per-request deadline. SDK-level retries are switched off so this is the one policy."""
+within a per-request deadline. SDK-level retries are switched off so this is the one policy.
+
+:func:`bounded` is the other half: one attempt of a provider call under an overall deadline (SDK
+timeouts are per read, so a response dripped a few bytes at a time would never end), with anything
+unexpected escaping the backend classified as a bad provider response.
+"""
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -10,9 +16,11 @@ from typing import TypeVar
 
 import anyio
 
-from .errors import GenerateMediaError
+from .errors import BadProviderResponse, GenerateMediaError, ProviderTimeout
 
-__all__ = ["RetryPolicy", "retrying"]
+__all__ = ["RetryPolicy", "bounded", "retrying"]
+
+log = logging.getLogger("generate_media.retry")
 
 T = TypeVar("T")
 
@@ -68,3 +76,31 @@ async def retrying(
             if on_retry is not None:
                 await on_retry(attempt, exc, wait)
             await policy.sleep(wait)
+
+
+async def bounded(fn: Callable[[], Awaitable[T]], *, backend: str, deadline_s: float | None) -> T:
+    """One attempt of a provider call: ended after ``deadline_s`` however the provider answers.
+
+    The backends translate SDK and HTTP errors at their seams; an exception that still escapes is
+    our reading of a 200 whose body was not what the API documents (HTML, ``null``, a list), so it
+    becomes a :class:`BadProviderResponse` naming the backend, not an internal error.
+
+    Raises:
+        ProviderTimeout: the call took longer than ``deadline_s`` (GENERATE_MEDIA_CALL_DEADLINE_S).
+        BadProviderResponse: the backend could not read what the provider sent.
+    """
+    with anyio.move_on_after(deadline_s if deadline_s and deadline_s > 0 else None):
+        try:
+            return await fn()
+        except GenerateMediaError:
+            raise
+        except Exception as exc:
+            log.warning("%s sent a response that could not be read", backend, exc_info=True)
+            raise BadProviderResponse(
+                f"{backend} sent a response that could not be read ({type(exc).__name__}); try again",
+                backend=backend,
+            ) from exc
+    raise ProviderTimeout(
+        f"{backend} did not finish within {deadline_s:g} s (GENERATE_MEDIA_CALL_DEADLINE_S); try again",
+        backend=backend,
+    )

@@ -10,7 +10,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 import anyio.lowlevel
@@ -31,7 +31,7 @@ from .pricing import Estimate, estimate
 from .registry import Registry, load_registry
 from .requests import MediaRequest, parse_request, validate_limits
 from .results import CostEstimate, ErrorInfo, GenerationResult, ItemResult
-from .retry import RetryPolicy, retrying
+from .retry import RetryPolicy, bounded, retrying
 from .selector import Selection, select
 from .spec import MediaType, ModelSpec, Produced
 from .stores import ContinuationRecord, ContinuationStore, JobStore, Reservation, SpendLedger
@@ -41,6 +41,7 @@ __all__ = ["Caller", "ItemCall", "MediaService", "Outcome", "ProgressFn"]
 log = logging.getLogger("generate_media")
 
 ProgressFn = Callable[[float, float | None, str], Awaitable[None]]
+T = TypeVar("T")
 
 _EXPECT = {
     MediaType.IMAGE: ("image/",),
@@ -76,6 +77,7 @@ class ItemCall:
     mask: LoadedFile | None = None
     reporter: ProgressFn | None = None
     cache: dict[str, Any] = field(default_factory=dict)  # per-service: lives as long as the server
+    deadline_s: float | None = None  # each provider call's overall deadline; None for offline backends
     temps: list[Path] = field(default_factory=list)
     _ticks: int = 0
 
@@ -95,6 +97,10 @@ class ItemCall:
 
     async def load_file(self, ref: str, kinds: tuple[str, ...] = ("image/", "audio/", "video/")) -> LoadedFile:
         return await load_input(ref, settings=self.settings, confinement=self.confinement, kinds=kinds)
+
+    async def guarded(self, fn: Callable[[], Awaitable[T]]) -> T:
+        """One attempt of a provider call, under the overall deadline and the shared translation."""
+        return await bounded(fn, backend=self.backend, deadline_s=self.deadline_s)
 
     def cleanup(self) -> None:
         for temp in self.temps:
@@ -334,6 +340,8 @@ class MediaService:
             mask=mask,
             reporter=progress,
             cache=self.cache,
+            # Offline backends (no key) render on this machine: minutes of CPU are not a stalled provider.
+            deadline_s=self.settings.provider_deadline_s if spec.env_keys else None,
         )
 
     # --- running -----------------------------------------------------------------------------
@@ -373,7 +381,7 @@ class MediaService:
         self, runner: Any, call: ItemCall, index: int, caller: Caller, saved: list[SavedFile], *, batch: bool
     ) -> list[ItemResult]:
         """Call the backend for one prompt (with retries) and save what it made."""
-        produced: list[Produced] = await retrying(lambda: runner(call), self.retry_policy())
+        produced: list[Produced] = await retrying(lambda: call.guarded(lambda: runner(call)), self.retry_policy())
         return await self.save_produced(call, produced, index, caller, saved, batch=batch)
 
     async def save_produced(

@@ -58,6 +58,7 @@ class Fault:
     drop: bool = False  # send headers then cut the body mid-stream
     raw: bytes | None = None  # a malformed body sent with 200
     echo_auth: bool = False  # put the request's credentials in the error message (a careless provider)
+    drip: float = 0.0  # bytes per second: send ``raw`` (or the body) with 200, a few bytes at a time
 
     def matches(self, key: str) -> bool:
         return re.search(self.match, key) is not None
@@ -190,6 +191,8 @@ class FakeServer:
                 raise ConnectionResetError("fake: connection dropped mid-body")
 
             return StreamingResponse(cut(), status_code=200, media_type="application/json")
+        if fault.drip:
+            return _dripping(fault)
         if fault.raw is not None:
             return Response(
                 fault.raw, status_code=fault.status if fault.status != 500 else 200, media_type="application/json"
@@ -200,3 +203,17 @@ class FakeServer:
             sent.append(rec.query.get("key", ""))
             body = {"error": {"message": f"invalid credentials: {' '.join(v for v in sent if v)}"}}
         return JSONResponse(body, status_code=fault.status, headers=fault.headers)
+
+
+def _dripping(fault: Fault) -> Response:
+    """A 200 that trickles its body at ``fault.drip`` bytes/s: every read gets bytes well inside any
+    read timeout, so only an overall deadline ends it."""
+    data = fault.raw if fault.raw is not None else json.dumps(fault.body or {"data": []}).encode()
+    step = max(1, int(fault.drip / 8))  # eight writes a second
+
+    async def trickle() -> Any:
+        for start in range(0, len(data), step):
+            yield data[start : start + step]
+            await asyncio.sleep(step / fault.drip)
+
+    return StreamingResponse(trickle(), status_code=200, media_type="application/json")

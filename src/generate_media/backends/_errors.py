@@ -102,6 +102,16 @@ def from_status(
     return ProviderError(where, backend=backend, status=status)
 
 
+def _unreadable(exc: BaseException) -> bool:
+    """A 200 whose body is not what the API documents: not JSON (an HTML error page from a proxy), or
+    JSON of the wrong shape (``null``, a list) that the SDK's models or parsers refuse."""
+    if isinstance(exc, json.JSONDecodeError | UnicodeDecodeError | TypeError | AttributeError | IndexError):
+        return True
+    if type(exc).__name__ == "ValidationError":  # pydantic models (openai, google-genai, elevenlabs)
+        return True
+    return isinstance(exc, ValueError | KeyError) and "json" in str(exc).lower()
+
+
 def from_sdk(exc: BaseException, *, backend: str, key_env: str = "") -> GenerateMediaError:
     """Classify any SDK exception by duck typing (openai, google-genai, elevenlabs, httpx)."""
     if isinstance(exc, GenerateMediaError):
@@ -119,8 +129,10 @@ def from_sdk(exc: BaseException, *, backend: str, key_env: str = "") -> Generate
         return ProviderTimeout(f"{backend} did not answer in time; try again", backend=backend)
     if any(word in name for word in ("connect", "network", "protocol", "readerror", "remoteprotocol")):
         return ProviderUnavailable(f"{backend} connection failed ({type(exc).__name__}); try again", backend=backend)
-    if isinstance(exc, ValueError | KeyError | TypeError) and "json" in str(exc).lower():
-        return BadProviderResponse(f"{backend} sent a malformed response; try again", backend=backend)
+    if _unreadable(exc):
+        return BadProviderResponse(
+            f"{backend} sent a response that could not be read ({type(exc).__name__}); try again", backend=backend
+        )
     return ProviderError(f"{backend} failed: {type(exc).__name__}: {str(exc)[:200]}", backend=backend)
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import anyio
 
-from ...errors import BadProviderResponse, GenerateMediaError, SafetyBlocked
+from ...errors import BadProviderResponse, GenerateMediaError, ProviderError, SafetyBlocked
 from ...spec import Call, MediaSupport, MediaType, ModelSpec, Produced
 from . import _history
 from ._client import gemini_client, translate, vertex_client
@@ -156,8 +156,8 @@ def _refusal(call: Call, candidate: Any, text: str) -> GenerateMediaError:
             backend="google",
             reason=reason,
         )
-    if text:
-        return BadProviderResponse(
+    if text:  # a well-formed answer, just not an image: the model's choice, not a malformed response
+        return ProviderError(
             f"{call.model.id} answered with text and no image{quote}; rephrase the prompt as an image request",
             backend="google",
         )

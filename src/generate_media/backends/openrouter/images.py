@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...errors import BadProviderResponse, GenerateMediaError, InvalidRequest, SafetyBlocked
+from ...errors import BadProviderResponse, GenerateMediaError, InvalidRequest, ProviderError, SafetyBlocked
 from ...spec import Call, MediaSupport, MediaType, ModelSpec, Produced
 from .._clients import openai_client
 from .._errors import from_sdk, from_status
@@ -149,7 +149,7 @@ async def _produced(call: Call, completion: Any) -> list[Produced]:
     urls = _urls(message)
     if not urls:
         said = f": {text[:200]!r}" if text else ""
-        raise BadProviderResponse(
+        raise ProviderError(  # well formed, just no image: the model's choice
             f"{call.model.id} answered without an image{said}; rephrase the prompt as an image request",
             backend="openrouter",
         )
