@@ -8,11 +8,13 @@ import json
 import logging
 import os
 import socket
+import sys
 from pathlib import Path
 
 import anyio
 import pytest
-from mcp import Client, types
+from mcp import Client, StdioServerParameters, types
+from mcp.client.stdio import stdio_client
 
 from generate_media import cli
 from generate_media.config import Settings
@@ -337,6 +339,37 @@ async def test_keys_never_appear_in_anything_the_server_emits(make_server, fake,
     for path in tmp_path.rglob("*"):
         if path.is_file() and path.stat().st_size < 10_000_000:
             _assert_no_keys(str(path), path.read_bytes().decode("latin-1"))
+
+
+def _stdio(settings: Settings, *args: str) -> StdioServerParameters:
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(settings.state_dir.parent),
+        "GENERATE_MEDIA_OUTPUT_DIR": str(settings.output_dir),
+        "GENERATE_MEDIA_STATE_DIR": str(settings.state_dir),
+        **dict(settings.env),
+    }
+    return StdioServerParameters(command=sys.executable, args=["-m", "generate_media", *args], env=env)
+
+
+async def test_debug_logs_of_every_library_pass_the_redactor(make_settings, fake, tmp_path):
+    """At DEBUG, httpx/httpcore print request URLs (Gemini's key can ride in the query) and the
+    provider's response headers; a careless provider echoes the credentials in a header."""
+    fake.echo_credentials = True
+    settings = make_settings("all", env={"GENERATE_MEDIA_HTTP_TOKENS": "alice:alice-token-0123456789abcdef"})
+    errlog = tmp_path / "stderr.log"
+    backends = ["openai", "google", "grok", "openrouter"]
+    with errlog.open("w") as err, anyio.fail_after(90):
+        async with Client(stdio_client(_stdio(settings, "--log-level", "DEBUG"), errlog=err), mode="legacy") as c:
+            results = [await c.call_tool("generate_media", {"prompt": "x", "backend": b}) for b in backends]
+            failed = await c.call_tool("generate_media", {"prompt": "x", "backend": "openai", "size": "1x1"})
+    assert all(not r.is_error for r in results), [r.content for r in results if r.is_error]
+    assert failed.is_error
+    text = errlog.read_text()
+    assert "x-echoed-credentials" in text and "[redacted]" in text  # the headers were logged, scrubbed
+    assert "DEBUG httpcore" in text or "DEBUG httpcore2" in text or "DEBUG httpx" in text
+    _assert_no_keys("stderr at DEBUG", text)
+    assert "alice-token-0123456789abcdef" not in text
 
 
 def test_the_backends_listing_and_cli_errors_show_no_keys(fake, capsys, monkeypatch, tmp_path):

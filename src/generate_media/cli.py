@@ -18,6 +18,7 @@ missing key.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import inspect
 import json
@@ -32,7 +33,7 @@ import anyio
 
 from . import __version__
 from .config import Settings
-from .errors import AccessDenied, GenerateMediaError, InvalidRequest, MissingKey, NotFound, Redactor
+from .errors import AccessDenied, GenerateMediaError, InvalidRequest, MissingKey, NotFound, Redactor, redact_logs
 from .requests import MediaRequest
 
 __all__ = ["main"]
@@ -344,6 +345,8 @@ def main(argv: list[str] | None = None) -> None:
         return
     args = _parser().parse_args(argv)
     logging.basicConfig(stream=sys.stderr, level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    with contextlib.suppress(ValueError):  # a malformed setting is reported by _settings() below
+        redact_logs(Settings.from_env().secrets())
     if args.command == "docs":
         raise SystemExit(_docs(args))
     settings = _settings()

@@ -153,4 +153,11 @@ class Settings:
     def secrets(self) -> list[str]:
         """Every value that must never appear in output: API keys and tokens."""
         markers = ("_API_KEY", "_TOKEN", "_SECRET")
-        return [v for k, v in self.env.items() if any(m in k for m in markers) and len(v.strip()) >= 6]
+        found = []
+        for name, value in self.env.items():
+            if not any(m in name for m in markers):
+                continue
+            found.append(value)
+            if "," in value or ":" in value:  # name:token,name:token lists: each token on its own too
+                found.extend(part.partition(":")[2] or part for part in value.split(","))
+        return [v.strip() for v in found if len(v.strip()) >= 6]

@@ -24,6 +24,7 @@ an MCP error result carrying ``code`` in its structured content.
 
 from __future__ import annotations
 
+import logging
 from typing import Any, ClassVar
 
 __all__ = [
@@ -42,8 +43,10 @@ __all__ = [
     "ProviderUnavailable",
     "QuotaExceeded",
     "RateLimited",
+    "RedactingFilter",
     "Redactor",
     "SafetyBlocked",
+    "redact_logs",
 ]
 
 
@@ -177,3 +180,37 @@ class Redactor:
             exc.args = (exc.message,)
             exc.details = self.data(exc.details)
         return exc
+
+
+class RedactingFilter(logging.Filter):
+    """Scrubs every record a handler emits: its message (arguments merged in), traceback and stack.
+
+    Installed on the handlers, not on loggers: a handler sees every record that reaches it,
+    including those of libraries that log on their own (httpx, httpcore, uvicorn, the SDKs print
+    URLs with keys in the query and provider headers at DEBUG).
+    """
+
+    def __init__(self, redact: Redactor) -> None:
+        super().__init__()
+        self.redact = redact
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.redact.secrets:
+            return True
+        record.msg = self.redact(record.getMessage())
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.redact(record.stack_info)
+        return True
+
+
+def redact_logs(secrets: list[str], logger: logging.Logger | None = None) -> RedactingFilter:
+    """Put a :class:`RedactingFilter` on every handler of ``logger`` (default: the root logger)."""
+    log_filter = RedactingFilter(Redactor(secrets))
+    for handler in (logger or logging.getLogger()).handlers:
+        handler.addFilter(log_filter)
+    return log_filter

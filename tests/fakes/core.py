@@ -73,6 +73,7 @@ class FakeServer:
         self.state: dict[str, Any] = {}
         self.validators: list[Callable[[Recorded], None]] = []
         self.validation_errors: list[str] = []
+        self.echo_credentials = False  # a careless provider: the request's credentials in a response header
         self._thread: threading.Thread | None = None
         self._server: uvicorn.Server | None = None
         self.port = 0
@@ -117,6 +118,7 @@ class FakeServer:
         self.state.clear()
         self.latency = 0.0
         self.validation_errors.clear()
+        self.echo_credentials = False
 
     def inject(self, match: str, **kwargs: Any) -> Fault:
         fault = Fault(match=match, **kwargs)
@@ -177,9 +179,10 @@ class FakeServer:
         if self.latency:
             await asyncio.sleep(self.latency)
         fault = self._fault_for(f"{provider}:{rec.method} {rec.path}")
-        if fault is not None:
-            return await self._apply(fault, rec)
-        return await handler(request, rec, self)
+        response = await self._apply(fault, rec) if fault is not None else await handler(request, rec, self)
+        if self.echo_credentials:
+            response.headers["x-echoed-credentials"] = " ".join(_credentials(rec))
+        return response
 
     async def _apply(self, fault: Fault, rec: Recorded) -> Response:
         if fault.delay:
@@ -199,9 +202,7 @@ class FakeServer:
             )
         body = fault.body if fault.body is not None else {"error": {"message": f"fake fault {fault.status}"}}
         if fault.echo_auth:
-            sent = [rec.headers.get(h, "") for h in ("authorization", "x-api-key", "x-goog-api-key", "xi-api-key")]
-            sent.append(rec.query.get("key", ""))
-            body = {"error": {"message": f"invalid credentials: {' '.join(v for v in sent if v)}"}}
+            body = {"error": {"message": f"invalid credentials: {' '.join(_credentials(rec))}"}}
         return JSONResponse(body, status_code=fault.status, headers=fault.headers)
 
 
@@ -217,3 +218,9 @@ def _dripping(fault: Fault) -> Response:
             await asyncio.sleep(step / fault.drip)
 
     return StreamingResponse(trickle(), status_code=200, media_type="application/json")
+
+
+def _credentials(rec: Recorded) -> list[str]:
+    sent = [rec.headers.get(h, "") for h in ("authorization", "x-api-key", "x-goog-api-key", "xi-api-key")]
+    sent.append(rec.query.get("key", ""))
+    return [v for v in sent if v]

@@ -54,10 +54,24 @@ def _serve_http(args: argparse.Namespace) -> None:
     anyio.run(run)
 
 
+def _redact_logs() -> None:
+    """Every log line passes the redactor: one filter on the stderr handler covers every library's
+    loggers too (httpx/httpcore print URLs and provider headers at DEBUG)."""
+    from ..config import Settings
+    from ..errors import redact_logs
+
+    try:
+        secrets = Settings.from_env().secrets()
+    except ValueError:
+        return  # a malformed setting: the command reports it itself
+    redact_logs(secrets)
+
+
 def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     # Logs go to stderr: stdout is the protocol in stdio mode.
     logging.basicConfig(stream=sys.stderr, level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    _redact_logs()
     if args.http:
         _serve_http(args)
         return

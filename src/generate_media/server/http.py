@@ -195,7 +195,9 @@ class HttpServer:
         self.port: int = self.socket.getsockname()[1]
         # access_log off: request lines are noise on stderr, and the log is the one place a token
         # pasted into a URL by mistake would leak.
-        config = uvicorn.Config(app, log_level=log_level.lower(), access_log=False, lifespan="on")
+        # log_config=None: uvicorn logs through the root handler (and its redacting filter) instead of
+        # installing handlers of its own.
+        config = uvicorn.Config(app, log_level=log_level.lower(), access_log=False, lifespan="on", log_config=None)
         self._server = uvicorn.Server(config)
 
     @property
