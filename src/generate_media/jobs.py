@@ -9,10 +9,15 @@ Life of a job::
       poll (provider hint, else backoff) ─ progress ─ budget spent? → "pending" + job_id
          │ done                            │ failed / deadline          │ client cancelled
          ▼                                 ▼                            ▼
-      fetch (stream to temp) → save → "done"   "failed"        provider cancel (if it can) → "cancelled"
+      "downloading" ─ fetch (stream to temp) → save → "done"   "failed"   provider cancel → "cancelled"
+         │ download or disk failure
+         ▼
+      still "downloading": resumable by job_id (the provider keeps the paid result)
 
-A repeated identical request while its job is still running attaches to that job instead of
-paying for a second one; a finished job's result is answered again by id without the provider.
+A job is ``done`` only once its files are saved. A repeated identical request (same media: the
+wait, the destination and the preview flag do not count) while its job is still running attaches
+to that job instead of paying for a second one; a finished job's result is answered again by id
+without the provider.
 Only one waiter per job downloads at a time (a per-job lock), so two resumes never make two files.
 """
 
@@ -111,10 +116,23 @@ def _rendering(record: JobRecord) -> str:
 # --- starting and resuming -----------------------------------------------------------------------
 
 
+#: Request fields that do not change the media made: how long to wait, where and under what name
+#: to save it, the inline preview, batch concurrency. A retry differing only in these is the same
+#: paid job. ``backend``/``model`` are replaced by the selection ('auto' and the name it picks are
+#: one request); input images and the mask count by their bytes, not by the path they came from.
+_NOT_MEDIA = frozenset(
+    {"wait_s", "output_dir", "filename", "preview", "max_concurrent", "job_id"}
+    | {"backend", "model", "input_images", "mask"}
+)
+
+
 def _request_digest(call: ItemCall, request: dict[str, Any], backend: str, model: str) -> str:
-    digest = hashlib.sha256(json.dumps([backend, model, request], sort_keys=True, default=str).encode())
+    media = {k: v for k, v in request.items() if k not in _NOT_MEDIA}
+    digest = hashlib.sha256(json.dumps([backend, model, media], sort_keys=True, default=str).encode())
     for image in call.input_images:
         digest.update(hashlib.sha256(image.data).digest())
+    if call.mask is not None:
+        digest.update(b"mask" + hashlib.sha256(call.mask.data).digest())
     return digest.hexdigest()
 
 
@@ -201,8 +219,10 @@ async def resume(service: MediaService, req: Any, caller: Caller, progress: Prog
         finished = _finished(record)
         if finished is not None:
             return finished
-        # This call's own wait budget (or the server's), not the one the job was started with.
-        original = service.parse(record.request).model_copy(update={"wait_s": req.wait_s})
+        # This call's own wait budget (or the server's), not the one the job was started with; a
+        # destination, name or preview flag given now applies to the file this call saves.
+        update = {"wait_s": req.wait_s, **{k: v for k in _CALL_FIELDS if (v := getattr(req, k)) is not None}}
+        original = service.parse(record.request).model_copy(update=update)
         pinned = original.model_copy(update={"backend": record.backend, "model": record.model, "continue_from": None})
         selection = service._route(pinned, None)
         confinement = service.confinement(caller)
@@ -215,6 +235,10 @@ async def resume(service: MediaService, req: Any, caller: Caller, progress: Prog
             record.percent or 0.0, 100.0 if record.percent else None, f"resuming: {_rendering(record)}"
         )
         return await _wait(service, record, call, _runner(service, record), caller, reporter)
+
+
+#: What a resuming (or attaching) call may choose for itself: they do not change the media.
+_CALL_FIELDS = ("output_dir", "filename", "preview")
 
 
 def _finished(record: JobRecord) -> Outcome | None:
@@ -345,7 +369,18 @@ async def _wait(
 
 def _settle(service: MediaService, record: JobRecord, exc: GenerateMediaError) -> GenerateMediaError:
     """Record a failure. A transient one (the provider unreachable after retries) keeps the job
-    resumable and never triggers failover to another backend: the paid job may still finish."""
+    resumable and never triggers failover to another backend: the paid job may still finish.
+    Once the provider has finished, only an expired result ends the job: a failed download or a
+    full disk leaves it resumable, since the provider still holds what was paid for."""
+    if record.state == "downloading" and not isinstance(exc, NotFound):
+        service.jobs.save(record)
+        exc.message = (
+            f"{exc.message}; the finished {record.media_type} is still at {record.backend}: call again with "
+            f"job_id={record.id!r} to download it (nothing is submitted or paid twice)"
+        )
+        exc.args = (exc.message,)
+        exc.details["job_id"] = record.id
+        return exc
     if exc.retryable and record.state not in _TERMINAL:
         service.jobs.save(record)
         lost = ProviderError(
@@ -400,6 +435,8 @@ def _error_dict(exc: BaseException) -> dict[str, Any]:
 
 def _update(service: MediaService, record: JobRecord, status: JobStatus) -> None:
     state = "running" if status.state not in ("queued", *_TERMINAL) else status.state
+    if state == "done":  # done at the provider; ours once the files are saved
+        state = "downloading"
     if state == "failed":
         message = service.redact(status.error or "failed")
         record.error = {"code": status.error_code or "provider_error", "message": message}

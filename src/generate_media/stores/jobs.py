@@ -30,7 +30,7 @@ class JobRecord:
     media_type: str
     model: str
     request: dict[str, Any]
-    state: str = "submitting"  # submitting | queued | running | done | failed | cancelled
+    state: str = "submitting"  # submitting | queued | running | downloading | done | failed | cancelled
     handle: dict[str, Any] = field(default_factory=dict)
     percent: float | None = None
     error: dict[str, Any] | None = None
