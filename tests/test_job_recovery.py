@@ -4,19 +4,25 @@ loopback fakes; a real server process is killed with SIGKILL where a crash is th
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
+import sys
 from pathlib import Path
 
-from mcp import Client
+import anyio
+from mcp import Client, StdioServerParameters
 
-from tests.videohelp import leftovers
+from tests.videohelp import leftovers, until
 
 VIDEO = {"media_type": "video", "backend": "openai", "prompt": "a paid render"}
 OPENAI = "OPENAI_API_KEY"
 
 
 def records(state_dir: Path) -> list[dict]:
-    return [json.loads(p.read_text()) for p in sorted((state_dir / "jobs").glob("job_*.json"))]
+    found = [json.loads(p.read_text()) for p in (state_dir / "jobs").glob("job_*.json")]
+    return sorted(found, key=lambda r: r["created"])
 
 
 async def test_a_failed_download_of_a_finished_video_leaves_the_job_resumable(make_server, fake, out_dir, tmp_path):
@@ -67,3 +73,79 @@ async def test_a_retry_with_another_wait_attaches_to_the_running_job(make_server
     assert done.structured_content["job_id"] == first.structured_content["job_id"], done.content
     assert Path(done.structured_content["items"][0]["path"]).parent == sub.resolve()
     assert len([r for r in fake.of("openai", "/videos") if r.method == "POST"]) == 2  # first and "another"
+
+
+def stdio_params(make_settings, tmp_path: Path, **env: str) -> StdioServerParameters:
+    """A real ``python -m generate_media`` over stdio; its pid lands in ``tmp_path/server.pid``."""
+    settings = make_settings(OPENAI)
+    full = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "GENERATE_MEDIA_OUTPUT_DIR": str(settings.output_dir),
+        "GENERATE_MEDIA_STATE_DIR": str(settings.state_dir),
+        "GENERATE_MEDIA_POLL_INTERVAL_S": "0.01",
+        **dict(settings.env),
+        **env,
+    }
+    script = f'echo $$ > "{tmp_path}/server.pid"; exec "{sys.executable}" -m generate_media'
+    return StdioServerParameters(command="/bin/sh", args=["-c", script], env=full)
+
+
+def submits(fake) -> int:
+    return len([r for r in fake.of("openai", "/videos") if r.method == "POST"])
+
+
+async def call_until_killed(params: StdioServerParameters, pid_file: Path, fake, arguments: dict) -> None:
+    """Start a call, wait until the provider holds its submit, then SIGKILL the server."""
+    before = submits(fake)
+    with contextlib.suppress(Exception), anyio.fail_after(60):
+        async with Client(params, mode="legacy") as client, anyio.create_task_group() as tg:
+            tg.start_soon(client.call_tool, "generate_media", arguments)
+            await until(lambda: submits(fake) > before, timeout=30)
+            os.kill(int(pid_file.read_text()), signal.SIGKILL)
+            tg.cancel_scope.cancel()
+
+
+async def test_a_server_killed_mid_submit_does_not_lock_the_request_out(make_settings, fake, out_dir, tmp_path):
+    fake.inject(r"openai:POST /openai/v1/videos$", delay=120, times=2)  # the provider holds the submits
+    params = stdio_params(make_settings, tmp_path, GENERATE_MEDIA_MAX_JOBS_PER_CLIENT="1")
+    for _ in range(2):  # two crashes, with a limit of one job per client
+        await call_until_killed(params, tmp_path / "server.pid", fake, VIDEO)
+    dead = records(tmp_path / "state")
+    assert [r["state"] for r in dead] == ["failed", "submitting"]  # the second call retired the first
+    fake.faults.clear()
+    with anyio.fail_after(60):
+        async with Client(params, mode="legacy") as client:  # the restart
+            again = await client.call_tool("generate_media", {**VIDEO, "wait_s": 0})
+            other = await client.call_tool("generate_media", {**VIDEO, "prompt": "another", "wait_s": 0})
+            old = await client.call_tool("generate_media", {"job_id": dead[0]["id"]})
+    assert again.structured_content["status"] == "completed", again.content
+    assert other.structured_content["status"] == "completed", other.content  # not limit_exceeded
+    assert old.is_error and "check its console" in old.content[0].text
+    states = {r["id"]: r["state"] for r in records(tmp_path / "state")}
+    assert [states[r["id"]] for r in dead] == ["failed", "failed"]
+    assert list((tmp_path / "state" / "jobs").glob(".*.submitting")) == []
+    assert leftovers(out_dir) == []
+    # Two submits lost with their servers, then one per finished request.
+    assert submits(fake) == 4
+
+
+async def test_a_submit_in_flight_in_another_process_is_left_alone(make_settings, make_server, fake, tmp_path):
+    """Two servers share one state directory: a live submit in one is neither retired nor repeated
+    by the other."""
+    fake.inject(r"openai:POST /openai/v1/videos$", delay=120)
+    params = stdio_params(make_settings, tmp_path)
+    with anyio.fail_after(60):
+        async with Client(params, mode="legacy") as first, anyio.create_task_group() as tg:
+            tg.start_soon(first.call_tool, "generate_media", VIDEO)
+            await until(lambda: submits(fake), timeout=30)
+            [live] = records(tmp_path / "state")
+            async with Client(make_server(OPENAI)) as second:
+                twin = await second.call_tool("generate_media", VIDEO)
+                resumed = await second.call_tool("generate_media", {"job_id": live["id"]})
+            assert [r["state"] for r in records(tmp_path / "state")] == ["submitting"]
+            tg.cancel_scope.cancel()
+    for result in (twin, resumed):
+        assert result.is_error and "still being submitted" in result.content[0].text, result.content
+        assert result.structured_content["error"]["job_id"] == live["id"]
+    assert submits(fake) == 1

@@ -138,10 +138,39 @@ def _request_digest(call: ItemCall, request: dict[str, Any], backend: str, model
 
 def _running_twin(service: MediaService, owner: str, request_digest: str) -> JobRecord | None:
     """An unfinished job of ``owner`` for the very same request (a client retrying its call)."""
-    for record in service.jobs.list(owner):
-        if not record.finished and record.handle.get("request_digest") == request_digest:
+    for record in _unfinished(service, owner):
+        if record.handle.get("request_digest") == request_digest:
             return record
     return None
+
+
+def _unfinished(service: MediaService, owner: str) -> list[JobRecord]:
+    """``owner``'s running jobs, after retiring those whose server died in the middle of a submit."""
+    return [r for r in (_recover(service, record) for record in service.jobs.list(owner)) if not r.finished]
+
+
+def _recover(service: MediaService, record: JobRecord) -> JobRecord:
+    """A record still ``submitting`` whose submitter is gone (killed, crashed, machine restarted)
+    never got a provider id: nothing can be resumed, so it is retired as failed, saying that the
+    provider may have started the job. It then no longer holds back identical requests, nor
+    counts against the per-client job limit."""
+    if record.state != "submitting" or service.jobs.submit_alive(record):
+        return record
+    fresh = service.jobs.get(record.id, record.owner)  # the submit may have ended since the list
+    if fresh is None or fresh.state != "submitting":
+        return fresh or record
+    fresh.state = "failed"
+    fresh.error = {
+        "code": "interrupted",
+        "message": (
+            f"the server stopped while submitting it to {fresh.backend}, before a provider id was recorded; "
+            f"{fresh.backend} may have started it, so check its console, then start a new request"
+        ),
+    }
+    service.jobs.save(fresh)
+    service.jobs.forget_lock(fresh.id)
+    log.warning("job %s was interrupted mid-submit by a server that stopped; retired", fresh.id)
+    return fresh
 
 
 async def start(
@@ -161,33 +190,30 @@ async def start(
         call.cleanup()
         return await resume(service, req.model_copy(update={"job_id": twin.id}), caller, progress)
     limit = service.settings.limits.max_jobs_per_client
-    if service.jobs.active(caller.principal) >= limit:
+    if len(_unfinished(service, caller.principal)) >= limit:
         raise LimitExceeded(
             f"{limit} jobs are already running for this client (GENERATE_MEDIA_MAX_JOBS_PER_CLIENT); "
             "resume one with job_id or wait"
         )
-    record = service.jobs.new(
-        owner=caller.principal,
-        backend=selection.name,
-        media_type=req.media.value,
-        model=selection.model.id,
-        request=request,
-        handle={"request_digest": request_digest},
-    )
     reporter = _Progress(call)
-    runner = _runner(service, record)
+    runner = getattr(service.registry.implementation(selection.name), req.media.value)
+    fields = {"backend": selection.name, "media_type": req.media.value, "model": selection.model.id}
+    with service.jobs.submitting(
+        owner=caller.principal, request=request, handle={"request_digest": request_digest}, **fields
+    ) as record:
+        async with _lock(service, record.id):
+            await reporter.report(0.0, None, f"submitting to {selection.name}/{selection.model.id}")
+            try:
+                handle = await retrying(lambda: _submit_once(runner, call, record.backend), service.retry_policy())
+            except BaseException as exc:
+                record.state, record.error = "failed", _error_dict(exc)
+                service.jobs.save(record)
+                call.cleanup()
+                raise
+            record.handle = {**handle, "request_digest": request_digest}
+            record.state = "queued"
+            service.jobs.save(record)  # durable before the first poll: a restart can resume it
     async with _lock(service, record.id):
-        await reporter.report(0.0, None, f"submitting to {selection.name}/{selection.model.id}")
-        try:
-            handle = await retrying(lambda: _submit_once(runner, call, record.backend), service.retry_policy())
-        except BaseException as exc:
-            record.state, record.error = "failed", _error_dict(exc)
-            service.jobs.save(record)
-            call.cleanup()
-            raise
-        record.handle = {**handle, "request_digest": request_digest}
-        record.state = "queued"
-        service.jobs.save(record)  # durable before the first poll: a restart can resume it
         return await _wait(service, record, call, runner, caller, reporter)
 
 
@@ -216,7 +242,7 @@ async def resume(service: MediaService, req: Any, caller: Caller, progress: Prog
         raise NotFound(f"unknown job id {req.job_id!r} (from another client or never issued); start a new request")
     async with _lock(service, record.id):
         record = service.jobs.get(record.id, caller.principal) or record  # another waiter may have finished it
-        finished = _finished(record)
+        finished = _finished(_recover(service, record))
         if finished is not None:
             return finished
         # This call's own wait budget (or the server's), not the one the job was started with; a
@@ -252,6 +278,13 @@ def _finished(record: JobRecord) -> Outcome | None:
     if record.state in ("failed", "cancelled"):
         error = record.error or {"message": f"the job was {record.state}"}
         raise ProviderError(f"job {record.id} {record.state}: {error.get('message')}", backend=record.backend)
+    if record.state == "submitting":  # another server process is submitting it right now
+        raise ProviderError(
+            f"job {record.id} is still being submitted to {record.backend}; call again with "
+            f"job_id={record.id!r} in a moment",
+            backend=record.backend,
+            job_id=record.id,
+        )
     if not any(key != "request_digest" for key in record.handle):
         raise ProviderError(
             f"job {record.id} never got a provider id (the server stopped while submitting); start a new request",
