@@ -87,10 +87,7 @@ def tool_description(registry: Registry) -> str:
         media = ", ".join(f"{mt.value} ({spec.media[mt].default_model})" for mt in MediaType if mt in spec.media)
         keys = " or ".join(spec.env_keys) if spec.env_keys else "no key"
         lines.append(f"- {spec.name}: {media}; {keys}")
-    lines.append(
-        "Audio operations (audio_type): speech, sound_effect, music, voice_conversion, audio_isolation, "
-        "voice_design, voice_clone, dubbing."
-    )
+    lines.append(f"Audio operations (audio_type): {', '.join(AUDIO_TYPES)}.")
     lines.append(_cost_line())
     return "\n".join(lines)
 

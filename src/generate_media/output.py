@@ -32,6 +32,7 @@ __all__ = [
     "make_preview",
     "probe",
     "save_artifact",
+    "save_sidecar",
     "slugify",
     "thumbnail",
 ]
@@ -251,6 +252,24 @@ def _link_no_clobber(temp: Path, directory: Path, stem: str, ext: str) -> Path:
         temp.unlink(missing_ok=True)
         return final
     raise InvalidRequest(f"could not find a free file name for {stem}.{ext} in {directory}")
+
+
+def save_sidecar(artifact: Path, ext: str, data: bytes) -> Path:
+    """Write ``data`` atomically next to ``artifact`` as ``<its stem>.<ext>`` (never over an existing file).
+
+    Raises:
+        InvalidRequest: a file of that name already exists.
+    """
+    final = artifact.with_suffix(f".{ext}")
+    temp = new_temp(artifact.parent)
+    try:
+        temp.write_bytes(data)
+        os.link(temp, final)
+    except FileExistsError as exc:
+        raise InvalidRequest(f"{final} already exists; choose another filename") from exc
+    finally:
+        temp.unlink(missing_ok=True)
+    return final
 
 
 def new_temp(directory: Path, suffix: str = "") -> Path:

@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from .audio_parts import DialogueTurn, SongSection, parse_sections, parse_speaker_voices, parse_turns
 from .config import Limits
 from .errors import InvalidRequest, LimitExceeded
 from .spec import AUDIO_TYPES, MediaType, ModelSpec
@@ -79,6 +80,25 @@ class MediaRequest(BaseModel):
     loop: bool | None = Field(None, description="Sound effects: make a seamless loop.")
     instrumental: bool | None = Field(None, description="Music: no vocals.")
     voice_name: str | None = Field(None, description="Name for a designed or cloned voice.")
+    dialogue: list[DialogueTurn] | None = Field(
+        None,
+        description="audio_type=dialogue: the script, a list of {speaker, text} turns in order "
+        "(on the CLI: 'Speaker: text' per turn).",
+    )
+    speaker_voices: dict[str, str] | None = Field(
+        None,
+        description="audio_type=dialogue: the voice of each speaker, {speaker: voice} "
+        "(on the CLI: 'Alice=Kore,Bob=Puck').",
+    )
+    timestamps: bool | None = Field(
+        None,
+        description="Speech and dialogue: also write word timings next to the audio, as <name>.json and <name>.srt.",
+    )
+    sections: list[SongSection] | None = Field(
+        None,
+        description="Music: a structured song, a list of {name, duration (seconds), lyrics, styles} sections in order; "
+        "the prompt gives the overall style.",
+    )
     style: str | None = Field(None, description="Local image restyle: a style name or index.")
     output_dir: str | None = Field(
         None, description="Directory for the files (inside the allowed directories; default: the server's output dir)."
@@ -95,6 +115,21 @@ class MediaRequest(BaseModel):
     def _lower(cls, value: Any) -> Any:
         return value.strip().lower() if isinstance(value, str) else value
 
+    @field_validator("dialogue", mode="before")
+    @classmethod
+    def _turns(cls, value: Any) -> Any:
+        return parse_turns(value)
+
+    @field_validator("speaker_voices", mode="before")
+    @classmethod
+    def _speaker_voices(cls, value: Any) -> Any:
+        return parse_speaker_voices(value)
+
+    @field_validator("sections", mode="before")
+    @classmethod
+    def _sections(cls, value: Any) -> Any:
+        return parse_sections(value)
+
     @property
     def media(self) -> MediaType:
         return MediaType(self.media_type)
@@ -105,6 +140,8 @@ class MediaRequest(BaseModel):
 
     @property
     def prompt_list(self) -> list[str]:
+        if self.dialogue and not self.prompt and not self.prompts:  # the script is what is "said"
+            return ["\n".join(f"{turn.speaker}: {turn.text}" for turn in self.dialogue)]
         return list(self.prompts) if self.prompts else [self.prompt or ""]
 
 
@@ -129,6 +166,8 @@ OPTION_FIELDS: tuple[str, ...] = (
     "instrumental",
     "voice_name",
     "style",
+    "timestamps",
+    "sections",
 )
 
 
@@ -290,6 +329,27 @@ def _check_numbers(req: MediaRequest, limits: Limits) -> None:
         )
 
 
+def _check_dialogue(req: MediaRequest) -> None:
+    is_dialogue = req.media is MediaType.AUDIO and req.audio_type == "dialogue"
+    if not is_dialogue:
+        for name in ("dialogue", "speaker_voices"):
+            if getattr(req, name) is not None:
+                raise InvalidRequest(
+                    f"{name} is only for audio_type='dialogue'; remove it or set audio_type='dialogue'"
+                )
+        return
+    if not req.dialogue:
+        raise InvalidRequest("audio_type='dialogue' needs dialogue: a list of {speaker, text} turns")
+    if req.prompt or req.prompts:
+        raise InvalidRequest("a dialogue is spoken from its turns: remove prompt (put the delivery in instructions)")
+    missing = sorted({t.speaker for t in req.dialogue} - set(req.speaker_voices or {}))
+    if req.speaker_voices is not None and missing:
+        raise InvalidRequest(f"speaker_voices has no voice for {', '.join(missing)}; give one voice per speaker")
+    extra = sorted(set(req.speaker_voices or {}) - {t.speaker for t in req.dialogue})
+    if extra:
+        raise InvalidRequest(f"speaker_voices names {', '.join(extra)}, who never speak in the dialogue; remove them")
+
+
 def validate_limits(req: MediaRequest, limits: Limits) -> None:
     """Checks that do not depend on the model: prompt/prompts, numbers, limits.
 
@@ -301,11 +361,14 @@ def validate_limits(req: MediaRequest, limits: Limits) -> None:
         return
     _check_prompts(req, limits)
     _check_numbers(req, limits)
+    _check_dialogue(req)
     needs_prompt = req.media is not MediaType.AUDIO or req.audio_type in (
         "speech",
         "sound_effect",
         "music",
         "voice_design",
     )
+    if req.sections:  # a structured song: the sections are the content, the prompt only the style
+        needs_prompt = False
     if needs_prompt and not any(p.strip() for p in req.prompt_list) and not req.input_images:
         raise InvalidRequest("prompt is required: say what to generate")

@@ -50,6 +50,9 @@ class ItemResult(BaseModel):
     continuation_id: str | None = Field(None, description="Pass as continue_from to edit this output further.")
     revised_prompt: str | None = None
     placeholder: bool | None = Field(None, description="True for local placeholder output (not real generation).")
+    sidecars: dict[str, str] | None = Field(
+        None, description="Companion files next to this one, by extension (json word timings, srt subtitles)."
+    )
     metadata: dict[str, Any] = Field(default_factory=dict)
     warnings: list[str] = Field(default_factory=list)
     error: ErrorInfo | None = None

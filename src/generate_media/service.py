@@ -26,7 +26,7 @@ from .errors import (
     Redactor,
 )
 from .inputs import LoadedFile, load_input
-from .output import Confinement, SavedFile, cleanup_temp, new_temp, save_artifact
+from .output import Confinement, SavedFile, cleanup_temp, new_temp, save_artifact, save_sidecar
 from .pricing import Estimate, estimate
 from .registry import Registry, load_registry
 from .requests import MediaRequest, parse_request, validate_limits
@@ -419,6 +419,9 @@ class MediaService:
                 # Shielded so a cancellation lands after the file is known and can be removed below.
                 with anyio.CancelScope(shield=True):
                     files.append(await anyio.to_thread.run_sync(save))
+                    for ext, data in art.sidecars.items():
+                        sidecar = await anyio.to_thread.run_sync(save_sidecar, files[-1].path, ext, data)
+                        files[-1].extra.setdefault("sidecars", {})[ext] = str(sidecar)
             await anyio.lowlevel.checkpoint()
         except BaseException:
             # All or nothing per prompt: no file the result does not report, no half-written one.
@@ -426,6 +429,8 @@ class MediaService:
                 cleanup_temp(art.path)
             for file in files:
                 cleanup_temp(file.path)
+                for sidecar in file.extra.get("sidecars", {}).values():
+                    cleanup_temp(Path(sidecar))
             raise
         saved.extend(files)
         return [self._item(call, art, file, index, caller) for art, file in zip(produced, files, strict=True)]
@@ -461,6 +466,7 @@ class MediaService:
             continuation_id=continuation_id,
             revised_prompt=art.revised_prompt,
             placeholder=True if call.model.placeholder else None,
+            sidecars=file.extra.get("sidecars"),
             metadata=meta,
             warnings=list(art.warnings),
         )

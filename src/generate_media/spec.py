@@ -32,6 +32,7 @@ class MediaType(StrEnum):
 #: The audio operations (``audio_type``); image and video requests have the operation "generate".
 AUDIO_TYPES: tuple[str, ...] = (
     "speech",
+    "dialogue",
     "sound_effect",
     "music",
     "voice_conversion",
@@ -144,6 +145,8 @@ class Produced:
     ``path`` is a temporary file the backend streamed into through ``Call.temp_file`` (large
     media); the output writer sniffs it and renames it into place.
     ``state`` is plain, serialisable continuation state (never a live SDK object).
+    ``sidecars`` are companion files written next to the artifact under its final name with another
+    extension (``{"json": ..., "srt": ...}`` for word timings), all or nothing with it.
     """
 
     data: bytes | None = None
@@ -152,6 +155,7 @@ class Produced:
     state: dict[str, Any] | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    sidecars: dict[str, bytes] = field(default_factory=dict)
 
 
 ProgressFn = Callable[[str, float | None], Awaitable[None]]

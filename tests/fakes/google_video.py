@@ -19,12 +19,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from . import media
-from .core import FakeServer, Recorded
+from .core import FakeServer, Handler, Recorded
 
 GEMINI = "/gemini"
 VERTEX = "/vertex"
 ENV = {"GOOGLE_GEMINI_BASE_URL": GEMINI, "GOOGLE_VERTEX_BASE_URL": VERTEX}
 _FILES_HOST = "https://generativelanguage.googleapis.com"
+
+#: model-id prefix -> handler, for interactions of models other than video (e.g. Lyria music).
+INTERACTIONS: dict[str, Handler] = {}
 
 
 def _mp4(fake: FakeServer) -> bytes:
@@ -43,6 +46,9 @@ async def create(request: Request, rec: Recorded, fake: FakeServer) -> Response:
     if not rec.headers.get("x-goog-api-key"):
         return _error(401, "API key not valid", "UNAUTHENTICATED")
     body = rec.json or {}
+    for prefix, handler in INTERACTIONS.items():
+        if str(body.get("model", "")).startswith(prefix):
+            return await handler(request, rec, fake)
     if body.get("background") is not True or "video" not in (body.get("response_modalities") or []):
         return _error(400, "video needs background=true and response_modalities=[video]", "INVALID_ARGUMENT")
     previous = body.get("previous_interaction_id")

@@ -72,7 +72,20 @@ def _simplify(prop: dict[str, Any]) -> dict[str, Any]:
     return prop
 
 
+def _inline(node: Any, defs: dict[str, Any]) -> Any:
+    """``$ref``s to ``$defs`` replaced by the definitions they name (clients that cannot follow refs)."""
+    if isinstance(node, list):
+        return [_inline(item, defs) for item in node]
+    if not isinstance(node, dict):
+        return node
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/$defs/"):
+        return _inline(defs[ref.removeprefix("#/$defs/")], defs)
+    return {k: _inline(v, defs) for k, v in node.items() if k not in ("$defs", "title")}
+
+
 def flatten_schema(schema: dict[str, Any], registry: Registry) -> dict[str, Any]:
+    schema = _inline(schema, schema.get("$defs", {}))
     props = {name: _simplify(dict(prop)) for name, prop in schema.get("properties", {}).items()}
     media_types = [mt.value for mt in MediaType if any(mt in s.media for s in registry)]
     props["media_type"]["enum"] = media_types
