@@ -53,10 +53,22 @@ _NEWER_THAN_DOC: dict[str, dict[str, type | tuple[type, ...]]] = {
     "/v1/sound-generation": {"loop": bool, "model_id": str},
     # The doc allows music_length_ms 10000-300000 and model_id music_v1 only; the SDK documents
     # 3000-600000 ms and music_v1/v2/v2_5.
-    "/v1/music": {"force_instrumental": bool, "model_id": str, "music_length_ms": int},
+    "/v1/music": {
+        "force_instrumental": bool,
+        "model_id": str,
+        "music_length_ms": int,
+        "respect_sections_durations": bool,
+    },
+    "/v1/text-to-dialogue": {"language_code": str},
 }
-#: The SDK posts voice conversion to the endpoint's new name; the doc has the old one.
-_RENAMED = {"/v1/voice-changer/": "/v1/speech-to-speech/"}
+#: The SDK posts voice conversion to the endpoint's new name; the doc has the old one. The doc has no
+#: dialogue-with-timestamps endpoint: its body is the dialogue body (SDK 2.78.0 raw_client).
+_RENAMED = {
+    "/v1/voice-changer/": "/v1/speech-to-speech/",
+    "/v1/text-to-dialogue/with-timestamps": "/v1/text-to-dialogue",
+}
+#: Seconds of audio per character in the timed answers (the alignment spaces characters evenly).
+CHAR_S = 0.05
 
 
 def _err(status: int, code: str, message: str) -> JSONResponse:
@@ -72,18 +84,43 @@ def _voices(fake: FakeServer) -> list[dict[str, Any]]:
     return voices
 
 
-def _audio(rec: Recorded, seconds: float = 1.0) -> Response:
-    code = rec.query.get("output_format", "mp3_44100_128")
-    if code not in _CODES:
-        return JSONResponse({"detail": [{"loc": ["query", "output_format"], "msg": "invalid output_format"}]}, 422)
+def _audio_bytes(code: str, seconds: float) -> bytes:
     fmt, rate = code.split("_")[0], int(code.split("_")[1])
     if fmt == "wav":  # honour the sample rate so tests can tell it was read back from the file
-        data = media.wav(seconds, rate)
-    elif fmt == "mp3":
-        data = media.mp3(seconds, rate)
-    else:
-        data = media.audio(fmt, seconds)
-    return Response(data, media_type=_MIME[fmt])
+        return media.wav(seconds, rate)
+    if fmt == "mp3":
+        return media.mp3(seconds, rate)
+    return media.audio(fmt, seconds)
+
+
+def _bad_format(rec: Recorded) -> Response | None:
+    if rec.query.get("output_format", "mp3_44100_128") not in _CODES:
+        return JSONResponse({"detail": [{"loc": ["query", "output_format"], "msg": "invalid output_format"}]}, 422)
+    return None
+
+
+def _audio(rec: Recorded, seconds: float = 1.0) -> Response:
+    if (bad := _bad_format(rec)) is not None:
+        return bad
+    code = rec.query.get("output_format", "mp3_44100_128")
+    return Response(_audio_bytes(code, seconds), media_type=_MIME[code.split("_")[0]])
+
+
+def _alignment(text: str, offset: float = 0.0) -> dict[str, list]:
+    return {
+        "characters": list(text),
+        "character_start_times_seconds": [round(offset + i * CHAR_S, 3) for i in range(len(text))],
+        "character_end_times_seconds": [round(offset + (i + 1) * CHAR_S, 3) for i in range(len(text))],
+    }
+
+
+def _timed(rec: Recorded, text: str, **extra: Any) -> Response:
+    if (bad := _bad_format(rec)) is not None:
+        return bad
+    audio = _audio_bytes(rec.query.get("output_format", "mp3_44100_128"), len(text) * CHAR_S)
+    alignment = _alignment(text)
+    body = {"audio_base64": base64.b64encode(audio).decode(), "alignment": alignment, "normalized_alignment": alignment}
+    return JSONResponse({**body, **extra})
 
 
 def _guard(rec: Recorded, fake: FakeServer) -> Response | None:
@@ -101,10 +138,63 @@ async def text_to_speech(request: Request, rec: Recorded, fake: FakeServer) -> R
     return _audio(rec)
 
 
+async def text_to_speech_timed(request: Request, rec: Recorded, fake: FakeServer) -> Response:
+    if (bad := _guard(rec, fake)) is not None:
+        return bad
+    voice_id = rec.path_params["voice_id"]
+    if voice_id not in {v["voice_id"] for v in _voices(fake)}:
+        return _err(404, "voice_not_found", f"A voice with voice_id {voice_id} was not found.")
+    return _timed(rec, (rec.json or {}).get("text", ""))
+
+
+def _dialogue_problem(body: dict, fake: FakeServer) -> str | None:
+    inputs = body.get("inputs") or []
+    known = {v["voice_id"] for v in _voices(fake)}
+    if not inputs or any(not i.get("text") or i.get("voice_id") not in known for i in inputs):
+        return "every input needs text and a known voice_id"
+    if len({i["voice_id"] for i in inputs}) > 10:
+        return "at most 10 unique voice ids"
+    return None
+
+
+async def text_to_dialogue(request: Request, rec: Recorded, fake: FakeServer) -> Response:
+    if (bad := _guard(rec, fake)) is not None:
+        return bad
+    body = rec.json or {}
+    if (problem := _dialogue_problem(body, fake)) is not None:
+        return JSONResponse({"detail": [{"loc": ["body", "inputs"], "msg": problem}]}, 422)
+    texts = [i["text"] for i in body["inputs"]]
+    if not rec.path.endswith("/with-timestamps"):
+        return _audio(rec, len("".join(texts)) * CHAR_S)
+    segments, start = [], 0
+    for index, (item, text) in enumerate(zip(body["inputs"], texts, strict=True)):
+        segments.append(
+            {
+                "voice_id": item["voice_id"],
+                "start_time_seconds": start * CHAR_S,
+                "end_time_seconds": (start + len(text)) * CHAR_S,
+                "character_start_index": start,
+                "character_end_index": start + len(text),
+                "dialogue_input_index": index,
+            }
+        )
+        start += len(text)
+    return _timed(rec, "".join(texts), voice_segments=segments)
+
+
+def _plan_seconds(plan: dict) -> float:
+    parts = plan.get("sections") or plan.get("chunks") or []
+    return sum(int(p.get("duration_ms", 0)) for p in parts) / 1000
+
+
 async def generated_audio(request: Request, rec: Recorded, fake: FakeServer) -> Response:
     if (bad := _guard(rec, fake)) is not None:
         return bad
     body = rec.json or {}
+    if isinstance(body.get("composition_plan"), dict):  # a plan: as long as its sections add up to
+        if body.get("prompt") or body.get("music_length_ms") or body.get("force_instrumental") is not None:
+            return _err(422, "invalid_request", "composition_plan cannot be combined with prompt or length")
+        return _audio(rec, _plan_seconds(body["composition_plan"]))
     seconds = body.get("duration_seconds") or (body.get("music_length_ms") or 1000) / 1000
     return _audio(rec, min(float(seconds), 2.0))
 
@@ -229,6 +319,16 @@ async def dubbing_audio(request: Request, rec: Recorded, fake: FakeServer) -> Re
     return Response(media.audio("mp3"), media_type="audio/mpeg")
 
 
+def _check_chunks(chunks: Any) -> None:
+    """The v2 ``CompositionPlan`` the 2025-08-25 document predates (SDK ``GenerationChunkInput``)."""
+    assert isinstance(chunks, list) and chunks, "composition_plan.chunks must be a non-empty list"
+    for chunk in chunks:
+        assert isinstance(chunk.get("text"), str), "chunk.text must be a string"
+        assert isinstance(chunk.get("duration_ms"), int) and 3000 <= chunk["duration_ms"] <= 120000, "duration_ms"
+        assert isinstance(chunk.get("positive_styles"), list), "chunk.positive_styles must be a list"
+        assert len(chunk["text"].splitlines()) <= 31, "at most 30 lines per chunk"
+
+
 def _validator() -> Any:
     validator = OpenAPIValidator(load("elevenlabs"), prefix=PREFIX)
 
@@ -240,6 +340,9 @@ def _validator() -> Any:
             path = path.replace(new, old)
         newer = _NEWER_THAN_DOC.get(path, {})
         body = rec.json
+        if isinstance(body, dict) and "chunks" in (body.get("composition_plan") or {}):  # music_v2 plans
+            _check_chunks(body["composition_plan"]["chunks"])
+            body = {k: v for k, v in body.items() if k != "composition_plan"}
         if isinstance(body, dict) and newer:
             for name, kind in newer.items():
                 assert name not in body or isinstance(body[name], kind), f"{rec.path}: {name} must be {kind}"
@@ -254,6 +357,9 @@ def _validator() -> Any:
 def register(fake: FakeServer) -> None:
     v1 = f"{PREFIX}/v1"
     fake.route("elevenlabs", v1 + "/text-to-speech/{voice_id}", ["POST"], text_to_speech)
+    fake.route("elevenlabs", v1 + "/text-to-speech/{voice_id}/with-timestamps", ["POST"], text_to_speech_timed)
+    fake.route("elevenlabs", v1 + "/text-to-dialogue", ["POST"], text_to_dialogue)
+    fake.route("elevenlabs", v1 + "/text-to-dialogue/with-timestamps", ["POST"], text_to_dialogue)
     fake.route("elevenlabs", v1 + "/sound-generation", ["POST"], generated_audio)
     fake.route("elevenlabs", v1 + "/music", ["POST"], generated_audio)
     fake.route("elevenlabs", v1 + "/voice-changer/{voice_id}", ["POST"], from_uploaded_audio)

@@ -142,13 +142,16 @@ def output_format(call: Call, default: str = "mp3") -> tuple[str, str]:
     return fmt, code
 
 
-def produced_from(path: Path, fmt: str | None, code: str | None, **metadata: Any) -> Produced:
+def produced_from(
+    path: Path | None, fmt: str | None, code: str | None, *, data: bytes | None = None, **metadata: Any
+) -> Produced:
+    """The artifact at ``path`` (or in ``data``) with what the request asked recorded."""
     meta: dict[str, Any] = {k: v for k, v in metadata.items() if v is not None}
     if code:
         meta["output_format"] = code
     if fmt == "pcm":
         meta.update(PCM_METADATA)
-    return Produced(path=path, metadata=meta)
+    return Produced(path=path, data=data, metadata=meta)
 
 
 def drop_none(**kwargs: Any) -> dict[str, Any]:

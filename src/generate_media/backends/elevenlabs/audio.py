@@ -15,6 +15,9 @@ from ...errors import InvalidRequest
 from ...spec import Call, JobStatus, MediaSupport, MediaType, ModelSpec, Produced
 from . import _dubbing
 from ._client import NO_RETRIES, client, drop_none, output_format, produced_from, stream_to_temp
+from ._plan import composition_plan
+from ._timed import dialogue as _dialogue
+from ._timed import timed_speech
 from ._voice_ops import clone_voice, design_voice
 from .voices import resolve_voice
 
@@ -25,13 +28,13 @@ _NO_WAV = ("mp3", "pcm", "opus")  # music and voice design: the API offers no wa
 _VOICE_OPTS = frozenset({"voice_stability", "voice_similarity", "speed", "seed"})
 
 
-def _tts(model_id: str, notes: str) -> ModelSpec:
+def _tts(model_id: str, notes: str, *, dialogue: bool = False) -> ModelSpec:
     return ModelSpec(
         id=model_id,
-        operations=("speech", "voice_clone"),
+        operations=("speech", "dialogue", "voice_clone") if dialogue else ("speech", "voice_clone"),
         voices=None,
         audio_formats=_FORMATS,
-        options=_VOICE_OPTS | {"source_language", "voice_samples", "voice_name"},
+        options=_VOICE_OPTS | {"source_language", "voice_samples", "voice_name", "timestamps"},
         notes=notes,
     )
 
@@ -53,7 +56,7 @@ def _music(model_id: str, notes: str) -> ModelSpec:
         operations=("music",),
         duration_range=(3.0, 600.0),
         audio_formats=_NO_WAV,
-        options=frozenset({"instrumental"}),
+        options=frozenset({"instrumental", "sections"}),
         notes=notes,
     )
 
@@ -73,7 +76,11 @@ SUPPORT = MediaSupport(
     default_model="eleven_multilingual_v2",
     models=(
         _tts("eleven_multilingual_v2", "Speech and voice_clone: stable, 29 languages."),
-        _tts("eleven_v3", "Most expressive speech model, 70+ languages."),
+        _tts(
+            "eleven_v3",
+            "Most expressive speech model, 70+ languages; dialogue (text-to-dialogue, up to 10 voices).",
+            dialogue=True,
+        ),
         _tts("eleven_flash_v2_5", "Low-latency speech, 32 languages."),
         _tts("eleven_turbo_v2_5", "Fast speech, 32 languages."),
         ModelSpec(
@@ -92,7 +99,11 @@ SUPPORT = MediaSupport(
             options=frozenset({"prompt_influence"}),
             notes="Newer sound effects model (no loop).",
         ),
-        _music("music_v1", "Music from a prompt, 3 s to 10 min; instrumental forces no vocals."),
+        _music(
+            "music_v1",
+            "Music from a prompt, 3 s to 10 min; instrumental forces no vocals; sections make a composition plan "
+            "(3 to 120 s each, lyrics per section).",
+        ),
         _music("music_v2", "Newer music model."),
         _music("music_v2_5", "Newest music model."),
         _sts("eleven_multilingual_sts_v2", "voice_conversion: input_audio spoken again in another voice."),
@@ -118,7 +129,8 @@ SUPPORT = MediaSupport(
 _ONLY_FOR = {
     "voice_samples": ("voice_clone",),
     "voice_name": ("voice_clone", "voice_design"),
-    "source_language": ("speech", "voice_clone", "dubbing"),
+    "source_language": ("speech", "dialogue", "voice_clone", "dubbing"),
+    "timestamps": ("speech", "dialogue", "voice_clone"),
 }
 _RANGES = {
     "voice_stability": (0.0, 1.0),
@@ -166,6 +178,10 @@ async def _speak(call: Call, voice_id: str, fmt: str, code: str, **metadata: Any
         seed=req.seed,
         language_code=req.source_language,
     )
+    if req.timestamps:
+        produced = await timed_speech(call, voice_id, fmt, code, kwargs)
+        produced.metadata.update({k: v for k, v in metadata.items() if v is not None})
+        return produced
     async with client(call) as el:
         path = await stream_to_temp(
             call, lambda: el.text_to_speech.convert(voice_id, **kwargs, request_options=NO_RETRIES)
@@ -178,6 +194,11 @@ async def speech(call: Call) -> list[Produced]:
     fmt, code = output_format(call)
     voice_id, name = await resolve_voice(call)
     return [await _speak(call, voice_id, fmt, code, voice_name=name)]
+
+
+async def dialogue(call: Call) -> list[Produced]:
+    fmt, code = output_format(call)
+    return [await _dialogue(call, fmt, code)]
 
 
 async def voice_clone(call: Call) -> list[Produced]:
@@ -210,13 +231,17 @@ async def sound_effect(call: Call) -> list[Produced]:
 async def music(call: Call) -> list[Produced]:
     req = call.request
     fmt, code = output_format(call)
-    kwargs = drop_none(
-        prompt=call.prompt,
-        output_format=code,
-        model_id=call.model.id,
-        music_length_ms=round(req.duration * 1000) if req.duration is not None else None,
-        force_instrumental=req.instrumental,
-    )
+    if req.sections:  # a composition plan replaces the prompt, the length and force_instrumental
+        plan, extra = composition_plan(call)
+        kwargs = drop_none(composition_plan=plan, output_format=code, model_id=call.model.id, **extra)
+    else:
+        kwargs = drop_none(
+            prompt=call.prompt,
+            output_format=code,
+            model_id=call.model.id,
+            music_length_ms=round(req.duration * 1000) if req.duration is not None else None,
+            force_instrumental=req.instrumental,
+        )
     async with client(call) as el:
         path = await stream_to_temp(call, lambda: el.music.compose(**kwargs, request_options=NO_RETRIES))
     return [produced_from(path, fmt, code)]
@@ -252,6 +277,7 @@ async def audio_isolation(call: Call) -> list[Produced]:
 
 _DIRECT: dict[str, Callable[[Call], Awaitable[list[Produced]]]] = {
     "speech": speech,
+    "dialogue": dialogue,
     "voice_clone": voice_clone,
     "sound_effect": sound_effect,
     "music": music,

@@ -81,13 +81,13 @@ def _unknown(wanted: str, voices: list[dict[str, str]]) -> InvalidRequest:
     )
 
 
-async def resolve_voice(call: Call) -> tuple[str, str | None]:
-    """(voice id, voice name if known) for ``call.request.voice``.
+async def resolve_voice(call: Call, voice: str | None = None) -> tuple[str, str | None]:
+    """(voice id, voice name if known) for ``voice`` (default: ``call.request.voice``).
 
     Raises:
         InvalidRequest: an unknown or ambiguous name (lists close matches).
     """
-    wanted = call.request.voice or call.settings.get(DEFAULT_VOICE_ENV) or DEFAULT_VOICE
+    wanted = voice or call.request.voice or call.settings.get(DEFAULT_VOICE_ENV) or DEFAULT_VOICE
     if _VOICE_ID.match(wanted):
         return wanted, None  # an id: no lookup (library voices are not in the account list)
     voices = await account_voices(call)
