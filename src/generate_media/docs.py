@@ -75,6 +75,16 @@ _EXAMPLES: tuple[tuple[MediaType, str, dict[str, object]], ...] = (
     (MediaType.AUDIO, "Speech (the prompt is the text spoken)", {"media_type": "audio", "prompt": "Hello there!"}),
     (
         MediaType.AUDIO,
+        "A two-person dialogue with a voice per speaker (dialogue turns, speaker_voices)",
+        {
+            "media_type": "audio",
+            "audio_type": "dialogue",
+            "dialogue": [{"speaker": "Ana", "text": "Ready?"}, {"speaker": "Ben", "text": "Always."}],
+            "speaker_voices": {"Ana": "Kore", "Ben": "Puck"},
+        },
+    ),
+    (
+        MediaType.AUDIO,
         "A sound effect",
         {"media_type": "audio", "audio_type": "sound_effect", "prompt": "thunder", "duration": 5},
     ),

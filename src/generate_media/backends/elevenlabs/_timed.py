@@ -64,8 +64,7 @@ async def _voices(call: Call, speakers: list[str]) -> dict[str, tuple[str, str |
     chosen = call.request.speaker_voices
     if chosen is None and len(speakers) > len(DEFAULT_VOICES):
         raise InvalidRequest(
-            f"{len(speakers)} speakers: give each a voice in speaker_voices (defaults exist for "
-            f"{len(DEFAULT_VOICES)})",
+            f"{len(speakers)} speakers: give each a voice in speaker_voices (defaults exist for {len(DEFAULT_VOICES)})",
             backend="elevenlabs",
         )
     if chosen is None:
@@ -102,9 +101,7 @@ async def dialogue(call: Call, fmt: str, code: str) -> Produced:
     meta: dict[str, Any] = {"speakers": {s: {"voice_id": v, "voice_name": n} for s, (v, n) in voices.items()}}
     async with client(call) as el:
         if not req.timestamps:
-            path = await stream_to_temp(
-                call, lambda: el.text_to_dialogue.convert(**kwargs, request_options=NO_RETRIES)
-            )
+            path = await stream_to_temp(call, lambda: el.text_to_dialogue.convert(**kwargs, request_options=NO_RETRIES))
             return produced_from(path, fmt, code, **meta)
         response = await guarded(
             lambda: el.text_to_dialogue.convert_with_timestamps(**kwargs, request_options=NO_RETRIES)

@@ -8,7 +8,9 @@ from typing import Any
 
 from ...errors import InvalidRequest
 from ...spec import Call, MediaSupport, MediaType, ModelSpec, Produced
-from ._piper import VOICE, speak_wav
+from .._timings import sidecars
+from . import _piper
+from ._piper import VOICE, VOICES
 from ._probe import music_missing
 from ._wav import prompt_seed, wav_bytes
 from ._work import in_thread
@@ -23,11 +25,13 @@ SUPPORT = MediaSupport(
     models=(
         ModelSpec(
             id="local-piper-joe",
-            operations=("speech",),
-            voices=(VOICE,),
+            operations=("speech", "dialogue"),
+            voices=tuple(VOICES),
             audio_formats=("wav",),
-            options=frozenset({"speed"}),
-            notes="Neural speech offline: piper-tts with the en_US joe voice. speed 0.5 to 2.",
+            options=frozenset({"speed", "timestamps"}),
+            notes="Neural speech offline: piper-tts with the en_US joe voice. speed 0.5 to 2. joe-deep and "
+            "joe-bright are joe pitch-shifted (one piper voice ships); a dialogue gives each speaker one of the "
+            "three. timestamps: word timings from piper's phoneme alignments.",
         ),
         ModelSpec(
             id="local-midi-composer",
@@ -52,9 +56,42 @@ SUPPORT = MediaSupport(
 )
 
 
+TIMINGS_SOURCE = "piper phoneme alignment"
+
+
+def _produced(speech: _piper.Speech, **metadata: Any) -> Produced:
+    produced = Produced(data=_piper.to_wav(speech.samples, speech.rate), metadata={"engine": "piper", **metadata})
+    if speech.words is not None:
+        produced.sidecars = sidecars(speech.words, source=TIMINGS_SOURCE, granularity=speech.granularity)
+        produced.metadata["timings"] = speech.granularity
+    return produced
+
+
 async def _speech(call: Call) -> list[Produced]:
-    data = await in_thread("speech", speak_wav, call.prompt, call.request.speed)
-    return [Produced(data=data, metadata={"engine": "piper", "voice": VOICE})]
+    req = call.request
+    voice = req.voice or VOICE
+    speech = await in_thread("speech", _piper.speak, call.prompt, req.speed, voice, bool(req.timestamps))
+    return [_produced(speech, voice=voice)]
+
+
+def _cast(call: Call) -> dict[str, str]:
+    speakers = list(dict.fromkeys(turn.speaker for turn in call.request.dialogue))
+    if call.request.speaker_voices is not None:
+        return {s: call.request.speaker_voices[s].strip().lower() for s in speakers}
+    if len(speakers) > len(VOICES):
+        raise InvalidRequest(
+            f"{len(speakers)} speakers but {len(VOICES)} local voices ({', '.join(VOICES)}); "
+            "give speaker_voices (voices may repeat) or use backend='elevenlabs'"
+        )
+    return dict(zip(speakers, VOICES, strict=False))
+
+
+async def _dialogue(call: Call) -> list[Produced]:
+    req = call.request
+    cast = _cast(call)
+    turns = [(turn.speaker, cast[turn.speaker], turn.text) for turn in req.dialogue]
+    speech = await in_thread("dialogue", _piper.dialogue, turns, req.speed, bool(req.timestamps))
+    return [_produced(speech, speakers=cast)]
 
 
 def _music_wav(prompt: str, seed: int, duration: float) -> tuple[bytes, dict[str, Any]]:
@@ -90,7 +127,7 @@ async def _sound_effect(call: Call) -> list[Produced]:
     return [Produced(data=data, metadata=meta)]
 
 
-_OPERATIONS = {"speech": _speech, "music": _music, "sound_effect": _sound_effect}
+_OPERATIONS = {"speech": _speech, "dialogue": _dialogue, "music": _music, "sound_effect": _sound_effect}
 
 
 async def generate(call: Call) -> list[Produced]:
