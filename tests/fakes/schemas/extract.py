@@ -31,6 +31,8 @@ OPERATIONS: dict[str, list[tuple[str, str]]] = {
     ],
     "elevenlabs": [
         ("post", "/v1/text-to-speech/{voice_id}"),
+        ("post", "/v1/text-to-speech/{voice_id}/with-timestamps"),
+        ("post", "/v1/text-to-dialogue"),
         ("post", "/v1/sound-generation"),
         ("post", "/v1/music"),
         ("post", "/v1/speech-to-speech/{voice_id}"),
