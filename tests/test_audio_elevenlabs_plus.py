@@ -3,6 +3,7 @@ against the loopback fake: the request on the wire, the audio written and its si
 
 from __future__ import annotations
 
+import base64
 import json
 import wave
 from pathlib import Path
@@ -147,8 +148,14 @@ async def test_dialogue_is_declared_only_by_models_that_do_it(make_server, fake)
         prompt_too = await client.call_tool(
             "generate_media", audio(audio_type="dialogue", dialogue=TURNS, prompt="extra")
         )
+        voice_too = await client.call_tool(
+            "generate_media", audio(audio_type="dialogue", dialogue=TURNS, voice="Rachel")
+        )
+        voices_elsewhere = await client.call_tool("generate_media", audio(prompt="hi", speaker_voices={"A": "Rachel"}))
     one_line_error(result, "eleven_multilingual_v2 does not do dialogue")
     one_line_error(prompt_too, "remove prompt")
+    one_line_error(voice_too, "speaker_voices instead of voice")
+    one_line_error(voices_elsewhere, "speaker_voices is only for audio_type='dialogue'")
     assert fake.requests == []
 
 
@@ -235,3 +242,26 @@ async def test_bad_sections_are_refused_before_any_request(make_server, fake):
     one_line_error(both, "duration or sections")
     one_line_error(sung, "instrumental", "lyrics")
     assert fake.requests == []
+
+
+async def test_sidecars_are_linked_and_served_as_media_resources(make_settings, fake):
+    from generate_media.server import create_server
+    from generate_media.service import MediaService
+
+    settings = make_settings(EL)
+    server = create_server(settings, service=MediaService(settings), resource_links="media")
+    async with Client(server) as client:
+        result = await client.call_tool("generate_media", audio(prompt="Linked words.", timestamps=True))
+        item = only_item(result)
+        links = [b for b in result.content if b.type == "resource_link"]
+        assert [(Path(item["path"]).name, item["mime_type"])] + [
+            (Path(p).name, m)
+            for p, m in zip(item["sidecars"].values(), ("application/json", "application/x-subrip"), strict=True)
+        ] == [(link.name, link.mime_type) for link in links]
+        assert all(str(link.uri).startswith("media://outputs/") for link in links)
+        timings = await client.read_resource(str(links[1].uri))
+        subtitles = await client.read_resource(str(links[2].uri))
+    for read, ext, mime in ((timings, "json", "application/json"), (subtitles, "srt", "application/x-subrip")):
+        assert read.contents[0].mime_type == mime
+        assert base64.b64decode(read.contents[0].blob) == Path(item["sidecars"][ext]).read_bytes()
+    assert "word timings:" in result.content[0].text

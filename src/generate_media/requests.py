@@ -342,6 +342,8 @@ def _check_dialogue(req: MediaRequest) -> None:
         raise InvalidRequest("audio_type='dialogue' needs dialogue: a list of {speaker, text} turns")
     if req.prompt or req.prompts:
         raise InvalidRequest("a dialogue is spoken from its turns: remove prompt (put the delivery in instructions)")
+    if req.voice:
+        raise InvalidRequest("a dialogue takes a voice per speaker: use speaker_voices instead of voice")
     missing = sorted({t.speaker for t in req.dialogue} - set(req.speaker_voices or {}))
     if req.speaker_voices is not None and missing:
         raise InvalidRequest(f"speaker_voices has no voice for {', '.join(missing)}; give one voice per speaker")

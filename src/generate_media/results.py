@@ -85,7 +85,8 @@ class GenerationResult(BaseModel):
         for item in ok:
             extra = f" (continuation_id: {item.continuation_id})" if item.continuation_id else ""
             mark = " [PLACEHOLDER: not real generation]" if item.placeholder else ""
-            lines.append(f"- {item.path}{mark}{extra}")
+            timed = f" (word timings: {', '.join(item.sidecars.values())})" if item.sidecars else ""
+            lines.append(f"- {item.path}{mark}{extra}{timed}")
         for item in failed:
             lines.append(f"- prompt {item.index + 1} failed: {item.error.message if item.error else 'unknown error'}")
         lines.extend(f"Warning: {w}" for w in self.warnings)

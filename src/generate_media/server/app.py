@@ -85,6 +85,10 @@ def resource_id(path: Path, owner: str) -> str:
     return hashlib.sha256(f"{owner}\0{path}".encode()).hexdigest()[:24]
 
 
+#: MIME types of the sidecar files a result may carry, by extension.
+SIDECAR_MIME = {"json": "application/json", "srt": "application/x-subrip"}
+
+
 def _content(outcome: Outcome, redact: Redactor, uris: dict[str, str]) -> CallToolResult:
     """Summary text, a resource link per file (``uris``: path -> link URI), previews, structured data."""
     result = outcome.result
@@ -102,6 +106,13 @@ def _content(outcome: Outcome, redact: Redactor, uris: dict[str, str]) -> CallTo
                 description=f"{result.media_type} from {result.backend}/{result.model}",
             )
         )
+        for ext, path in (item.sidecars or {}).items():
+            description = "word timings" if ext == "json" else "subtitles"
+            blocks.append(
+                ResourceLink(
+                    uri=uris[path], name=Path(path).name, mime_type=SIDECAR_MIME.get(ext), description=description
+                )
+            )
     for data, mime in outcome.previews:
         blocks.append(ImageContent(data=base64.b64encode(data).decode(), mime_type=mime))
     structured = redact.data(result.model_dump(mode="json", exclude_none=True))
@@ -152,6 +163,8 @@ def create_server(
                 uris[item.path] = links.link_item(item, caller.principal)  # once: media links write an index
                 if resource_links == "media":
                     item.resource_uri = uris[item.path]
+                for ext, path in (item.sidecars or {}).items():
+                    uris[path] = links.link(Path(path), caller.principal, SIDECAR_MIME.get(ext))
         return _content(outcome, redact, uris)
 
     tool = build_tool(service.registry, handler)

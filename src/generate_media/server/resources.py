@@ -92,6 +92,9 @@ class FileLinks:
     def link_item(self, item: Any, owner: str) -> str:
         return str(item.uri)
 
+    def link(self, path: Path, owner: str, mime_type: str | None) -> str:
+        return path.as_uri()
+
     def register(self, server: MCPServer) -> None:
         return None
 
