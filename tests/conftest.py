@@ -7,7 +7,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
+from mcp.client.session import ClientSession
+from mcp.types import CallToolResult
 
 from generate_media.config import Limits, Settings
 from generate_media.server import create_server
@@ -99,3 +102,70 @@ def _no_real_keys(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.endswith(("_API_KEY", "_BASE_URL")) or name.startswith("GENERATE_MEDIA_"):
             monkeypatch.delenv(name, raising=False)
+
+
+# --- every tool result the suite sees is checked against the declared output schema ------------------
+
+#: Results checked so far in this session (reported at the end of the run).
+SCHEMA_CHECKED = {"results": 0, "errors": 0}
+
+
+def schema_problems(schema: dict[str, Any], structured: Any) -> list[str]:
+    """Why ``structured`` does not conform to ``schema`` (empty when it does), as a strict client
+    would see it: JSON Schema 2020-12 (jsonschema, like the Python SDK) and draft-07 (what Ajv, in the
+    TypeScript SDK and the Inspector, defaults to)."""
+    problems: list[str] = []
+    for cls in (jsonschema.Draft202012Validator, jsonschema.Draft7Validator):
+        cls.check_schema(schema)
+        validator = cls(schema, format_checker=cls.FORMAT_CHECKER)
+        for error in validator.iter_errors(structured):
+            where = "/".join(str(p) for p in error.absolute_path) or "(root)"
+            problems.append(f"{cls.__name__}: {where}: {error.message}")
+    return problems
+
+
+async def _declared_output_schema(session: ClientSession, name: str) -> dict[str, Any] | None:
+    schemas = session._tool_output_schemas
+    if name not in schemas:
+        await session.list_tools()
+    return schemas.get(name)
+
+
+@pytest.fixture(autouse=True)
+def _results_match_the_output_schema(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Every ``tools/call`` result any test receives through the Python SDK client (in memory, stdio or
+    HTTP), errors included, must validate against the tool's declared ``outputSchema``. The SDK checks
+    only successful results; strict clients check error results too. A bad result fails the call
+    that got it, and the test at teardown even if it caught that failure."""
+    original = ClientSession.call_tool
+    bad: list[str] = []
+
+    async def checked(self: ClientSession, name: str, *args: Any, **kwargs: Any) -> Any:
+        result = await original(self, name, *args, **kwargs)
+        if not isinstance(result, CallToolResult):
+            return result
+        schema = await _declared_output_schema(self, name)
+        if schema is None:
+            return result
+        SCHEMA_CHECKED["results"] += 1
+        SCHEMA_CHECKED["errors"] += bool(result.is_error)
+        if result.structured_content is None:
+            problems = ["no structuredContent although the tool declares an outputSchema"]
+        else:
+            problems = schema_problems(schema, result.structured_content)
+        if problems:
+            bad.append(f"{name} (isError={result.is_error}): {problems}")
+            raise AssertionError(f"{name} result does not match its outputSchema: {problems}")
+        return result
+
+    monkeypatch.setattr(ClientSession, "call_tool", checked)
+    yield bad
+    assert not bad, f"tool results that do not match the declared outputSchema: {bad}"
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if SCHEMA_CHECKED["results"]:
+        terminalreporter.write_line(
+            f"outputSchema: {SCHEMA_CHECKED['results']} tool results validated "
+            f"({SCHEMA_CHECKED['errors']} of them errors)"
+        )

@@ -404,7 +404,18 @@ async def test_job_ids_belong_to_the_principal_that_started_them(make_settings, 
     record.result = {
         "status": "completed",
         "media_type": "image",
-        "items": [{"index": 0, "prompt": "p", "path": str(path)}],
+        "backend": "openai",
+        "model": "gpt-image-2",
+        "items": [
+            {
+                "index": 0,
+                "prompt": "p",
+                "path": str(path),
+                "uri": path.as_uri(),
+                "mime_type": "image/png",
+                "size_bytes": path.stat().st_size,
+            }
+        ],
     }
     service.jobs.save(record)
     who = {"name": "alice"}

@@ -1,6 +1,6 @@
 """One exception tree for everything that can go wrong in a generation.
 
-    GenerateMediaError                 code         retryable
+    GenerateMediaError                 internal     (a bug: the server caught it and keeps running)
     ├── InvalidRequest                 invalid_request
     │   └── NoBackendAvailable         no_backend   (lists every backend and why it was rejected)
     ├── MissingKey                     missing_key
@@ -28,6 +28,7 @@ import logging
 from typing import Any, ClassVar
 
 __all__ = [
+    "ERROR_CODES",
     "AccessDenied",
     "AuthError",
     "BadProviderResponse",
@@ -51,9 +52,9 @@ __all__ = [
 
 
 class GenerateMediaError(Exception):
-    """Base of every error this package raises on purpose."""
+    """Base of every error this package raises on purpose; raised as is, it is an internal error."""
 
-    code: ClassVar[str] = "error"
+    code: ClassVar[str] = "internal"
     retryable: ClassVar[bool] = False
 
     def __init__(self, message: str, *, backend: str | None = None, **details: Any) -> None:
@@ -150,6 +151,18 @@ class BadProviderResponse(ProviderError):
     """The provider answered, but with something we cannot use (HTML, ``null``, a truncated image)."""
 
     code = "bad_provider_response"
+
+
+def _codes(cls: type[GenerateMediaError]) -> list[str]:
+    found = [cls.code]
+    for sub in cls.__subclasses__():
+        found.extend(c for c in _codes(sub) if c not in found)
+    return found
+
+
+#: Every ``code`` an error result can carry (the output schema's enum). An error class added
+#: elsewhere must reuse one of these or add its code here (a test imports everything and checks).
+ERROR_CODES: tuple[str, ...] = tuple(_codes(GenerateMediaError))
 
 
 class Redactor:

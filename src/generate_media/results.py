@@ -1,12 +1,21 @@
-"""The structured result of ``generate_media`` (also the tool's ``outputSchema``)."""
+"""The structured result of ``generate_media`` and the tool's ``outputSchema`` (:func:`result_schema`).
+
+Every result validates against that schema, errors included: strict clients (the TypeScript SDK
+1.x, the MCP Inspector) check ``structuredContent`` even when ``isError`` is set, and show a schema
+complaint instead of our message when it does not match. A failed call is ``{"status": "failed",
+"error": {...}}`` (:func:`failure`); every other status carries the media type, backend, model and items.
+"""
 
 from __future__ import annotations
 
+import copy
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["CostEstimate", "ErrorInfo", "GenerationResult", "ItemResult"]
+from .errors import ERROR_CODES
+
+__all__ = ["CostEstimate", "ErrorInfo", "GenerationResult", "ItemResult", "failure", "result_schema"]
 
 
 class CostEstimate(BaseModel):
@@ -24,11 +33,18 @@ class CostEstimate(BaseModel):
 
 
 class ErrorInfo(BaseModel):
-    code: str
-    message: str
+    """What went wrong. Further details of the error (such as ``backends_tried``) are kept."""
+
+    model_config = ConfigDict(extra="allow")
+
+    code: str = Field(description="Machine-readable error class (see the enum).")
+    message: str = Field(description="One line naming the next move.")
     retryable: bool = False
     backend: str | None = None
-    retry_after: float | None = None
+    retry_after: float | None = Field(None, description="Seconds to wait before retrying, when the provider said.")
+    status: int | None = Field(None, description="The provider's HTTP status, when there was one.")
+    job_id: str | None = Field(None, description="The long job this error belongs to (resumable when retryable).")
+    backends_tried: list[dict[str, Any]] | None = Field(None, description="backend='auto': each backend tried.")
 
 
 class ItemResult(BaseModel):
@@ -91,3 +107,49 @@ class GenerationResult(BaseModel):
             lines.append(f"- prompt {item.index + 1} failed: {item.error.message if item.error else 'unknown error'}")
         lines.extend(f"Warning: {w}" for w in self.warnings)
         return "\n".join(lines)
+
+
+def failure(error: dict[str, Any]) -> dict[str, Any]:
+    """The structured content of a failed call (``error`` is ``GenerateMediaError.to_dict()``)."""
+    return {"status": "failed", "error": {k: v for k, v in error.items() if v is not None}}
+
+
+def _compact(node: Any) -> Any:
+    """Drop pydantic's titles and null defaults; ``anyOf: [X, null]`` becomes X (results omit None)."""
+    if isinstance(node, list):
+        return [_compact(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key == "title" and isinstance(value, str):
+            continue
+        if key == "default" and value is None:
+            continue
+        out[key] = _compact(value)
+    variants = out.get("anyOf")
+    if isinstance(variants, list):
+        concrete = [v for v in variants if v.get("type") != "null"]
+        if len(concrete) == 1 and len(variants) == 2:
+            out.pop("anyOf")
+            out = {**concrete[0], **out}
+    return out
+
+
+def _when(field: str, value: str, then: list[str], otherwise: list[str]) -> dict[str, Any]:
+    return {
+        "if": {"properties": {field: {"const": value}}, "required": [field]},
+        "then": {"required": then},
+        "else": {"required": otherwise},
+    }
+
+
+def result_schema() -> dict[str, Any]:
+    """The tool's ``outputSchema``: a failed result needs ``error``; any other needs what was made."""
+    schema: dict[str, Any] = _compact(copy.deepcopy(GenerationResult.model_json_schema()))
+    defs = schema["$defs"]
+    defs["ErrorInfo"]["properties"]["code"]["enum"] = list(ERROR_CODES)
+    schema["required"] = ["status"]
+    schema["allOf"] = [_when("status", "failed", ["error"], ["media_type", "backend", "model", "items"])]
+    defs["ItemResult"]["allOf"] = [_when("status", "error", ["error"], ["path", "uri", "mime_type", "size_bytes"])]
+    return schema

@@ -20,6 +20,7 @@ from mcp.types import CallToolResult, ContentBlock, ImageContent, ResourceLink, 
 from .. import __version__
 from ..config import Settings
 from ..errors import GenerateMediaError, Redactor
+from ..results import failure
 from ..service import Caller, MediaService, Outcome
 from .resources import links_for
 from .tool import build_tool
@@ -76,7 +77,7 @@ def _error_result(exc: GenerateMediaError, redact: Redactor) -> CallToolResult:
     data = redact.data(exc.to_dict())  # details too: backends_tried carries provider messages
     return CallToolResult(
         content=[TextContent(text=f"Error ({exc.code}): {data['message']}")],
-        structured_content={"status": "failed", "error": data},
+        structured_content=failure(data),
         is_error=True,
     )
 

@@ -19,7 +19,7 @@ from pydantic import ConfigDict, Field
 from ..docs import tool_description
 from ..registry import Registry
 from ..requests import MediaRequest
-from ..results import GenerationResult
+from ..results import GenerationResult, result_schema
 from ..spec import AUDIO_TYPES, MediaType
 
 __all__ = ["build_tool", "flatten_schema"]
@@ -111,5 +111,6 @@ def build_tool(registry: Registry, handler: Handler) -> Tool:
         structured_output=True,
     )
     tool.parameters = flatten_schema(tool.parameters, registry)
+    tool.fn_metadata.output_schema = result_schema()  # errors included: see results.py
     tool.fn_metadata.arg_model = RawArguments
     return tool
