@@ -97,6 +97,7 @@ TRIGGERS: dict[str, tuple[tuple[str, ...], dict[str, Any], dict[str, Any] | None
     "invalid_request": ((OPENAI,), {"prompt": "x", "n": 0}, None, None),
     "no_backend": ((OPENAI,), {"prompt": "x", "duration": 5}, None, None),
     "limit_exceeded": ((OPENAI,), {"prompts": ["x"] * 33}, None, None),
+    "budget_exceeded": ((OPENAI,), {"prompt": "x"}, None, lambda _: {"budget_usd": 0.0001}),
     "missing_key": ((), {"prompt": "x", "backend": "openai"}, None, None),
     "not_found": ((OPENAI,), {"job_id": "job_" + "0" * 24}, None, None),
     "access_denied": ((OPENAI,), {"prompt": "x", "input_images": ["/etc/hostname"]}, None, None),
