@@ -111,6 +111,7 @@ TRIGGERS: dict[str, tuple[tuple[str, ...], dict[str, Any], dict[str, Any] | None
         None,
     ),
     "safety_blocked": ((OPENAI,), {"prompt": "safety blocked content"}, None, None),
+    "bad_provider_response": ((OPENAI,), {"prompt": "x"}, {"raw": b"null", "times": 5}, None),
     "timeout": ((OPENAI,), {"prompt": "x"}, {"status": 504, "times": 5}, None),
     # A server misconfigured beyond what it classifies (its output folder under a file) is the one
     # internal error reachable from outside today; when it gets its own code, pick another trigger.
