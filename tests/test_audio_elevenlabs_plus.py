@@ -265,3 +265,13 @@ async def test_sidecars_are_linked_and_served_as_media_resources(make_settings, 
         assert read.contents[0].mime_type == mime
         assert base64.b64decode(read.contents[0].blob) == Path(item["sidecars"][ext]).read_bytes()
     assert "word timings:" in result.content[0].text
+
+
+async def test_more_speakers_than_the_model_declares_are_refused_before_any_request(make_server, fake):
+    turns = [{"speaker": f"S{n}", "text": "Hi."} for n in range(11)]
+    async with Client(make_server(EL)) as client:
+        result = await client.call_tool(
+            "generate_media", audio(audio_type="dialogue", dialogue=turns, backend="elevenlabs")
+        )
+    one_line_error(result, "eleven_v3 speaks dialogues of 1 to 10 speakers, this one has 11")
+    assert fake.requests == []

@@ -128,7 +128,9 @@ async def test_a_dialogue_without_voices_gets_two_distinct_defaults(make_server,
 async def test_three_speakers_are_refused_with_the_backends_that_can(make_server, fake):
     turns = [{"speaker": s, "text": "Hi."} for s in ("A", "B", "C")]
     async with Client(make_server(GK)) as client:
-        result = await client.call_tool("generate_media", audio(audio_type="dialogue", dialogue=turns))
+        result = await client.call_tool(
+            "generate_media", audio(audio_type="dialogue", dialogue=turns, backend="google")
+        )
         unknown = await client.call_tool(
             "generate_media",
             audio(audio_type="dialogue", dialogue=turns[:2], speaker_voices={"A": "Kore", "B": "Nobody"}),
@@ -136,7 +138,7 @@ async def test_three_speakers_are_refused_with_the_backends_that_can(make_server
         missing = await client.call_tool(
             "generate_media", audio(audio_type="dialogue", dialogue=turns[:2], speaker_voices={"A": "Kore"})
         )
-    one_line_error(result, "exactly two speakers", "elevenlabs")
+    one_line_error(result, "gemini-3.8-flash-tts speaks dialogues of exactly 2 speakers, this one has 3")
     one_line_error(unknown, "'Nobody'", "not a Gemini voice")
     one_line_error(missing, "no voice for B")
     assert fake.requests == []

@@ -101,4 +101,26 @@ async def test_dialogue_voices_can_be_chosen_and_unknown_ones_are_one_line(make_
     one_line_error(bad, "'rachel'", "joe-deep")
     many = [{"speaker": s, "text": "Hi."} for s in "ABCD"]
     crowded = await _call(make_server(), audio_type="dialogue", dialogue=many)
-    one_line_error(crowded, "4 speakers", "speaker_voices")
+    one_line_error(crowded, "local-piper-joe speaks dialogues of 1 to 3 speakers, this one has 4")
+
+
+async def test_auto_skips_a_backend_that_cannot_speak_that_many_speakers(make_server, fake):
+    # A Gemini key reaches only two-speaker dialogue; three speakers go to the local voices.
+    turns = [{"speaker": s, "text": "Hi."} for s in "ABC"]
+    with anyio.fail_after(120):
+        async with Client(make_server("GEMINI_API_KEY")) as client:
+            result = await client.call_tool(
+                "generate_media", {"media_type": "audio", "audio_type": "dialogue", "dialogue": turns}
+            )
+            two = await client.call_tool(
+                "generate_media", {"media_type": "audio", "audio_type": "dialogue", "dialogue": turns[:2]}
+            )
+    assert not result.is_error, result.content
+    assert (result.structured_content["backend"], result.structured_content["model"]) == ("local", "local-piper-joe")
+    assert result.structured_content["items"][0]["metadata"]["speakers"] == {
+        "A": "joe",
+        "B": "joe-deep",
+        "C": "joe-bright",
+    }
+    assert two.structured_content["backend"] == "google"
+    assert [r.path.rsplit("/", 1)[-1] for r in fake.requests] == ["gemini-3.8-flash-tts:generateContent"]

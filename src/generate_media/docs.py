@@ -132,6 +132,9 @@ def capabilities(model: ModelSpec) -> list[str]:
     notes.extend(label for flag, label in ((model.mask, "mask"), (model.continuation, "continue_from")) if flag)
     if model.takes_duration:
         notes.append(f"duration {model.duration_choices()} s")
+    if model.speakers is not None:
+        low, high = model.speakers
+        notes.append(f"{low} speakers" if low == high else f"{low}–{high} speakers")
     notes.extend(sorted(model.options))
     return notes
 

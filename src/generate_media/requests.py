@@ -223,6 +223,17 @@ def _check_voice(req: MediaRequest, model: ModelSpec) -> str | None:
     return f"voice={req.voice!r} is not a voice of {model.id} (voices: {', '.join(model.voices)})"
 
 
+def _check_speakers(req: MediaRequest, model: ModelSpec) -> str | None:
+    if not req.dialogue or model.speakers is None:
+        return None
+    count = len({turn.speaker for turn in req.dialogue})
+    low, high = model.speakers
+    if low <= count <= high:
+        return None
+    allowed = f"exactly {low}" if low == high else f"{low} to {high}"
+    return f"{model.id} speaks dialogues of {allowed} speakers, this one has {count}"
+
+
 def _check_operation(req: MediaRequest, model: ModelSpec) -> str | None:
     if req.operation in model.operations:
         return None
@@ -257,6 +268,7 @@ _CHECKS: tuple[Callable[[MediaRequest, ModelSpec], str | None], ...] = (
     _choice("audio_format", "audio_formats"),
     _check_duration,
     _check_voice,
+    _check_speakers,
     _check_options,
 )
 

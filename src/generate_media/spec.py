@@ -68,6 +68,8 @@ class ModelSpec:
     duration_range: tuple[float, float] | None = None
     voices: tuple[str, ...] | None = ()
     audio_formats: tuple[str, ...] = ()
+    #: (fewest, most) distinct speakers of a dialogue, for models with the dialogue operation (None: any).
+    speakers: tuple[int, int] | None = None
     options: frozenset[str] = frozenset()
     deprecated: str | None = None
     placeholder: bool = False

@@ -34,6 +34,7 @@ def _tts(model_id: str, notes: str, *, dialogue: bool = False) -> ModelSpec:
         operations=("speech", "dialogue", "voice_clone") if dialogue else ("speech", "voice_clone"),
         voices=None,
         audio_formats=_FORMATS,
+        speakers=(1, 10) if dialogue else None,  # text-to-dialogue: at most 10 unique voice ids
         options=_VOICE_OPTS | {"source_language", "voice_samples", "voice_name", "timestamps"},
         notes=notes,
     )

@@ -75,6 +75,7 @@ def _tts(model_id: str, notes: str) -> ModelSpec:
         operations=("speech", "dialogue"),
         voices=VOICES,
         audio_formats=("wav",),
+        speakers=(2, 2),  # MultiSpeakerVoiceConfig: "Exactly two speaker voice configurations" (google-genai 3.6.1)
         options=frozenset({"instructions", "source_language"}),
         notes=notes,
     )

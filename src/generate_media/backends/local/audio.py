@@ -28,10 +28,11 @@ SUPPORT = MediaSupport(
             operations=("speech", "dialogue"),
             voices=tuple(VOICES),
             audio_formats=("wav",),
+            speakers=(1, len(VOICES)),
             options=frozenset({"speed", "timestamps"}),
             notes="Neural speech offline: piper-tts with the en_US joe voice. speed 0.5 to 2. joe-deep and "
-            "joe-bright are joe pitch-shifted (one piper voice ships); a dialogue gives each speaker one of the "
-            "three. timestamps: word timings from piper's phoneme alignments.",
+            "joe-bright are joe pitch-shifted (one piper voice ships); a dialogue of up to three speakers gives each "
+            "one of them. timestamps: word timings from piper's phoneme alignments.",
         ),
         ModelSpec(
             id="local-midi-composer",
@@ -78,12 +79,7 @@ def _cast(call: Call) -> dict[str, str]:
     speakers = list(dict.fromkeys(turn.speaker for turn in call.request.dialogue))
     if call.request.speaker_voices is not None:
         return {s: call.request.speaker_voices[s].strip().lower() for s in speakers}
-    if len(speakers) > len(VOICES):
-        raise InvalidRequest(
-            f"{len(speakers)} speakers but {len(VOICES)} local voices ({', '.join(VOICES)}); "
-            "give speaker_voices (voices may repeat) or use backend='elevenlabs'"
-        )
-    return dict(zip(speakers, VOICES, strict=False))
+    return dict(zip(speakers, VOICES, strict=False))  # the model declares at most len(VOICES) speakers
 
 
 async def _dialogue(call: Call) -> list[Produced]:
