@@ -97,7 +97,7 @@ class MediaRequest(BaseModel):
     sections: list[SongSection] | None = Field(
         None,
         description="Music: a structured song, a list of {name, duration (seconds), lyrics, styles} sections in order; "
-        "the prompt gives the overall style.",
+        "the prompt gives the overall style (on the CLI: one JSON object per section).",
     )
     style: str | None = Field(None, description="Local image restyle: a style name or index.")
     output_dir: str | None = Field(
