@@ -39,7 +39,8 @@ async def test_speech_with_timestamps_writes_word_timings_json_and_srt(make_serv
     text = "Hello there. General Kenobi!"
     async with Client(make_server(EL), mode=mode) as client:
         result = await client.call_tool(
-            "generate_media", audio(prompt=text, voice="Rachel", audio_format="wav", timestamps=True)
+            "generate_media",
+            audio(prompt=text, voice="Rachel", audio_format="wav", timestamps=True, model="eleven_multilingual_v2"),
         )
     item = only_item(result)
     sent = fake.of("elevenlabs", "/with-timestamps")[-1]
@@ -98,7 +99,15 @@ async def test_dialogue_sends_each_turn_with_its_speakers_voice(make_server, fak
     async with Client(make_server(EL), mode=mode) as client:
         result = await client.call_tool(
             "generate_media",
-            audio(audio_type="dialogue", dialogue=TURNS, speaker_voices=voices, audio_format="mp3", seed=3),
+            audio(
+                audio_type="dialogue",
+                dialogue=TURNS,
+                speaker_voices=voices,
+                audio_format="mp3",
+                seed=3,
+                model="eleven_v3",
+                backend="elevenlabs",
+            ),
         )
     item = only_item(result)
     assert result.structured_content["model"] == "eleven_v3"
@@ -171,7 +180,7 @@ async def test_sections_become_a_music_v1_composition_plan(make_server, fake, mo
     async with Client(make_server(EL), mode=mode) as client:
         result = await client.call_tool(
             "generate_media",
-            audio(audio_type="music", prompt="dream pop, female vocals", sections=SECTIONS, backend="elevenlabs"),
+            audio(audio_type="music", prompt="dream pop, female vocals", sections=SECTIONS, model="music_v1"),
         )
     item = only_item(result)
     sent = fake.of("elevenlabs", "/v1/music")[-1].json
