@@ -15,7 +15,7 @@ from typing import Any
 import anyio
 import httpx2
 import pytest
-from mcp import Client, StdioServerParameters
+from mcp import Client, StdioServerParameters, types
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
@@ -25,6 +25,7 @@ from generate_media.server.resources import MediaResources
 from generate_media.service import MediaService
 from generate_media.spec import MediaType
 from tests.conftest import KEYS
+from tests.fakes import media
 
 ALICE = "alice-token-0123456789abcdef"
 BOB = "bob-token-fedcba9876543210xyz"
@@ -228,6 +229,282 @@ async def test_both_transports_pass_the_same_end_to_end_suite(transport, make_se
     assert [t.name for t in tools.tools] == ["generate_media"]
     assert not made.is_error, made.content
     path = Path(made.structured_content["items"][0]["path"])
-    assert path.parent == out_dir.resolve() and path.read_bytes().startswith(b"\x89PNG")
+    home = out_dir / "clients" / "alice" if transport is over_http else out_dir  # HTTP: the principal's own area
+    assert path.parent == home.resolve() and path.read_bytes().startswith(b"\x89PNG")
     assert keyless.is_error and keyless.structured_content["error"]["code"] == "missing_key"
     assert "OPENAI_API_KEY" in keyless.content[0].text
+
+
+# --- what a remote client may reach --------------------------------------------------------------
+
+
+async def test_a_remote_clients_roots_never_widen_what_the_server_reads_or_writes(make_settings, fake, tmp_path):
+    """A remote client's roots name folders of its machine, not ours: file:/// must open nothing."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "in.png").write_bytes(media.png(16, 16))
+    asked: list[int] = []
+
+    async def roots(_ctx: Any) -> types.ListRootsResult:
+        asked.append(1)
+        offered = ["file:///", elsewhere.as_uri(), tmp_path.as_uri(), "file://localhost/"]
+        return types.ListRootsResult(roots=[types.Root(uri=uri) for uri in offered])
+
+    settings = make_settings("OPENAI_API_KEY", env=TOKENS)
+    cases = [
+        {"prompt": "x", "input_images": [str(elsewhere / "in.png")]},
+        {"prompt": "x", "input_images": [(elsewhere / "in.png").as_uri()]},
+        {"prompt": "x", "input_images": ["/etc/hostname"]},
+        {"prompt": "x", "output_dir": str(elsewhere)},
+        {"prompt": "x", "output_dir": "/tmp"},
+        {"prompt": "x", "output_dir": "../../elsewhere"},
+    ]
+    async with serving(settings) as url:
+        headers = {"Authorization": f"Bearer {ALICE}"}
+        async with (
+            httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(30, read=60)) as http,
+            Client(streamable_http_client(url, http_client=http), mode="legacy", list_roots_callback=roots) as client,
+        ):
+            results = [await client.call_tool("generate_media", case) for case in cases]
+    codes = [r.structured_content["error"]["code"] if r.is_error else "ok" for r in results]
+    assert codes == ["access_denied"] * len(cases), [r.content[0].text for r in results]
+    assert asked == []  # never even asked: nothing it could answer would count
+    assert sorted(p.name for p in elsewhere.iterdir()) == ["in.png"]
+    assert fake.of("openai") == []
+
+
+async def test_each_principals_files_are_its_own(make_settings, fake, out_dir, tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "logo.png").write_bytes(media.png(16, 16))
+    settings = make_settings("OPENAI_API_KEY", env=TOKENS, allowed_dirs=(shared,))
+    async with serving(settings) as url:
+        async with connect(url, ALICE) as alice:
+            made = await alice.call_tool("generate_media", {"prompt": "alice's secret sketch"})
+            path = made.structured_content["items"][0]["path"]
+            own = await alice.call_tool("generate_media", {"prompt": "edit mine", "input_images": [path]})
+            shared_in = await alice.call_tool(
+                "generate_media", {"prompt": "use the logo", "input_images": [str(shared / "logo.png")]}
+            )
+            sub = await alice.call_tool("generate_media", {"prompt": "in a subfolder", "output_dir": "drafts"})
+        async with connect(url, BOB) as bob:
+            alice_area = str(Path(path).parent)
+            attempts = [
+                {"prompt": "steal", "input_images": [path]},
+                {"prompt": "steal", "input_images": [Path(path).as_uri()]},
+                {"prompt": "steal", "input_images": [f"{out_dir}/clients/bob/../alice/{Path(path).name}"]},
+                {"prompt": "plant", "output_dir": alice_area},
+                {"prompt": "plant", "output_dir": "../alice"},
+                {"prompt": "plant", "output_dir": str(out_dir)},
+                {"prompt": "plant", "output_dir": str(shared)},  # the allowed dirs are read-only over HTTP
+            ]
+            refused = [await bob.call_tool("generate_media", args) for args in attempts]
+    assert not made.is_error and not own.is_error and not shared_in.is_error, (own.content, shared_in.content)
+    assert Path(path).parent == (out_dir / "clients" / "alice").resolve()
+    assert (
+        Path(sub.structured_content["items"][0]["path"]).parent == (out_dir / "clients" / "alice" / "drafts").resolve()
+    )
+    codes = [r.structured_content["error"]["code"] if r.is_error else "ok" for r in refused]
+    assert codes == ["access_denied"] * len(attempts), [r.content[0].text for r in refused]
+    assert all("\n" not in r.content[0].text for r in refused)
+    assert sorted(p.name for p in shared.iterdir()) == ["logo.png"]
+    assert not (out_dir / "clients" / "bob").exists() or not any((out_dir / "clients" / "bob").iterdir())
+    assert len(fake.of("openai")) == 4  # alice's four calls; none of bob's reached the provider
+
+
+# --- sessions ------------------------------------------------------------------------------------
+
+SESSION_HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
+
+
+async def _open_session(http: httpx2.AsyncClient, url: str, token: str) -> httpx2.Response:
+    return await http.post(url, json=INITIALIZE, headers={**SESSION_HEADERS, "authorization": f"Bearer {token}"})
+
+
+async def test_one_token_cannot_lock_the_others_out(make_settings, fake):
+    limit = 3
+    env = {**TOKENS, "GENERATE_MEDIA_HTTP_MAX_SESSIONS_PER_TOKEN": str(limit)}
+    async with serving(make_settings("OPENAI_API_KEY", env=env)) as url, httpx2.AsyncClient(timeout=10) as http:
+        opened = [await _open_session(http, url, ALICE) for _ in range(limit)]
+        refused = [await _open_session(http, url, ALICE) for _ in range(5)]
+        async with connect(url, BOB, "legacy") as bob:
+            made = await bob.call_tool("generate_media", {"prompt": "bob still gets in"})
+        with pytest.raises(Exception) as via_client:
+            async with connect(url, ALICE, "legacy") as alice:
+                await alice.list_tools()
+        first = opened[0].headers["mcp-session-id"]
+        ended = await http.delete(
+            url, headers={**SESSION_HEADERS, "authorization": f"Bearer {ALICE}", "mcp-session-id": first}
+        )
+        again = await _open_session(http, url, ALICE)
+    assert [r.status_code for r in opened] == [200] * limit
+    assert {r.status_code for r in refused} == {429}
+    error = refused[0].json()["error"]
+    assert "GENERATE_MEDIA_HTTP_MAX_SESSIONS_PER_TOKEN=3" in error["message"] and "DELETE" in error["message"]
+    assert "\n" not in error["message"] and ALICE not in error["message"]
+    assert refused[0].headers["retry-after"] == "300"
+    assert not made.is_error, made.content
+    assert "429" in repr(via_client.value) or "sessions" in repr(via_client.value)
+    assert ended.status_code in (200, 204) and again.status_code == 200
+
+
+async def test_a_session_belongs_to_the_token_that_opened_it(make_settings, fake):
+    async with serving(make_settings("OPENAI_API_KEY", env=TOKENS)) as url, httpx2.AsyncClient(timeout=10) as http:
+        opened = await _open_session(http, url, ALICE)
+        sid = opened.headers["mcp-session-id"]
+        as_alice = {**SESSION_HEADERS, "authorization": f"Bearer {ALICE}", "mcp-session-id": sid}
+        as_bob = {**as_alice, "authorization": f"Bearer {BOB}", "mcp-protocol-version": "2025-11-25"}
+        await http.post(url, json={"jsonrpc": "2.0", "method": "notifications/initialized"}, headers=as_alice)
+        bob_call = await http.post(url, json=CALL, headers=as_bob)
+        bob_delete = await http.delete(url, headers=as_bob)
+        ping = {"jsonrpc": "2.0", "id": 9, "method": "ping"}
+        alice_ping = await http.post(url, json=ping, headers={**as_alice, "mcp-protocol-version": "2025-11-25"})
+    assert bob_call.status_code == 404 and bob_delete.status_code == 404
+    assert alice_ping.status_code == 200 and '"result"' in alice_ping.text
+    assert fake.of("openai") == []
+
+
+def test_idle_sessions_end_after_the_configured_time(make_settings):
+    app = create_http_app(make_settings(env={**TOKENS, "GENERATE_MEDIA_HTTP_SESSION_IDLE_S": "42"}))
+    assert app.sessions is not None and app.sessions.idle_s == 42
+    default = create_http_app(make_settings(env=TOKENS))
+    assert default.sessions is not None and default.sessions.idle_s == 300 and default.sessions.limit == 16
+    with pytest.raises(HttpConfigError, match="GENERATE_MEDIA_HTTP_MAX_SESSIONS_PER_TOKEN"):
+        create_http_app(make_settings(env={**TOKENS, "GENERATE_MEDIA_HTTP_MAX_SESSIONS_PER_TOKEN": "0"}))
+
+
+async def test_an_idle_session_is_closed_and_frees_its_slot(make_settings, fake):
+    env = {**TOKENS, "GENERATE_MEDIA_HTTP_MAX_SESSIONS_PER_TOKEN": "1", "GENERATE_MEDIA_HTTP_SESSION_IDLE_S": "0.3"}
+    async with serving(make_settings(env=env)) as url, httpx2.AsyncClient(timeout=10) as http:
+        first = await _open_session(http, url, ALICE)
+        statuses = [(await _open_session(http, url, ALICE)).status_code]
+        with anyio.fail_after(20):
+            while statuses[-1] != 200:  # the idle session is reaped, then the slot is free again
+                await anyio.sleep(0.1)
+                statuses.append((await _open_session(http, url, ALICE)).status_code)
+        gone = await http.post(
+            url,
+            json={"jsonrpc": "2.0", "id": 3, "method": "ping"},
+            headers={
+                **SESSION_HEADERS,
+                "authorization": f"Bearer {ALICE}",
+                "mcp-session-id": first.headers["mcp-session-id"],
+            },
+        )
+    assert first.status_code == 200 and statuses[0] == 429 and statuses[-1] == 200
+    assert gone.status_code == 404
+
+
+# --- unreadable messages -------------------------------------------------------------------------
+
+DEPTHS = [200, 1_000, 20_000]
+
+
+def _nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+def _deep_call(depth: int) -> bytes:
+    arguments = f'{{"prompt": "x", "extra": {_nested(depth)}}}'
+    params = f'{{"name": "generate_media", "arguments": {arguments}}}'
+    return f'{{"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {params}}}'.encode()
+
+
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+async def test_deeply_nested_json_gets_a_json_rpc_error_over_http(make_settings, fake, mode):
+    answers = []
+    async with serving(make_settings(env=TOKENS)) as url, httpx2.AsyncClient(timeout=30) as http:
+        headers = {**SESSION_HEADERS, "authorization": f"Bearer {ALICE}"}
+        if mode == "legacy":
+            opened = await _open_session(http, url, ALICE)
+            headers.update({"mcp-session-id": opened.headers["mcp-session-id"], "mcp-protocol-version": "2025-11-25"})
+        else:
+            headers["mcp-protocol-version"] = "2026-07-28"
+        for depth in DEPTHS:
+            with anyio.fail_after(20):
+                answers.append(await http.post(url, content=_deep_call(depth), headers=headers))
+        async with connect(url, ALICE, mode) as client:
+            healthy = await client.list_tools()
+    for depth, answer in zip(DEPTHS, answers, strict=True):
+        body = _sse_or_json(answer)
+        assert "error" in body or body.get("result", {}).get("isError"), (depth, answer.status_code, answer.text[:200])
+        assert answer.status_code < 500, (depth, answer.status_code)
+    assert [t.name for t in healthy.tools] == ["generate_media"]
+    assert fake.requests == []
+
+
+def _sse_or_json(response: httpx2.Response) -> dict[str, Any]:
+    import json
+
+    text = response.text
+    if text.lstrip().startswith("{"):
+        return dict(json.loads(text))
+    data = [line[5:].strip() for line in text.splitlines() if line.startswith("data:") and line[5:].strip()]
+    return dict(json.loads(data[-1])) if data else {}
+
+
+async def test_deeply_nested_json_gets_a_parse_error_over_stdio(make_settings, fake):
+    """The SDK's stdio reader gives up at about 200 levels and dropped the line: the client waited."""
+    with anyio.fail_after(60):
+        async with over_stdio(make_settings, ()) as client:
+            with pytest.raises(MCPError) as caught, anyio.fail_after(15):
+                await client.call_tool("generate_media", {"prompt": "x", "extra": json_nested(200)})
+            after = await client.call_tool("generate_media", {"prompt": "still answering"})
+    assert caught.value.error.code == -32700 and "nested too deeply" in caught.value.error.message
+    assert after.is_error and after.structured_content["error"]["code"] == "missing_key"
+
+
+async def test_every_unreadable_line_over_stdio_is_answered(make_settings, fake):
+    """Deeper than any client would send, not JSON, not JSON-RPC: each line gets its error, with
+    the request id when the line still yields one, and the server keeps serving."""
+    import json
+
+    settings = make_settings()
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(settings.state_dir.parent),
+        "GENERATE_MEDIA_OUTPUT_DIR": str(settings.output_dir),
+        "GENERATE_MEDIA_STATE_DIR": str(settings.state_dir),
+    }
+    lines = {
+        1_000: _deep_call(1_000),
+        20_000: _deep_call(20_000),
+        "not json": b"{this is not json",
+        "not json-rpc": b'{"jsonrpc": "2.0", "id": 5, "method": 42}',
+    }
+    expected = {1_000: (None, -32700), 20_000: (None, -32700), "not json": (None, -32700), "not json-rpc": (5, -32600)}
+    answers = {}
+    with anyio.fail_after(60):
+        async with await anyio.open_process([sys.executable, "-m", "generate_media"], env=env) as proc:
+            assert proc.stdin is not None and proc.stdout is not None
+            reader = _Lines(proc.stdout)
+            await proc.stdin.send(json.dumps(INITIALIZE).encode() + b"\n")
+            await reader.next()
+            await proc.stdin.send(b'{"jsonrpc": "2.0", "method": "notifications/initialized"}\n')
+            for name, line in lines.items():
+                await proc.stdin.send(line + b"\n")
+                answers[name] = json.loads(await reader.next())
+            await proc.stdin.send(b'{"jsonrpc": "2.0", "id": 99, "method": "ping"}\n')
+            pong = json.loads(await reader.next())
+            await proc.stdin.aclose()
+    got = {name: (a.get("id"), a["error"]["code"]) for name, a in answers.items()}
+    assert got == expected
+    assert pong == {"jsonrpc": "2.0", "id": 99, "result": {}}
+
+
+class _Lines:
+    def __init__(self, stream: Any) -> None:
+        self.stream, self.buffer = stream, b""
+
+    async def next(self) -> bytes:
+        while b"\n" not in self.buffer:
+            self.buffer += await self.stream.receive()
+        line, _, self.buffer = self.buffer.partition(b"\n")
+        return line
+
+
+def json_nested(depth: int) -> Any:
+    value: list[Any] = []
+    for _ in range(depth - 1):
+        value = [value]
+    return value

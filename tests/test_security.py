@@ -9,6 +9,7 @@ import logging
 import os
 import socket
 import sys
+import warnings
 from pathlib import Path
 
 import anyio
@@ -428,3 +429,88 @@ async def test_job_ids_belong_to_the_principal_that_started_them(make_settings, 
     assert not mine.is_error and mine.structured_content["items"][0]["path"] == str(path)
     assert _code(theirs) == _code(never) == "not_found"
     assert theirs.content[0].text.replace(record.id, "ID") == never.content[0].text.replace("job_" + "0" * 24, "ID")
+
+
+async def test_local_roots_widen_only_to_real_project_folders_and_warn_nothing(
+    make_server, make_settings, fake, home, tmp_path
+):
+    """stdio: a root may add a project folder; '/', the home folder or its ancestors are ignored
+    (they would open ~/.ssh), and asking for roots logs no deprecation warning."""
+    project = home / "code" / "project"
+    project.mkdir(parents=True)
+    (project / "in.png").write_bytes(media.png(16, 16))
+    offered = ["file:///", home.as_uri(), home.parent.as_uri(), (home / "missing").as_uri(), project.as_uri()]
+
+    async def roots(_ctx) -> types.ListRootsResult:
+        return types.ListRootsResult(roots=[types.Root(uri=uri) for uri in offered])
+
+    cases = {
+        "project": {"prompt": "x", "input_images": [str(project / "in.png")]},
+        "ssh key": {"prompt": "x", "input_images": [str(home / ".ssh" / "id_ed25519")]},
+        "home": {"prompt": "x", "output_dir": str(home)},
+    }
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        async with Client(make_server("OPENAI_API_KEY"), mode="legacy", list_roots_callback=roots) as client:
+            results = {name: await client.call_tool("generate_media", args) for name, args in cases.items()}
+    ours = [w for w in caught if "roots" in str(w.message) and "generate_media" in w.filename]
+    assert ours == [], [str(w.message) for w in ours]
+    assert not results["project"].is_error, results["project"].content
+    assert _code(results["ssh key"]) == _code(results["home"]) == "access_denied"
+    assert len(fake.of("openai")) == 1
+
+    settings = make_settings("OPENAI_API_KEY")
+    errlog = tmp_path / "stderr.log"
+    with errlog.open("w") as err, anyio.fail_after(60):
+        async with Client(stdio_client(_stdio(settings), errlog=err), mode="legacy", list_roots_callback=roots) as c:
+            over_stdio = [await c.call_tool("generate_media", cases["project"]) for _ in range(2)]
+    assert all(not r.is_error for r in over_stdio), over_stdio[0].content
+    assert "MCPDeprecationWarning" not in errlog.read_text() and "deprecated" not in errlog.read_text()
+
+
+class _Dns:
+    """A resolver that answers differently the second time (DNS rebinding), for one host name."""
+
+    def __init__(self, monkeypatch, host: str, answers: list[str]) -> None:
+        self.host, self.answers, self.asked = host, answers, 0
+        self._real = socket.getaddrinfo
+        monkeypatch.setattr(socket, "getaddrinfo", self)
+
+    def __call__(self, host, port, *args, **kwargs):
+        name = host.decode() if isinstance(host, bytes) else host  # anyio asks with IDNA-encoded bytes
+        if name != self.host:
+            return self._real(host, port, *args, **kwargs)
+        answer = self.answers[min(self.asked, len(self.answers) - 1)]
+        self.asked += 1
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (answer, port or 0))]
+
+
+async def test_the_address_checked_is_the_address_connected_to(make_server, fake, monkeypatch):
+    """Checked public, then rebound to loopback: the download must never reach the loopback service."""
+    port = fake.url.rsplit(":", 1)[1]
+    dns = _Dns(monkeypatch, "rebind.example", ["93.184.216.34", "127.0.0.1"])
+    server = make_server("OPENAI_API_KEY", allow_http_urls=True, request_timeout_s=2.0)
+    url = f"http://rebind.example:{port}/files/image.png"
+    async with Client(server) as client:
+        with anyio.fail_after(30):
+            result = await client.call_tool("generate_media", {"prompt": "x", "input_images": [url]})
+    assert result.is_error and _code(result) == "invalid_request", result.content
+    assert dns.asked == 1  # resolved once, for the check; the connection used that answer
+    assert [r for r in fake.requests if r.path.startswith("/files")] == []
+    assert fake.of("openai") == []
+
+
+async def test_a_pinned_connection_keeps_the_host_name_in_the_request(make_server, fake, monkeypatch):
+    """Pinned to the checked address, the request still names its host (Host header; SNI for https)."""
+    port = fake.url.rsplit(":", 1)[1]
+    dns = _Dns(monkeypatch, "images.example", ["127.0.0.1", "10.255.255.1"])
+    server = make_server("OPENAI_API_KEY", allow_http_urls=True, allow_private_urls=True, request_timeout_s=2.0)
+    async with Client(server) as client:
+        with anyio.fail_after(30):
+            url = f"http://images.example:{port}/files/image.png"
+            result = await client.call_tool("generate_media", {"prompt": "x", "input_images": [url]})
+    assert not result.is_error, result.content
+    got = [r for r in fake.requests if r.path.startswith("/files")]
+    assert [r.headers["host"] for r in got] == [f"images.example:{port}"]
+    assert dns.asked == 1
+    assert fake.of("openai", "/images/edits")[-1].files("image")[0][1] == media.png(48, 48)

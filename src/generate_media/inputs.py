@@ -112,20 +112,63 @@ def _is_public(addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return addr.is_global and not addr.is_multicast
 
 
-def _check_host(host: str, settings: Settings) -> None:
-    if settings.allow_private_urls:
-        return
+def _check_host(host: str, settings: Settings) -> str:
+    """Resolve ``host`` once, check every address it has, and return the one to connect to.
+
+    The connection goes to this very address (see :class:`_PinnedBackend`): resolving again when
+    connecting could give another answer (DNS rebinding: public for the check, private for the use).
+    """
     try:
-        infos = socket.getaddrinfo(host, None)
+        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
         raise InvalidRequest(f"cannot resolve {host}; check the URL") from exc
-    for info in infos:
-        addr = ipaddress.ip_address(str(info[4][0]).split("%")[0])
-        if not _is_public(addr):
+    addrs = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
+    if not addrs:
+        raise InvalidRequest(f"cannot resolve {host}; check the URL")
+    for addr in addrs:
+        if not settings.allow_private_urls and not _is_public(addr):
             raise AccessDenied(
                 f"{host} resolves to a private address ({addr}); URLs must point at public hosts "
                 "(GENERATE_MEDIA_ALLOW_PRIVATE_URLS=1 allows it)"
             )
+    return str(addrs[0])
+
+
+class _PinnedBackend:
+    """An httpcore network backend that connects to the address checked for a host, never to a
+    fresh DNS answer. The URL keeps the host name, so the Host header, TLS SNI and certificate
+    check all still use it."""
+
+    def __init__(self, pins: dict[str, str]) -> None:
+        import httpcore
+
+        self.pins = pins
+        self._inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(self, host: str, port: int, **kwargs: Any) -> Any:
+        pinned = self.pins.get(host)
+        if pinned is None:  # every hop is checked (and pinned) before it is requested
+            raise AccessDenied(f"{host} was not checked before connecting; give the final URL")
+        return await self._inner.connect_tcp(pinned, port, **kwargs)
+
+    async def connect_unix_socket(self, *args: Any, **kwargs: Any) -> Any:
+        raise AccessDenied("unix sockets are not URL inputs")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+def _pinned_transport(pins: dict[str, str]) -> Any:
+    import httpcore
+    import httpx
+
+    transport = httpx.AsyncHTTPTransport()
+    # httpx takes no network backend; the pool it wraps does. Same TLS settings, our connector.
+    transport._pool = httpcore.AsyncConnectionPool(
+        ssl_context=httpx.create_ssl_context(),
+        network_backend=_PinnedBackend(pins),  # type: ignore[arg-type]  # duck-typed: the methods httpcore calls
+    )
+    return transport
 
 
 def _check_url(url: str, settings: Settings) -> str:
@@ -142,8 +185,9 @@ def _check_url(url: str, settings: Settings) -> str:
 async def fetch_url(url: str, settings: Settings, limit: int) -> bytes:
     """GET a caller-supplied URL with the SSRF rules, a size cap, a timeout and a redirect limit.
 
-    Every redirect hop is checked again (scheme and resolved address) before it is requested, and the
-    whole download, however slowly the server drips bytes, ends within the request timeout.
+    Every redirect hop is checked again (scheme and resolved address) before it is requested, the
+    connection goes to the address that was checked (never a second DNS answer), and the whole
+    download, however slowly the server drips bytes, ends within the request timeout.
 
     Raises:
         AccessDenied: plain http:// (unless allowed) or a private address.
@@ -156,18 +200,23 @@ async def fetch_url(url: str, settings: Settings, limit: int) -> bytes:
     timeout = httpx.Timeout(total_s, connect=min(10.0, total_s))
     try:
         with anyio.fail_after(total_s):
-            async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
-                return await _download(client, url, settings, limit)
+            pins: dict[str, str] = {}
+            transport = _pinned_transport(pins)
+            async with httpx.AsyncClient(timeout=timeout, follow_redirects=False, transport=transport) as client:
+                return await _download(client, url, settings, limit, pins)
     except TimeoutError as exc:
         raise InvalidRequest(f"downloading {url[:80]} took longer than {total_s:g} s; use a faster host") from exc
     except httpx.HTTPError as exc:
         raise InvalidRequest(f"downloading {url[:80]} failed ({type(exc).__name__}); check the URL") from exc
 
 
-async def _download(client: Any, url: str, settings: Settings, limit: int) -> bytes:
+async def _download(client: Any, url: str, settings: Settings, limit: int, pins: dict[str, str]) -> bytes:
+    import httpx
+
     for _ in range(MAX_REDIRECTS + 1):
-        host = _check_url(url, settings)
-        await anyio.to_thread.run_sync(_check_host, host, settings)
+        _check_url(url, settings)
+        host = httpx.URL(url).raw_host.decode("ascii")  # as the connection pool will name it (IDNA-encoded)
+        pins[host] = await anyio.to_thread.run_sync(_check_host, host, settings)
         async with client.stream("GET", url) as resp:
             if resp.is_redirect:
                 url = urljoin(url, resp.headers.get("location", ""))

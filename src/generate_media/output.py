@@ -52,19 +52,45 @@ _MIME_FIX = {
 
 @dataclass(frozen=True)
 class Confinement:
-    """The directories files may be read from and written to (symlinks and .. resolved first)."""
+    """The directories files may be read from and written to (symlinks and .. resolved first).
+
+    The first root is home: where outputs go by default and what a relative ``output_dir`` is
+    relative to. ``read_only`` roots may be read, never written (over HTTP: the operator's allowed
+    directories, shared by every client). Nothing inside a ``fenced`` directory is reachable except
+    through a root that is itself inside it (over HTTP: the other clients' areas).
+    """
 
     roots: tuple[Path, ...]
+    read_only: tuple[Path, ...] = ()
+    fenced: tuple[Path, ...] = ()
 
     @classmethod
-    def of(cls, dirs: Iterable[Path]) -> Confinement:
-        return cls(tuple(dict.fromkeys(Path(d).expanduser().resolve() for d in dirs)))
+    def of(cls, dirs: Iterable[Path], *, read_only: Iterable[Path] = (), fenced: Iterable[Path] = ()) -> Confinement:
+        def resolved(paths: Iterable[Path]) -> tuple[Path, ...]:
+            return tuple(dict.fromkeys(Path(d).expanduser().resolve() for d in paths))
+
+        roots = resolved([*dirs, *read_only])
+        writable = resolved(dirs)
+        return cls(roots, tuple(r for r in roots if r not in writable), resolved(fenced))
+
+    @property
+    def home(self) -> Path:
+        return self.roots[0]
+
+    def writable(self) -> Confinement:
+        """The same confinement without its read-only roots: where outputs may be written."""
+        return Confinement(tuple(r for r in self.roots if r not in self.read_only), (), self.fenced)
 
     def with_roots(self, extra: Iterable[Path]) -> Confinement:
         return Confinement.of([*self.roots, *extra])
 
     def contains(self, path: Path) -> bool:
-        return any(path == root or path.is_relative_to(root) for root in self.roots)
+        if not any(_within(path, root) for root in self.roots):
+            return False
+        return not any(
+            _within(path, fence) and not any(_within(path, r) and _within(r, fence) for r in self.roots)
+            for fence in self.fenced
+        )
 
     def resolve(self, raw: str | Path, *, base: Path | None = None) -> Path:
         """Resolve ``raw`` (relative to ``base``) and require it inside an allowed root.
@@ -97,6 +123,10 @@ class Confinement:
         if not stat.S_ISREG(mode):
             raise AccessDenied(f"{raw} is not a regular file; give an image, audio or video file")
         return path
+
+
+def _within(path: Path, root: Path) -> bool:
+    return path == root or path.is_relative_to(root)
 
 
 @dataclass

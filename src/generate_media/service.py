@@ -17,6 +17,7 @@ import anyio.lowlevel
 
 from .config import Settings
 from .errors import (
+    AccessDenied,
     BadProviderResponse,
     BudgetExceeded,
     GenerateMediaError,
@@ -56,7 +57,8 @@ class Caller:
 
     principal: str = "local"
     session: str = "local"
-    roots: tuple[Path, ...] = ()
+    roots: tuple[Path, ...] = ()  # stdio: the local client's roots (README: "Files and folders")
+    remote: bool = False  # HTTP: files are the principal's own (see MediaService.confinement)
 
 
 @dataclass
@@ -298,12 +300,32 @@ class MediaService:
         pinned = req.model_copy(update={"backend": record.backend, "model": record.model})
         return select(pinned, self.registry, self.settings)
 
+    def area(self, principal: str) -> Path:
+        """An HTTP principal's own folder: ``<output dir>/clients/<principal>``."""
+        if principal in ("", ".", "..") or "/" in principal or "\\" in principal:
+            raise AccessDenied(f"principal {principal!r} cannot name a folder; rename it in GENERATE_MEDIA_HTTP_TOKENS")
+        return self.settings.output_dir / "clients" / principal
+
     def confinement(self, caller: Caller) -> Confinement:
-        return Confinement.of([self.settings.output_dir, *self.settings.allowed_dirs, *caller.roots])
+        """Where ``caller`` may read and write.
+
+        stdio and in-process: the output directory, the allowed directories and the client's roots.
+        HTTP: its own area (read and write) and the allowed directories (read only); every other
+        client's area is fenced off, whatever directory contains it.
+        """
+        settings = self.settings
+        if not caller.remote:
+            return Confinement.of([settings.output_dir, *settings.allowed_dirs, *caller.roots])
+        return Confinement.of(
+            [self.area(caller.principal)],
+            read_only=settings.allowed_dirs,
+            fenced=[settings.output_dir / "clients"],
+        )
 
     def _output_dir(self, req: MediaRequest, confinement: Confinement) -> Path:
-        directory = confinement.resolve(req.output_dir, base=self.settings.output_dir) if req.output_dir else None
-        directory = directory or self.settings.output_dir.expanduser().resolve()
+        writable = confinement.writable()
+        directory = writable.resolve(req.output_dir, base=confinement.home) if req.output_dir else None
+        directory = directory or confinement.home
         if directory.exists() and not directory.is_dir():
             raise InvalidRequest(f"output_dir {directory} is not a directory")
         directory.mkdir(parents=True, exist_ok=True)

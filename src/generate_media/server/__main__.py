@@ -78,9 +78,12 @@ def main(argv: list[str] | None = None) -> None:
     if args.no_auth:
         print("generate-media-mcp: --no-auth only applies with --http", file=sys.stderr)
         raise SystemExit(2)
-    from .app import create_server
+    import anyio
 
-    create_server().run("stdio")
+    from .app import create_server
+    from .stdio import serve_stdio
+
+    anyio.run(serve_stdio, create_server())
     # The client closed stdin and every call has ended (files are written before results are sent).
     # Interpreter teardown of the SDK modules would add about half a second before the client sees
     # the process exit; flush and leave now.

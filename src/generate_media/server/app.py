@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import anyio
+from mcp import types
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.types import CallToolResult, ContentBlock, ImageContent, ResourceLink, TextContent
 
@@ -36,9 +37,11 @@ INSTRUCTIONS = (
 )
 
 
-def caller_of(ctx: Context, principal: str | None = None, roots: tuple[Path, ...] = ()) -> Caller:
-    """Who is calling. Over HTTP the principal comes from the auth token; stdio and in-process
-    clients are the local user. The session distinguishes connections of one principal."""
+def caller_of(
+    ctx: Context, principal: str | None = None, roots: tuple[Path, ...] = (), *, remote: bool = False
+) -> Caller:
+    """Who is calling. Over HTTP (``remote``) the principal comes from the auth token; stdio and
+    in-process clients are the local user. The session distinguishes connections of one principal."""
     principal = principal or "local"
     session = principal
     try:
@@ -51,26 +54,47 @@ def caller_of(ctx: Context, principal: str | None = None, roots: tuple[Path, ...
         elif connection.protocol_version < "2026-07-28":
             # Handshake-era connections are long-lived: each is its own client.
             session = f"{principal}/conn:{id(connection)}"
-    return Caller(principal=principal, session=session, roots=roots)
+    return Caller(principal=principal, session=session, roots=roots, remote=remote)
 
 
 async def _client_roots(ctx: Context) -> tuple[Path, ...]:
-    """The client's MCP roots (file:// only), when it declares the capability."""
+    """The client's MCP roots that may widen what it can read and write (stdio only, see README).
+
+    Asked with a plain ``roots/list`` request: the SDK's ``list_roots()`` helper warns on every call
+    (roots are deprecated as of protocol 2026-07-28, yet clients still offer them).
+    """
     try:
         session = ctx.request_context.session
         caps = session.client_capabilities
         if caps is None or caps.roots is None or not session.can_send_request:
             return ()
         with anyio.fail_after(5):
-            listed = await session.list_roots()
+            listed = await session.send_request(types.ListRootsRequest(), types.ListRootsResult)
     except Exception:
+        log.debug("the client's roots could not be listed", exc_info=True)
         return ()
-    paths = []
-    for root in listed.roots:
-        parts = urlsplit(str(root.uri))
-        if parts.scheme == "file":
-            paths.append(Path(unquote(parts.path)))
-    return tuple(paths)
+    return tuple(root for item in listed.roots if (root := usable_root(str(item.uri))) is not None)
+
+
+def usable_root(uri: str) -> Path | None:
+    """A local client's root as a directory it may use, or None.
+
+    Only ``file://`` directories that exist; never the filesystem root, the home directory or one of
+    its ancestors (a client offering ``file:///`` would otherwise open every file of the user, such as
+    ``~/.ssh``, to upload as an input image).
+    """
+    parts = urlsplit(uri)
+    if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
+        return None
+    try:
+        path = Path(unquote(parts.path)).resolve()
+    except (OSError, ValueError):
+        return None
+    home = Path.home().resolve()
+    if not path.is_dir() or path == Path(path.anchor) or home == path or home.is_relative_to(path):
+        log.info("ignoring the client root %s: too broad or not a directory", uri[:200])
+        return None
+    return path
 
 
 def _error_result(exc: GenerateMediaError, redact: Redactor) -> CallToolResult:
@@ -136,10 +160,15 @@ def create_server(
     service = service or MediaService(settings)
     redact = Redactor([*settings.secrets(), *service.redact.secrets])
     links = links_for(resource_links, settings, principal_of)
+    remote = resource_links == "media" or principal_of is not None  # HTTP
 
     async def handler(ctx: Context, arguments: dict[str, Any]) -> CallToolResult:
         principal = principal_of(ctx) if principal_of else None
-        caller = caller_of(ctx, principal, await _client_roots(ctx))
+        if remote or ctx.headers is not None:
+            # A remote client's roots name folders of its own machine: they never widen ours.
+            caller = caller_of(ctx, principal, remote=True)
+        else:
+            caller = caller_of(ctx, principal, await _client_roots(ctx))
 
         async def progress(value: float, total: float | None, message: str) -> None:
             try:

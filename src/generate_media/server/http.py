@@ -3,12 +3,17 @@
     GENERATE_MEDIA_HTTP_TOKEN=<token>                      one client, principal "default"
     GENERATE_MEDIA_HTTP_TOKENS=alice:<token>,bob:<token>   one principal per named token
     GENERATE_MEDIA_HTTP_ALLOWED_HOSTS=media.example:443    extra Host values (DNS-rebinding check)
+    GENERATE_MEDIA_HTTP_MAX_SESSIONS_PER_TOKEN=16          open MCP sessions one token may hold
+    GENERATE_MEDIA_HTTP_SESSION_IDLE_S=300                 an idle session is closed after this
 
 :class:`BearerAuth` is an ASGI middleware in front of the MCP app: a request without a valid token
 gets 401 and never reaches the MCP layer, so no work is done for it. Tokens are compared in
 constant time and never logged. The principal of a request is derived again from its own
 ``Authorization`` header (``principal_of``), never from state shared between requests, so job,
-continuation and resource ids are scoped per token. Responses stream over SSE
+continuation and resource ids are scoped per token. Each MCP session is bound to the principal
+that opened it (another token gets 404 for it, as for an unknown session), and one token may hold
+only so many open sessions, so a client that opens sessions in a loop locks out only itself.
+Responses stream over SSE
 (``json_response=False``): JSON-only responses would drop progress notifications.
 """
 
@@ -23,18 +28,33 @@ from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 
 import anyio
+from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
+from mcp.server.auth.provider import AccessToken
 from mcp.server.transport_security import TransportSecuritySettings
+from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 
 from ..config import Settings
 from ..service import MediaService
 
-__all__ = ["BearerAuth", "HttpConfigError", "HttpServer", "TokenTable", "create_http_app", "is_loopback"]
+__all__ = [
+    "BearerAuth",
+    "HttpConfigError",
+    "HttpServer",
+    "SessionLimit",
+    "TokenTable",
+    "create_http_app",
+    "is_loopback",
+]
 
 log = logging.getLogger("generate_media.server.http")
 
 TOKEN_ENV = "GENERATE_MEDIA_HTTP_TOKEN"
 TOKENS_ENV = "GENERATE_MEDIA_HTTP_TOKENS"
 HOSTS_ENV = "GENERATE_MEDIA_HTTP_ALLOWED_HOSTS"
+SESSIONS_ENV = "GENERATE_MEDIA_HTTP_MAX_SESSIONS_PER_TOKEN"
+IDLE_ENV = "GENERATE_MEDIA_HTTP_SESSION_IDLE_S"
+DEFAULT_SESSIONS_PER_TOKEN = 16
+DEFAULT_SESSION_IDLE_S = 300.0
 MIN_TOKEN_CHARS = 16
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 _NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
@@ -72,7 +92,7 @@ class TokenTable:
         for entry in filter(None, (e.strip() for e in settings.get(TOKENS_ENV).split(","))):
             name, sep, token = entry.partition(":")
             name, token = name.strip(), token.strip()
-            if not sep or not _NAME.match(name) or name == "local":
+            if not sep or not _NAME.match(name) or name == "local" or not name.strip("."):
                 raise HttpConfigError(
                     f"{TOKENS_ENV} entries are name:token with a name of letters, digits, _ . @ - (not 'local')"
                 )
@@ -109,23 +129,86 @@ class TokenTable:
         return self.principal(headers.get("authorization")) if headers else None
 
 
-class BearerAuth:
-    """ASGI middleware: HTTP requests without a valid bearer token get 401 and go no further."""
+class SessionLimit:
+    """At most ``limit`` open MCP sessions per principal.
 
-    def __init__(self, app: ASGIApp, tokens: TokenTable | None) -> None:
+    The SDK's session manager owns the sessions (it ends idle ones and those a client DELETEs) and
+    records the principal that opened each one; this counts them per principal. A principal's
+    session-opening requests are admitted one at a time, so concurrent opens cannot overshoot.
+    """
+
+    def __init__(self, owners: Callable[[], Mapping[str, Any]], limit: int, idle_s: float) -> None:
+        self.owners = owners
+        self.limit = limit
+        self.idle_s = idle_s
+        self._locks: dict[str, anyio.Lock] = {}
+
+    def open(self, principal: str) -> int:
+        return sum(1 for owner in list(self.owners().values()) if owner.get("client_id") == principal)
+
+    def lock(self, principal: str) -> anyio.Lock:
+        return self._locks.setdefault(principal, anyio.Lock())
+
+    @staticmethod
+    def opens_session(scope: Scope) -> bool:
+        """A request the SDK would answer by opening a session: no session id, handshake era."""
+        headers = dict(scope["headers"])
+        version = headers.get(b"mcp-protocol-version")
+        handshake = version is None or version.decode("latin-1") in HANDSHAKE_PROTOCOL_VERSIONS
+        return b"mcp-session-id" not in headers and handshake
+
+
+class BearerAuth:
+    """ASGI middleware: HTTP requests without a valid bearer token get 401 and go no further.
+
+    An authenticated request carries its principal as the ASGI ``user``, which the SDK's session
+    manager binds each session to; ``sessions`` caps how many one principal holds open.
+    """
+
+    def __init__(self, app: ASGIApp, tokens: TokenTable | None, sessions: SessionLimit | None = None) -> None:
         self.app = app
         self.tokens = tokens
+        self.sessions = sessions
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self.tokens is None:
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        authorization = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"authorization"), None)
-        if self.tokens.principal(authorization) is None:
-            log.info("refused an unauthenticated %s %s", scope.get("method"), scope.get("path"))
-            await _unauthorized(send)
+        principal = "local"
+        if self.tokens is not None:
+            authorization = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"authorization"), None)
+            found = self.tokens.principal(authorization)
+            if found is None:
+                log.info("refused an unauthenticated %s %s", scope.get("method"), scope.get("path"))
+                await _unauthorized(send)
+                return
+            principal = found
+        scope["user"] = AuthenticatedUser(AccessToken(token=principal, client_id=principal, scopes=[]))
+        if self.sessions is None or not self.sessions.opens_session(scope):
+            await self.app(scope, receive, send)
             return
-        await self.app(scope, receive, send)
+        async with self.sessions.lock(principal):
+            held = self.sessions.open(principal)
+            if held >= self.sessions.limit:
+                log.warning("refused a new MCP session for %s: %d already open", principal, held)
+                await _too_many_sessions(send, held, self.sessions)
+                return
+            await self.app(scope, receive, send)
+
+
+async def _too_many_sessions(send: Send, held: int, sessions: SessionLimit) -> None:
+    message = (
+        f"this token already holds {held} open MCP sessions ({SESSIONS_ENV}={sessions.limit}); "
+        f"end one (HTTP DELETE with its Mcp-Session-Id) or wait up to {sessions.idle_s:g} s for an idle one to close"
+    )
+    body = json.dumps({"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": message}}).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"retry-after", str(int(sessions.idle_s)).encode()),
+    ]
+    await send({"type": "http.response.start", "status": 429, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 async def _unauthorized(send: Send) -> None:
@@ -175,10 +258,28 @@ def create_http_app(
         principal_of=tokens.principal_of if tokens else None,
         resource_links="media",
     )
+    limit = int(_number(settings, SESSIONS_ENV, DEFAULT_SESSIONS_PER_TOKEN))
+    idle_s = _number(settings, IDLE_ENV, DEFAULT_SESSION_IDLE_S)
+    if limit < 1 or idle_s <= 0:
+        raise HttpConfigError(f"{SESSIONS_ENV} must be at least 1 and {IDLE_ENV} above 0")
     app = server.streamable_http_app(
-        host=host, json_response=False, transport_security=transport_security(settings, host)
+        host=host,
+        json_response=False,
+        transport_security=transport_security(settings, host),
+        session_idle_timeout=idle_s,
     )
-    return BearerAuth(app, tokens)
+    manager = server.session_manager
+    # mcp 2.3 records each session's owner but has no public count of them: read its table here, once.
+    sessions = SessionLimit(lambda: manager._session_owners, limit, idle_s)
+    return BearerAuth(app, tokens, sessions)
+
+
+def _number(settings: Settings, name: str, default: float) -> float:
+    raw = settings.get(name)
+    try:
+        return float(raw) if raw else default
+    except ValueError as exc:
+        raise HttpConfigError(f"{name} must be a number, got {raw!r}") from exc
 
 
 class HttpServer:
