@@ -345,3 +345,34 @@ def test_a_truncated_base64_png_inside_a_valid_envelope_is_refused(fake, out_dir
     made, result = anyio.run(run)
     assert _code(result) == "bad_provider_response"
     made.assert_clean(1)
+
+
+def keyed_video_backends() -> list[str]:
+    served = {name for module in _providers() for name in getattr(module, "ENV", {})}
+    return [
+        spec.name
+        for spec in load_registry().serving(MediaType.VIDEO)
+        if spec.base_url_env in served and any(k in KEYS for k in spec.env_keys)
+    ]
+
+
+@pytest.mark.parametrize("body", [b"null", b"<html>busy</html>", b"[]"], ids=["null", "html", "list"])
+@pytest.mark.parametrize("backend", keyed_video_backends())
+async def test_a_malformed_200_to_a_video_submit_is_a_bad_provider_response(
+    backend, body, fake, out_dir, make_settings
+):
+    settings = make_settings(key_of(backend))
+    server = create_server(settings, service=MediaService(settings, retry_sleep=_no_sleep))
+    fake.inject(r"^(openai|xai|google|gemini):POST ", raw=body, times=50)
+    with anyio.fail_after(30):
+        async with Client(server) as client:
+            result = await client.call_tool(
+                "generate_media", {"media_type": "video", "prompt": "waves", "backend": backend, "duration": 8}
+            )
+    assert _code(result) == "bad_provider_response", result.content
+    assert result.structured_content["error"]["backend"] == backend
+    assert list(out_dir.iterdir()) == []
+
+
+async def _no_sleep(_: float) -> None:
+    return None

@@ -80,6 +80,12 @@ def from_status(
     message = provider_message(body) or f"HTTP {status}"
     where = f"{backend} answered {status}: {message}"
     wait = retry_after(headers)
+    if 200 <= status < 300:  # a success status only reaches here when its body could not be read
+        return BadProviderResponse(
+            f"{backend} answered {status} with a body that could not be read ({message[:80]}); try again",
+            backend=backend,
+            status=status,
+        )
     if status == 401 or (status == 403 and not _SAFETY_WORDS.search(message)):
         hint = f"; check {key_env} (and the endpoint/region)" if key_env else "; check the API key"
         return AuthError(where + hint, backend=backend, status=status)

@@ -76,6 +76,13 @@ async def _client_roots(ctx: Context) -> tuple[Path, ...]:
     return tuple(root for item in listed.roots if (root := usable_root(str(item.uri))) is not None)
 
 
+async def _caller(ctx: Context, principal: str | None, *, remote: bool) -> Caller:
+    if remote or ctx.headers is not None:
+        # A remote client's roots name folders of its own machine: they never widen ours.
+        return caller_of(ctx, principal, remote=True)
+    return caller_of(ctx, principal, await _client_roots(ctx))
+
+
 def usable_root(uri: str) -> Path | None:
     """A local client's root as a directory it may use, or None.
 
@@ -163,12 +170,7 @@ def create_server(
     remote = resource_links == "media" or principal_of is not None  # HTTP
 
     async def handler(ctx: Context, arguments: dict[str, Any]) -> CallToolResult:
-        principal = principal_of(ctx) if principal_of else None
-        if remote or ctx.headers is not None:
-            # A remote client's roots name folders of its own machine: they never widen ours.
-            caller = caller_of(ctx, principal, remote=True)
-        else:
-            caller = caller_of(ctx, principal, await _client_roots(ctx))
+        caller = await _caller(ctx, principal_of(ctx) if principal_of else None, remote=remote)
 
         async def progress(value: float, total: float | None, message: str) -> None:
             try:
