@@ -253,7 +253,10 @@ async def _music(call: Call) -> list[Produced]:
     async with gemini_client(call) as aio:
         await call.progress(f"composing on google/{call.model.id}")
         try:
-            interaction = await aio.interactions.create(model=call.model.id, input=prompt)
+            # A whole song is made before the answer starts: wait up to the call's overall deadline,
+            # not just one read timeout.
+            timeout = call.settings.provider_deadline_s
+            interaction = await aio.interactions.create(model=call.model.id, input=prompt, timeout=timeout)
         except Exception as exc:
             raise translate(exc) from exc
     audio = interaction.output_audio
