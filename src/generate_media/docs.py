@@ -23,13 +23,20 @@ from .requests import OPTION_FIELDS, MediaRequest
 from .selector import backend_unavailable, default_model_id, ordered_backends, select
 from .spec import AUDIO_TYPES, MediaType, ModelSpec
 
-__all__ = ["BackendRow", "backend_rows", "capabilities", "tool_description", "tool_markdown"]
+__all__ = [
+    "BackendRow",
+    "backend_rows",
+    "capabilities",
+    "search_hint",
+    "tool_description",
+    "tool_markdown",
+    "what_it_does",
+]
 
 TOOL_SUMMARY = (
-    "Generate images, video and audio with the best available provider, written to files. "
-    "Returns file paths, resource links and metadata (plus a small preview for images). "
-    "Edit iteratively by passing a result's continuation_id as continue_from. "
-    "Long video jobs report progress; if a call returns status 'pending', call again with its job_id."
+    "Results are files, made by the best provider you have a key for: paths, resource links and metadata "
+    "(a small preview for images). To edit a result, pass its continuation_id as continue_from. Long jobs "
+    "report progress; a 'pending' result has a job_id: call again with it."
 )
 
 #: Server settings (read once at startup). The API keys and base URLs come from the registry.
@@ -91,13 +98,43 @@ _EXAMPLES: tuple[tuple[MediaType, str, dict[str, object]], ...] = (
 )
 
 
+def what_it_does(registry: Registry) -> str:
+    """The description's opening: what the tool makes for a person, in the words the backends declare."""
+    parts = []
+    for media_type in _served(registry):
+        ops = [op for mt, op in registry.operations() if mt is media_type]
+        if media_type is MediaType.AUDIO:
+            phrases = [f"{op.what} ({op.name})" for op in ops]
+            parts.append(f"Audio (audio_type): {'; '.join(phrases)}.")
+        elif ops:
+            parts.append(f"{media_type.value.capitalize()}: {'; '.join(op.what for op in ops)}.")
+    return " ".join(["Makes media files for you.", *parts])
+
+
+def search_hint(registry: Registry) -> str:
+    """Words a client's tool search matches requests against (Claude Code reads ``anthropic/searchHint``):
+    the media types served, every phrase the backends' operations declare and the file formats their
+    models write. Clients match word by word, so a phrase adding no new word is left out."""
+    phrases = [mt.value for mt in _served(registry)] + [say for _, op in registry.operations() for say in op.says]
+    real = [m for spec in registry for _, m in spec.models() if not m.placeholder]
+    phrases += [fmt for m in real for fmt in (*m.output_formats, *m.audio_formats)]
+    kept: list[str] = []
+    seen: set[str] = set()
+    for phrase in phrases:
+        words = set(phrase.lower().split())
+        if not words <= seen:
+            kept.append(phrase)
+            seen |= words
+    return ", ".join(kept)
+
+
 def tool_description(registry: Registry) -> str:
-    lines = [TOOL_SUMMARY, "", "Backends (backend='auto' picks the highest priority one that has a key set):"]
+    lines = [what_it_does(registry), TOOL_SUMMARY, ""]
+    lines.append("Backends (backend='auto' picks the first with a key set):")
     for spec in registry:
         media = ", ".join(f"{mt.value} ({spec.media[mt].default_model})" for mt in MediaType if mt in spec.media)
         keys = " or ".join(spec.env_keys) if spec.env_keys else "no key"
         lines.append(f"- {spec.name}: {media}; {keys}")
-    lines.append(f"Audio operations (audio_type): {', '.join(AUDIO_TYPES)}.")
     lines.append(_cost_line())
     return "\n".join(lines)
 
@@ -221,7 +258,7 @@ def _frontmatter(registry: Registry) -> list[str]:
     return [
         "---",
         "name: generate_media",
-        f"description: {json.dumps(TOOL_SUMMARY)}",
+        f"description: {json.dumps(what_it_does(registry))}",
         "category: multimodal",
         f"requires_api_keys: {_yaml_list(keys)}",
         f"env: {_yaml_list([*keys, *urls, *SETTINGS_NAMES])}",
@@ -333,6 +370,15 @@ def _priorities(registry: Registry) -> list[str]:
     return ["## Selection order", "", intro, "", *_table(["media", "order (priority)", "override"], rows)]
 
 
+def _asked_for(registry: Registry) -> list[str]:
+    rows = [[mt.value, f"`{op.name}`", op.what, _cell(op.says)] for mt, op in registry.operations()]
+    intro = (
+        "What each backend declares it does, in the words people use. The tool description opens with these, "
+        "and clients that search tools by words (Claude Code's `anthropic/searchHint`) match requests against them."
+    )
+    return ["## What it does", "", intro, "", *_table(["media", "operation", "what", "words"], rows)]
+
+
 def _audio_operations(registry: Registry) -> list[str]:
     rows = []
     for op in AUDIO_TYPES:
@@ -399,8 +445,11 @@ def tool_markdown(registry: Registry) -> str:
             "",
             "<!-- Generated from the backend registry by `generate-media docs --write TOOL.md`; do not edit. -->",
             "",
+            what_it_does(registry),
+            "",
             TOOL_SUMMARY,
         ],
+        _asked_for(registry),
         _parameters(),
         _backends(registry),
         _priorities(registry),

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-from .spec import BackendSpec, MediaType, ModelSpec
+from .spec import BackendSpec, MediaType, ModelSpec, Operation
 
 __all__ = ["Registry", "load_registry"]
 
@@ -45,6 +45,15 @@ class Registry:
         support = spec.media.get(media_type) if spec else None
         return support.model(model_id) if support else None
 
+    def operations(self) -> list[tuple[MediaType, Operation]]:
+        """What the backends do, in people's words: each declared operation once, by media type then
+        backend (discovery order)."""
+        found: dict[tuple[MediaType, Operation], None] = {}
+        for media_type in MediaType:
+            for spec in self.serving(media_type):
+                found.update(dict.fromkeys((media_type, op) for op in spec.media[media_type].operations))
+        return list(found)
+
     def by_prefix(self, continuation_id: str) -> tuple[BackendSpec, MediaType] | None:
         """The backend and media type whose continuation prefix starts this id."""
         for spec in self.specs.values():
@@ -69,6 +78,20 @@ def load_registry(package: str = "generate_media.backends") -> Registry:
             continue
         if spec.name != info.name:
             raise RuntimeError(f"backend module {info.name} declares SPEC.name={spec.name!r}; they must match")
+        _check_worded(spec)
         specs[spec.name] = spec
         modules[spec.name] = module
     return Registry(specs=specs, modules=modules)
+
+
+def _check_worded(spec: BackendSpec) -> None:
+    """Every operation a real model does is worded (``MediaSupport.operations``), so the tool description
+    and the search hint, built from those words, cannot leave a backend's operation out."""
+    for media_type, support in spec.media.items():
+        worded = {op.name for op in support.operations}
+        done = {name for m in support.models if not m.placeholder for name in m.operations}
+        if missing := sorted(done - worded):
+            raise RuntimeError(
+                f"backend {spec.name} ({media_type.value}) does {', '.join(missing)} without saying so in words: "
+                "add an Operation for each to its MediaSupport.operations"
+            )

@@ -20,6 +20,7 @@ __all__ = [
     "MediaSupport",
     "MediaType",
     "ModelSpec",
+    "Operation",
 ]
 
 
@@ -28,6 +29,57 @@ class MediaType(StrEnum):
     VIDEO = "video"
     AUDIO = "audio"
 
+
+@dataclass(frozen=True)
+class Operation:
+    """Something a backend does for a person, named as the request names it and worded as people ask.
+
+    ``name`` is the request's operation: the ``audio_type`` for audio, "generate" for images and video.
+    ``what`` is a short phrase for the opening of the tool description ("read text aloud"); ``says``
+    holds the words people use for it ("text to speech", "narration", "voiceover"). A backend lists
+    what it does in ``MediaSupport.operations``; the tool description and the search hint clients match
+    requests against are built from those declarations, so a backend with a new operation declares
+    its words next to it and nothing else changes.
+    """
+
+    name: str
+    what: str
+    says: tuple[str, ...] = ()
+
+
+# The operations several backends share, worded once. A backend with something of its own declares
+# its Operation in its module (the local backend's upscale and restyle do).
+PICTURES = Operation(
+    "generate",
+    "create or edit a picture, photo, illustration or logo",
+    ("image", "picture", "photo", "illustration", "logo", "drawing", "artwork", "icon", "edit a photo", "inpainting"),
+)
+VIDEO_CLIPS = Operation("generate", "make a video clip", ("video", "clip", "movie", "footage", "text to video"))
+ANIMATE = Operation("generate", "animate a picture", ("animate a picture", "image to video", "bring a photo to life"))
+SPEECH = Operation(
+    "speech",
+    "read text aloud",
+    ("speech", "text to speech", "tts", "read aloud", "narrate", "narration", "voiceover", "speak"),
+)
+SOUND_EFFECTS = Operation("sound_effect", "sound effects", ("sound effects", "sound effect", "sfx", "foley"))
+MUSIC = Operation(
+    "music",
+    "songs and background music",
+    ("music", "song", "jingle", "background music", "soundtrack", "melody", "beat", "compose"),
+)
+VOICE_CONVERSION = Operation(
+    "voice_conversion", "change a voice", ("voice changer", "change a voice", "speech to speech")
+)
+AUDIO_ISOLATION = Operation(
+    "audio_isolation",
+    "remove background noise or extract the vocals of a recording",
+    ("noise removal", "remove background noise", "isolate vocals", "extract vocals", "denoise"),
+)
+VOICE_DESIGN = Operation("voice_design", "design a new voice", ("voice design", "new voice"))
+VOICE_CLONE = Operation("voice_clone", "clone a voice", ("voice cloning", "clone a voice"))
+DUBBING = Operation(
+    "dubbing", "dub a video into another language", ("dubbing", "dub", "translation of speech", "translate a video")
+)
 
 #: The audio operations (``audio_type``); image and video requests have the operation "generate".
 AUDIO_TYPES: tuple[str, ...] = (
@@ -104,12 +156,15 @@ class ModelSpec:
 
 @dataclass(frozen=True)
 class MediaSupport:
-    """One media type a backend serves: its default priority, default model and models."""
+    """One media type a backend serves: its default priority, default model, models and what they do."""
 
     priority: int
     default_model: str
     models: tuple[ModelSpec, ...]
     continuation_prefix: str | None = None
+    #: What these models do, in people's words. Every operation a real (non-placeholder) model
+    #: does must be worded here; the registry refuses a backend that leaves one out.
+    operations: tuple[Operation, ...] = ()
 
     def model(self, model_id: str) -> ModelSpec | None:
         return next((m for m in self.models if m.id == model_id), None)

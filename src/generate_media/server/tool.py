@@ -16,13 +16,13 @@ from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase
 from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import ConfigDict, Field
 
-from ..docs import tool_description
+from ..docs import search_hint, tool_description
 from ..registry import Registry
 from ..requests import MediaRequest
 from ..results import GenerationResult, result_schema
 from ..spec import AUDIO_TYPES, MediaType
 
-__all__ = ["build_tool", "flatten_schema"]
+__all__ = ["MAX_RESULT_CHARS", "build_tool", "flatten_schema", "tool_meta"]
 
 ANNOTATIONS = ToolAnnotations(
     title="Generate media",
@@ -33,6 +33,28 @@ ANNOTATIONS = ToolAnnotations(
 )
 
 Handler = Callable[[Context, dict[str, Any]], Awaitable[CallToolResult]]
+
+#: Claude Code keeps a tool result up to this many characters in the conversation and saves a bigger
+#: one to a file, handing its model a pointer (one more tool call away from the paths). Its default for
+#: MCP tools is 50,000, which a batch of 32 prompts with their metadata already exceeds; the largest
+#: batch at the default limits (32 prompts x 10 images, about 490,000 characters of text, links and
+#: JSON) fits under 500,000, which is also the most Claude Code accepts.
+MAX_RESULT_CHARS = 500_000
+
+
+def tool_meta(registry: Registry) -> dict[str, Any]:
+    """The tool's ``_meta`` for clients that read it (Claude Code's keys; others ignore them).
+
+    ``alwaysLoad`` stays off: loaded, the tool costs about 6,500 characters (some 2,000 tokens: its
+    description and input schema) in every request of every conversation, media or not. Deferred, it
+    costs its name; the search hint lets Claude Code's tool search find it for the words people use,
+    at one search step when media is wanted.
+    """
+    return {
+        "anthropic/searchHint": search_hint(registry),
+        "anthropic/alwaysLoad": False,
+        "anthropic/maxResultSizeChars": MAX_RESULT_CHARS,
+    }
 
 
 class RawArguments(ArgModelBase):
@@ -108,6 +130,7 @@ def build_tool(registry: Registry, handler: Handler) -> Tool:
         title="Generate media",
         description=tool_description(registry),
         annotations=ANNOTATIONS,
+        meta=tool_meta(registry),
         structured_output=True,
     )
     tool.parameters = flatten_schema(tool.parameters, registry)

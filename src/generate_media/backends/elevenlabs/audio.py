@@ -12,7 +12,22 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ...errors import InvalidRequest
-from ...spec import Call, JobStatus, MediaSupport, MediaType, ModelSpec, Produced
+from ...spec import (
+    AUDIO_ISOLATION,
+    DUBBING,
+    MUSIC,
+    SOUND_EFFECTS,
+    SPEECH,
+    VOICE_CLONE,
+    VOICE_CONVERSION,
+    VOICE_DESIGN,
+    Call,
+    JobStatus,
+    MediaSupport,
+    MediaType,
+    ModelSpec,
+    Produced,
+)
 from . import _dubbing
 from ._client import NO_RETRIES, client, drop_none, output_format, produced_from, stream_to_temp
 from ._plan import composition_plan
@@ -75,6 +90,7 @@ def _design(model_id: str, notes: str) -> ModelSpec:
 SUPPORT = MediaSupport(
     priority=90,
     default_model="eleven_multilingual_v2",
+    operations=(SPEECH, SOUND_EFFECTS, MUSIC, VOICE_CLONE, VOICE_DESIGN, VOICE_CONVERSION, AUDIO_ISOLATION, DUBBING),
     models=(
         _tts("eleven_multilingual_v2", "Speech and voice_clone: stable, 29 languages."),
         _tts(

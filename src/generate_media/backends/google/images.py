@@ -15,7 +15,7 @@ from typing import Any
 import anyio
 
 from ...errors import BadProviderResponse, GenerateMediaError, ProviderError, SafetyBlocked
-from ...spec import Call, MediaSupport, MediaType, ModelSpec, Produced
+from ...spec import PICTURES, Call, MediaSupport, MediaType, ModelSpec, Produced
 from . import _history
 from ._client import gemini_client, translate, vertex_client
 
@@ -38,6 +38,7 @@ SUPPORT = MediaSupport(
     priority=100,
     default_model="gemini-3.1-flash-image",
     continuation_prefix="gemini_chat",
+    operations=(PICTURES,),
     models=(
         ModelSpec(
             id="gemini-3.1-flash-image",

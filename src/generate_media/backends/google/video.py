@@ -25,7 +25,7 @@ import anyio
 
 from ...errors import BadProviderResponse, GenerateMediaError, InvalidRequest
 from ...output import cleanup_temp
-from ...spec import Call, JobStatus, MediaSupport, MediaType, ModelSpec, Produced
+from ...spec import ANIMATE, VIDEO_CLIPS, Call, JobStatus, MediaSupport, MediaType, ModelSpec, Produced
 from .._errors import failure_code
 from . import _veo
 from ._client import translate
@@ -58,6 +58,7 @@ SUPPORT = MediaSupport(
     priority=80,
     default_model="gemini-omni-1.1-flash",
     continuation_prefix="gemini_vid",
+    operations=(VIDEO_CLIPS, ANIMATE),
     models=(
         ModelSpec(id="gemini-omni-1.1-flash", notes="Gemini Omni Flash (Interactions API).", **_OMNI),
         ModelSpec(id="gemini-omni-1.2-flash", notes="Newer Gemini Omni Flash.", **_OMNI),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...errors import BadProviderResponse, InvalidRequest, SafetyBlocked
-from ...spec import Call, MediaSupport, MediaType, ModelSpec, Produced
+from ...spec import PICTURES, Call, MediaSupport, MediaType, ModelSpec, Produced
 from .._clients import shared_client
 from .._errors import from_sdk, from_status
 from .._image_payload import decode_b64, download
@@ -47,6 +47,7 @@ SUPPORT = MediaSupport(
     priority=60,
     default_model="grok-imagine-image",
     continuation_prefix="grok_img",
+    operations=(PICTURES,),
     models=(
         ModelSpec(
             id="grok-imagine-image",

@@ -21,7 +21,7 @@ from typing import Any
 import anyio
 
 from ...errors import BadProviderResponse, InvalidRequest
-from ...spec import Call, JobStatus, MediaSupport, MediaType, ModelSpec, Produced
+from ...spec import ANIMATE, VIDEO_CLIPS, Call, JobStatus, MediaSupport, MediaType, ModelSpec, Produced
 from .._download import download_url
 from .._errors import failure_code, from_sdk, from_status
 from .._frames import fit_frame
@@ -37,6 +37,7 @@ SUPPORT = MediaSupport(
     priority=90,
     default_model="grok-imagine-video",
     continuation_prefix="grok_vid",
+    operations=(VIDEO_CLIPS, ANIMATE),
     models=(
         ModelSpec(
             id="grok-imagine-video",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from ...spec import Call, MediaSupport, MediaType, ModelSpec, Produced
+from ...spec import Call, MediaSupport, MediaType, ModelSpec, Operation, Produced
 from ._imageops import STYLES, UPSCALE_FACTOR, encode, restyle, style_index, upscale
 from ._placeholder import SIZES, scene
 from ._probe import upscale_missing
@@ -20,10 +20,15 @@ from ._work import in_thread
 MEDIA = MediaType.IMAGE
 _FORMATS = ("png", "jpeg", "webp")
 _IMAGE_FORMATS = ("image/png", "image/jpeg", "image/webp", "image/gif", "image/bmp", "image/tiff")
+UPSCALE = Operation(
+    "generate", f"upscale a picture {UPSCALE_FACTOR}x", ("upscale", "enlarge", "super resolution", "higher resolution")
+)
+RESTYLE = Operation("generate", "restyle a photo", ("style transfer", "restyle", "painting style"))
 
 SUPPORT = MediaSupport(
     priority=1,  # the lowest: a keyed provider always wins in auto mode
     default_model="local-placeholder-image",
+    operations=(UPSCALE, RESTYLE),
     models=(
         ModelSpec(
             id="local-placeholder-image",

@@ -9,7 +9,7 @@ from typing import Any
 
 import anyio
 
-from ...spec import Call, MediaSupport, MediaType, ModelSpec, Produced
+from ...spec import Call, MediaSupport, MediaType, ModelSpec, Operation, Produced
 from ._piper import speak_wav
 from ._placeholder import scene
 from ._slideshow import HEIGHTS, Slideshow, encode, frame_size, prepare_slides
@@ -21,10 +21,12 @@ MAX_SLIDES = 8
 PLACEHOLDER_SLIDES = 3
 DURATION_RANGE = (2.0, 60.0)
 _TAIL_S = 1.0  # the picture stays a moment after the last word
+SLIDESHOW = Operation("generate", "a narrated slideshow of pictures", ("slideshow", "photo montage"))
 
 SUPPORT = MediaSupport(
     priority=1,  # the lowest: a keyed provider always wins in auto mode
     default_model="local-slideshow",
+    operations=(SLIDESHOW,),
     models=(
         ModelSpec(
             id="local-slideshow",

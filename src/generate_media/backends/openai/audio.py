@@ -11,7 +11,7 @@ from typing import Any
 import anyio
 
 from ...errors import InvalidRequest
-from ...spec import Call, MediaSupport, MediaType, ModelSpec, Produced
+from ...spec import SPEECH, Call, MediaSupport, MediaType, ModelSpec, Produced
 from .._clients import openai_session
 from .._errors import from_sdk
 
@@ -54,6 +54,7 @@ def _model(model_id: str, *, instructions: bool, notes: str) -> ModelSpec:
 SUPPORT = MediaSupport(
     priority=50,
     default_model="gpt-4o-mini-tts",
+    operations=(SPEECH,),
     models=(
         _model("gpt-4o-mini-tts", instructions=True, notes="Speech; instructions steer tone and delivery."),
         _model("gpt-4o-mini-tts-2025-12-15", instructions=True, notes="Pinned snapshot of gpt-4o-mini-tts."),

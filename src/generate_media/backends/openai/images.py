@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import BadProviderResponse, InvalidRequest
-from ...spec import Call, MediaSupport, MediaType, ModelSpec, Produced
+from ...spec import PICTURES, Call, MediaSupport, MediaType, ModelSpec, Produced
 from .._clients import openai_session
 from .._errors import from_sdk
 
@@ -31,6 +31,7 @@ SUPPORT = MediaSupport(
     priority=80,
     default_model="gpt-image-2",
     continuation_prefix="openai_img",
+    operations=(PICTURES,),
     models=(
         ModelSpec(id="gpt-image-2", notes="Current GPT image model.", **_COMMON),  # type: ignore[arg-type]
         ModelSpec(id="gpt-image-1.5", **_COMMON),  # type: ignore[arg-type]

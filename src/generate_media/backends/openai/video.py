@@ -18,7 +18,7 @@ import anyio
 
 from ...errors import GenerateMediaError, InvalidRequest
 from ...output import cleanup_temp
-from ...spec import Call, JobStatus, MediaSupport, MediaType, ModelSpec, Produced
+from ...spec import ANIMATE, VIDEO_CLIPS, Call, JobStatus, MediaSupport, MediaType, ModelSpec, Produced
 from .._clients import openai_session
 from .._download import CHUNK, write_stream
 from .._errors import failure_code, from_sdk
@@ -41,6 +41,7 @@ SUPPORT = MediaSupport(
     priority=10,
     default_model="sora-2",
     continuation_prefix="sora_vid",
+    operations=(VIDEO_CLIPS, ANIMATE),
     models=(
         ModelSpec(id="sora-2", sizes=("1280x720", "720x1280"), notes="Remix with continue_from.", **_COMMON),
         ModelSpec(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...errors import BadProviderResponse, GenerateMediaError, InvalidRequest, ProviderError, SafetyBlocked
-from ...spec import Call, MediaSupport, MediaType, ModelSpec, Produced
+from ...spec import PICTURES, Call, MediaSupport, MediaType, ModelSpec, Produced
 from .._clients import openai_client
 from .._errors import from_sdk, from_status
 from .._image_payload import decode_data_url, download, mime_of_data_url
@@ -25,6 +25,7 @@ SUPPORT = MediaSupport(
     priority=40,
     default_model="google/gemini-3.1-flash-image",
     continuation_prefix="openrouter_img",
+    operations=(PICTURES,),
     models=(
         ModelSpec(
             id="google/gemini-3.1-flash-image",

@@ -1,0 +1,167 @@
+"""Found where agents look: the description opens with what the tool does for a person, and the search
+hint clients match requests against (Claude Code's ``anthropic/searchHint``) is built from what the
+backends declare, so a new backend's operation reaches both with no edit elsewhere.
+
+The real client's tool search runs in tests/test_claude_code.py."""
+
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from mcp import Client
+
+from generate_media.config import Limits
+from generate_media.docs import search_hint, tool_markdown, what_it_does
+from generate_media.registry import load_registry
+from generate_media.server import create_server
+from generate_media.server.tool import MAX_RESULT_CHARS
+from generate_media.service import MediaService
+
+#: The words the issue asks for, as people say them.
+ASKED_FOR = (
+    "picture, photo, illustration, logo",
+    "text to speech, read aloud, narration, voiceover",
+    "sound effects",
+    "song, jingle, background music",
+    "animate a picture",
+    "voice cloning",
+    "dubbing, translation of speech",
+    "noise removal",
+)
+
+#: tools/list must stay small enough for clients that list every tool (issue 12's budget).
+LISTING_BUDGET = 12_000
+
+
+def _words(text: str) -> set[str]:
+    return set(text.lower().replace(",", " ").split())
+
+
+async def test_the_listing_opens_with_what_it_does_and_carries_the_search_keys(make_server, mode):
+    async with Client(make_server(), mode=mode) as client:
+        listed = await client.list_tools()
+    (tool,) = listed.tools
+    meta = tool.meta or {}
+    hint = _words(meta["anthropic/searchHint"])  # clients match word by word
+    for phrases in ASKED_FOR:
+        assert _words(phrases) <= hint, phrases
+    assert meta["anthropic/alwaysLoad"] is False
+    assert meta["anthropic/maxResultSizeChars"] == MAX_RESULT_CHARS
+    description = tool.description or ""
+    assert description.startswith("Makes media files for you. Image: create or edit a picture, photo")
+    assert description.index("read text aloud") < description.index("Backends") < description.index("gpt-image-2")
+    size = len(json.dumps(listed.model_dump(mode="json", by_alias=True, exclude_none=True), separators=(",", ":")))
+    assert size < LISTING_BUDGET, f"tools/list is {size} characters"
+
+
+def test_every_declared_operation_is_in_the_description_and_the_hint():
+    registry = load_registry()
+    description, hint = what_it_does(registry), _words(search_hint(registry))
+    for media_type, op in registry.operations():
+        assert op.what in description, (media_type, op)
+        for phrase in op.says:
+            assert _words(phrase) <= hint, (media_type, phrase)
+    for fmt in ("png", "webp", "mp3", "wav"):  # the formats the models write, from their declarations
+        assert fmt in hint
+
+
+def test_a_placeholder_does_not_speak_for_an_operation():
+    """Local sound effects are a placeholder: with ElevenLabs gone they must not be advertised."""
+    registry = load_registry()
+    without = type(registry)(
+        specs={n: s for n, s in registry.specs.items() if n != "elevenlabs"},
+        modules={n: m for n, m in registry.modules.items() if n != "elevenlabs"},
+    )
+    assert "sound effects" in what_it_does(registry)
+    assert "sound effects" not in what_it_does(without) and "sfx" not in search_hint(without)
+    assert "read text aloud" in what_it_does(without)  # local and OpenAI speech remain
+
+
+THROWAWAY = """
+from types import SimpleNamespace
+
+from generate_media.spec import BackendSpec, MediaSupport, MediaType, ModelSpec, Operation
+
+TRANSCRIBE = Operation(
+    "transcription", "write down what is said in a recording", ("speech to text", "transcribe", "subtitles")
+)
+
+
+async def _transcribe(call):
+    raise NotImplementedError
+
+
+SPEC = BackendSpec(
+    name="scribe",
+    title="Scribe",
+    env_keys=("SCRIBE_API_KEY",),
+    media={{
+        MediaType.AUDIO: MediaSupport(
+            priority=10,
+            default_model="scribe-1",
+            models=(ModelSpec(id="scribe-1", operations=("transcription",)),),
+            operations={operations},
+        )
+    }},
+)
+BACKEND = SimpleNamespace(audio=_transcribe)
+"""
+
+
+@pytest.fixture
+def throwaway(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Writes a backend package under tmp_path (as a new provider would) and imports it as a registry."""
+
+    def make(operations: str) -> str:
+        package = tmp_path / "throwaway_backends"
+        (package / "scribe").mkdir(parents=True)
+        (package / "__init__.py").write_text("")
+        (package / "scribe" / "__init__.py").write_text(textwrap.dedent(THROWAWAY.format(operations=operations)))
+        monkeypatch.syspath_prepend(str(tmp_path))
+        for name in [m for m in sys.modules if m.startswith("throwaway_backends")]:
+            monkeypatch.delitem(sys.modules, name)
+        return "throwaway_backends"
+
+    return make
+
+
+async def test_a_new_backend_operation_reaches_the_hint_and_the_description_with_no_edit_elsewhere(
+    throwaway, make_settings
+):
+    registry = load_registry(throwaway("(TRANSCRIBE,)"))
+    settings = make_settings()
+    server = create_server(settings, service=MediaService(settings, registry=registry))
+    async with Client(server) as client:
+        (tool,) = (await client.list_tools()).tools
+    hint = (tool.meta or {})["anthropic/searchHint"]
+    assert {"speech to text", "transcribe", "subtitles"} <= set(hint.split(", "))
+    assert (tool.description or "").startswith(
+        "Makes media files for you. Audio (audio_type): write down what is said in a recording (transcription)."
+    )
+    assert "| audio | `transcription` | write down what is said in a recording |" in tool_markdown(registry)
+
+
+def test_a_backend_that_does_an_operation_without_words_is_refused(throwaway):
+    with pytest.raises(RuntimeError, match=r"scribe \(audio\) does transcription without saying so in words"):
+        load_registry(throwaway("()"))
+
+
+async def test_the_largest_batch_fits_the_declared_result_size(make_server, fake):
+    """32 prompts x 10 images (the default batch limit and OpenAI's n) stay under maxResultSizeChars:
+    Claude Code keeps the result in the conversation instead of saving it to a file."""
+    prompts = [f"scene {i}: " + "a lighthouse on a cliff at dusk, gulls, long exposure, " * 5 for i in range(32)]
+    assert len(prompts) == Limits().max_batch
+    async with Client(make_server("OPENAI_API_KEY")) as client:
+        result = await client.call_tool(
+            "generate_media", {"prompts": prompts, "n": 10, "max_concurrent": 16, "preview": False}
+        )
+    assert not result.is_error, result.content[0].text
+    items = result.structured_content["items"]
+    assert len(items) == 320 and all(item["status"] == "ok" for item in items)
+    shown = sum(len(block.model_dump_json(by_alias=True, exclude_none=True)) for block in result.content)
+    shown += len(json.dumps(result.structured_content))
+    assert 50_000 < shown < MAX_RESULT_CHARS, shown
