@@ -49,7 +49,7 @@ async def test_the_listing_opens_with_what_it_does_and_carries_the_search_keys(m
     hint = _words(meta["anthropic/searchHint"])  # clients match word by word
     for phrases in ASKED_FOR:
         assert _words(phrases) <= hint, phrases
-    assert meta["anthropic/alwaysLoad"] is False
+    assert "anthropic/alwaysLoad" not in meta  # deferred: see server/tool.py
     assert meta["anthropic/maxResultSizeChars"] == MAX_RESULT_CHARS
     description = tool.description or ""
     assert description.startswith("Makes media files for you. Image: create or edit a picture, photo")

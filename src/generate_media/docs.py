@@ -34,9 +34,8 @@ __all__ = [
 ]
 
 TOOL_SUMMARY = (
-    "Results are files, made by the best provider you have a key for: paths, resource links and metadata "
-    "(a small preview for images). To edit a result, pass its continuation_id as continue_from. Long jobs "
-    "report progress; a 'pending' result has a job_id: call again with it."
+    "Results: file paths, resource links and metadata (a preview for images). To edit a result, pass its "
+    "continuation_id as continue_from; a 'pending' result's job_id resumes it."
 )
 
 #: Server settings (read once at startup). The API keys and base URLs come from the registry.
@@ -114,7 +113,7 @@ def what_it_does(registry: Registry) -> str:
 def search_hint(registry: Registry) -> str:
     """Words a client's tool search matches requests against (Claude Code reads ``anthropic/searchHint``):
     the media types served, every phrase the backends' operations declare and the file formats their
-    models write. Clients match word by word, so a phrase adding no new word is left out."""
+    models write ("mp3"). Clients match word by word, so a phrase adding no new word is left out."""
     phrases = [mt.value for mt in _served(registry)] + [say for _, op in registry.operations() for say in op.says]
     real = [m for spec in registry for _, m in spec.models() if not m.placeholder]
     phrases += [fmt for m in real for fmt in (*m.output_formats, *m.audio_formats)]

@@ -61,11 +61,7 @@ class MediaRequest(BaseModel):
     last_frame: str | None = Field(None, description="Video: image to end on (models that declare it).")
     reference_images: list[str] | None = Field(None, description="Video: reference images for subject or style.")
     generate_audio: bool | None = Field(None, description="Video: include a soundtrack (models that declare it).")
-    audio_type: str = Field(
-        "speech",
-        description="Audio operation: speech, sound_effect, music, voice_conversion, audio_isolation, voice_design, "
-        "voice_clone, dubbing.",
-    )
+    audio_type: str = Field("speech", description="Audio operation; the tool description says what each does.")
     voice: str | None = Field(None, description="Voice id or name (resolved through the provider's voice list).")
     audio_format: str | None = Field(None, description="Audio format requested from the provider: mp3, wav, opus...")
     input_audio: str | None = Field(None, description="Source audio/video for voice_conversion, isolation or dubbing.")

@@ -52,19 +52,29 @@ class Operation:
 PICTURES = Operation(
     "generate",
     "create or edit a picture, photo, illustration or logo",
-    ("image", "picture", "photo", "illustration", "logo", "drawing", "artwork", "icon", "edit a photo", "inpainting"),
+    ("image", "picture", "photo", "illustration", "logo", "drawing", "art", "icon", "edit my photo", "inpainting"),
 )
 VIDEO_CLIPS = Operation("generate", "make a video clip", ("video", "clip", "movie", "footage", "text to video"))
-ANIMATE = Operation("generate", "animate a picture", ("animate a picture", "image to video", "bring a photo to life"))
+ANIMATE = Operation("generate", "animate a picture", ("animate a picture", "image to video"))
 SPEECH = Operation(
     "speech",
     "read text aloud",
-    ("speech", "text to speech", "tts", "read aloud", "narrate", "narration", "voiceover", "speak"),
+    (
+        "speech",
+        "text to speech",
+        "convert text to speech",
+        "tts",
+        "read aloud",
+        "narrate",
+        "narration",
+        "voiceover",
+        "speak",
+    ),
 )
 SOUND_EFFECTS = Operation("sound_effect", "sound effects", ("sound effects", "sound effect", "sfx", "foley"))
 MUSIC = Operation(
     "music",
-    "songs and background music",
+    "songs, background music",
     ("music", "song", "jingle", "background music", "soundtrack", "melody", "beat", "compose"),
 )
 VOICE_CONVERSION = Operation(
@@ -72,13 +82,13 @@ VOICE_CONVERSION = Operation(
 )
 AUDIO_ISOLATION = Operation(
     "audio_isolation",
-    "remove background noise or extract the vocals of a recording",
+    "remove noise, extract vocals",
     ("noise removal", "remove background noise", "isolate vocals", "extract vocals", "denoise"),
 )
-VOICE_DESIGN = Operation("voice_design", "design a new voice", ("voice design", "new voice"))
+VOICE_DESIGN = Operation("voice_design", "design a voice", ("voice design", "new voice"))
 VOICE_CLONE = Operation("voice_clone", "clone a voice", ("voice cloning", "clone a voice"))
 DUBBING = Operation(
-    "dubbing", "dub a video into another language", ("dubbing", "dub", "translation of speech", "translate a video")
+    "dubbing", "dub into another language", ("dubbing", "dub", "translation of speech", "translate a video")
 )
 
 #: The audio operations (``audio_type``); image and video requests have the operation "generate".

@@ -45,16 +45,12 @@ MAX_RESULT_CHARS = 500_000
 def tool_meta(registry: Registry) -> dict[str, Any]:
     """The tool's ``_meta`` for clients that read it (Claude Code's keys; others ignore them).
 
-    ``alwaysLoad`` stays off: loaded, the tool costs about 6,500 characters (some 2,000 tokens: its
-    description and input schema) in every request of every conversation, media or not. Deferred, it
-    costs its name; the search hint lets Claude Code's tool search find it for the words people use,
-    at one search step when media is wanted.
+    No ``anthropic/alwaysLoad`` (it defaults to off): loaded, the tool costs about 6,500 characters
+    (some 2,000 tokens: its description and input schema) in every request of every conversation,
+    media or not. Deferred, it costs its name; the search hint lets Claude Code's tool search find it
+    for the words people use, at one search step when media is wanted.
     """
-    return {
-        "anthropic/searchHint": search_hint(registry),
-        "anthropic/alwaysLoad": False,
-        "anthropic/maxResultSizeChars": MAX_RESULT_CHARS,
-    }
+    return {"anthropic/searchHint": search_hint(registry), "anthropic/maxResultSizeChars": MAX_RESULT_CHARS}
 
 
 class RawArguments(ArgModelBase):

@@ -20,9 +20,7 @@ from ._work import in_thread
 MEDIA = MediaType.IMAGE
 _FORMATS = ("png", "jpeg", "webp")
 _IMAGE_FORMATS = ("image/png", "image/jpeg", "image/webp", "image/gif", "image/bmp", "image/tiff")
-UPSCALE = Operation(
-    "generate", f"upscale a picture {UPSCALE_FACTOR}x", ("upscale", "enlarge", "super resolution", "higher resolution")
-)
+UPSCALE = Operation("generate", f"upscale a picture {UPSCALE_FACTOR}x", ("upscale", "enlarge", "higher resolution"))
 RESTYLE = Operation("generate", "restyle a photo", ("style transfer", "restyle", "painting style"))
 
 SUPPORT = MediaSupport(

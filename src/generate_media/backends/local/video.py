@@ -21,7 +21,7 @@ MAX_SLIDES = 8
 PLACEHOLDER_SLIDES = 3
 DURATION_RANGE = (2.0, 60.0)
 _TAIL_S = 1.0  # the picture stays a moment after the last word
-SLIDESHOW = Operation("generate", "a narrated slideshow of pictures", ("slideshow", "photo montage"))
+SLIDESHOW = Operation("generate", "narrated slideshow", ("slideshow", "montage"))
 
 SUPPORT = MediaSupport(
     priority=1,  # the lowest: a keyed provider always wins in auto mode
