@@ -82,17 +82,25 @@ def test_a_placeholder_does_not_speak_for_an_operation():
 
 
 THROWAWAY = """
+import io
+import wave
 from types import SimpleNamespace
 
-from generate_media.spec import BackendSpec, MediaSupport, MediaType, ModelSpec, Operation
+from generate_media.spec import BackendSpec, MediaSupport, MediaType, ModelSpec, Operation, Produced
 
 TRANSCRIBE = Operation(
     "transcription", "write down what is said in a recording", ("speech to text", "transcribe", "subtitles")
 )
 
 
-async def _transcribe(call):
-    raise NotImplementedError
+async def _transcribe(call):  # a stand-in result: a tenth of a second of silence
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(8000)
+        wav.writeframes(bytes(1600))
+    return [Produced(data=buffer.getvalue())]
 
 
 SPEC = BackendSpec(
@@ -129,14 +137,18 @@ def throwaway(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     return make
 
 
-async def test_a_new_backend_operation_reaches_the_hint_and_the_description_with_no_edit_elsewhere(
-    throwaway, make_settings
-):
+async def test_a_new_backend_operation_is_described_found_and_callable_with_no_edit_elsewhere(throwaway, make_settings):
     registry = load_registry(throwaway("(TRANSCRIBE,)"))
-    settings = make_settings()
+    settings = make_settings(env={"SCRIBE_API_KEY": "scribe-key"})
     server = create_server(settings, service=MediaService(settings, registry=registry))
     async with Client(server) as client:
         (tool,) = (await client.list_tools()).tools
+        called = await client.call_tool(
+            "generate_media", {"media_type": "audio", "audio_type": "transcription", "prompt": "hello"}
+        )
+    assert tool.input_schema["properties"]["audio_type"]["enum"] == ["transcription"]
+    assert not called.is_error, called.content[0].text
+    assert Path(called.structured_content["items"][0]["path"]).read_bytes().startswith(b"RIFF")
     hint = (tool.meta or {})["anthropic/searchHint"]
     assert {"speech to text", "transcribe", "subtitles"} <= set(hint.split(", "))
     assert (tool.description or "").startswith(

@@ -21,7 +21,7 @@ from .pricing import PRICES, Price
 from .registry import Registry
 from .requests import OPTION_FIELDS, MediaRequest
 from .selector import backend_unavailable, default_model_id, ordered_backends, select
-from .spec import AUDIO_TYPES, MediaType, ModelSpec
+from .spec import MediaType, ModelSpec
 
 __all__ = [
     "BackendRow",
@@ -380,14 +380,14 @@ def _asked_for(registry: Registry) -> list[str]:
 
 def _audio_operations(registry: Registry) -> list[str]:
     rows = []
-    for op in AUDIO_TYPES:
+    for op in registry.operation_names(MediaType.AUDIO):
         found = [
             f"{spec.name}/{m.id}"
             for spec in registry
             for mt, m in spec.models()
             if mt is MediaType.AUDIO and op in m.operations
         ]
-        rows.append([f"`{op}`", _cell(found) if found else "not available yet"])
+        rows.append([f"`{op}`", _cell(found)])
     return ["## Audio operations", "", *_table(["audio_type", "backend/model"], rows)]
 
 

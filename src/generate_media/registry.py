@@ -54,6 +54,11 @@ class Registry:
                 found.update(dict.fromkeys((media_type, op) for op in spec.media[media_type].operations))
         return list(found)
 
+    def operation_names(self, media_type: MediaType) -> list[str]:
+        """What the models of ``media_type`` do, as requests name it (for audio: the ``audio_type`` values)."""
+        models = [m for spec in self.serving(media_type) for m in spec.media[media_type].models]
+        return list(dict.fromkeys(name for m in models for name in m.operations))
+
     def by_prefix(self, continuation_id: str) -> tuple[BackendSpec, MediaType] | None:
         """The backend and media type whose continuation prefix starts this id."""
         for spec in self.specs.values():

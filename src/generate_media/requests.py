@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from .audio_parts import DialogueTurn, SongSection, parse_sections, parse_speaker_voices, parse_turns
 from .config import Limits
 from .errors import InvalidRequest, LimitExceeded
-from .spec import AUDIO_TYPES, MediaType, ModelSpec
+from .spec import MediaType, ModelSpec
 
 __all__ = ["OPTION_FIELDS", "MediaRequest", "parse_request", "unsupported", "validate_limits"]
 
@@ -274,8 +274,13 @@ def unsupported(req: MediaRequest, model: ModelSpec) -> list[str]:
     return [r for check in _CHECKS if (r := check(req, model))]
 
 
-def parse_request(arguments: dict[str, Any], *, media_types: list[str], backends: list[str]) -> MediaRequest:
-    """Build a request from tool/CLI arguments, turning validation errors into one clear line."""
+def parse_request(
+    arguments: dict[str, Any], *, media_types: list[str], backends: list[str], audio_types: list[str]
+) -> MediaRequest:
+    """Build a request from tool/CLI arguments, turning validation errors into one clear line.
+
+    The accepted values come from the registry: what it serves, its backends and the audio operations
+    its models do."""
     args = {k: v for k, v in arguments.items() if v is not None}
     try:
         req = MediaRequest(**args)
@@ -291,8 +296,8 @@ def parse_request(arguments: dict[str, Any], *, media_types: list[str], backends
         raise InvalidRequest(f"media_type={req.media_type!r} is not one of: {', '.join(media_types)}")
     if req.backend != "auto" and req.backend not in backends:
         raise InvalidRequest(f"backend={req.backend!r} is not one of: auto, {', '.join(backends)}")
-    if req.media is MediaType.AUDIO and req.audio_type not in AUDIO_TYPES:
-        raise InvalidRequest(f"audio_type={req.audio_type!r} is not one of: {', '.join(AUDIO_TYPES)}")
+    if req.media is MediaType.AUDIO and req.audio_type not in audio_types:
+        raise InvalidRequest(f"audio_type={req.audio_type!r} is not one of: {', '.join(audio_types)}")
     return req
 
 

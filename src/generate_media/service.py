@@ -141,7 +141,12 @@ class MediaService:
 
     def parse(self, arguments: dict[str, Any]) -> MediaRequest:
         media_types = [mt.value for mt in MediaType if self.registry.serving(mt)]
-        req = parse_request(arguments, media_types=media_types, backends=self.registry.names())
+        req = parse_request(
+            arguments,
+            media_types=media_types,
+            backends=self.registry.names(),
+            audio_types=self.registry.operation_names(MediaType.AUDIO),
+        )
         validate_limits(req, self.settings.limits)
         return req
 

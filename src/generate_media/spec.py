@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any, Protocol
 
 __all__ = [
-    "AUDIO_TYPES",
     "BackendSpec",
     "MediaSupport",
     "MediaType",
@@ -71,6 +70,9 @@ SPEECH = Operation(
         "speak",
     ),
 )
+DIALOGUE = Operation(
+    "dialogue", "a conversation between voices", ("dialogue", "conversation", "podcast", "several voices")
+)
 SOUND_EFFECTS = Operation("sound_effect", "sound effects", ("sound effects", "sound effect", "sfx", "foley"))
 MUSIC = Operation(
     "music",
@@ -89,19 +91,6 @@ VOICE_DESIGN = Operation("voice_design", "design a voice", ("voice design", "new
 VOICE_CLONE = Operation("voice_clone", "clone a voice", ("voice cloning", "clone a voice"))
 DUBBING = Operation(
     "dubbing", "dub into another language", ("dubbing", "dub", "translation of speech", "translate a video")
-)
-
-#: The audio operations (``audio_type``); image and video requests have the operation "generate".
-AUDIO_TYPES: tuple[str, ...] = (
-    "speech",
-    "dialogue",
-    "sound_effect",
-    "music",
-    "voice_conversion",
-    "audio_isolation",
-    "voice_design",
-    "voice_clone",
-    "dubbing",
 )
 
 

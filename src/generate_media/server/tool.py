@@ -20,7 +20,7 @@ from ..docs import search_hint, tool_description
 from ..registry import Registry
 from ..requests import MediaRequest
 from ..results import GenerationResult, result_schema
-from ..spec import AUDIO_TYPES, MediaType
+from ..spec import MediaType
 
 __all__ = ["MAX_RESULT_CHARS", "build_tool", "flatten_schema", "tool_meta"]
 
@@ -108,7 +108,7 @@ def flatten_schema(schema: dict[str, Any], registry: Registry) -> dict[str, Any]
     media_types = [mt.value for mt in MediaType if any(mt in s.media for s in registry)]
     props["media_type"]["enum"] = media_types
     props["backend"]["enum"] = ["auto", *registry.names()]
-    props["audio_type"]["enum"] = list(AUDIO_TYPES)
+    props["audio_type"]["enum"] = registry.operation_names(MediaType.AUDIO)
     props["max_concurrent"].update(minimum=1, maximum=16)
     props["n"]["minimum"] = 1
     props["duration"]["exclusiveMinimum"] = 0

@@ -14,6 +14,7 @@ from typing import Any
 from ...errors import InvalidRequest
 from ...spec import (
     AUDIO_ISOLATION,
+    DIALOGUE,
     DUBBING,
     MUSIC,
     SOUND_EFFECTS,
@@ -90,7 +91,17 @@ def _design(model_id: str, notes: str) -> ModelSpec:
 SUPPORT = MediaSupport(
     priority=90,
     default_model="eleven_multilingual_v2",
-    operations=(SPEECH, SOUND_EFFECTS, MUSIC, VOICE_CLONE, VOICE_DESIGN, VOICE_CONVERSION, AUDIO_ISOLATION, DUBBING),
+    operations=(
+        SPEECH,
+        DIALOGUE,
+        SOUND_EFFECTS,
+        MUSIC,
+        VOICE_CLONE,
+        VOICE_DESIGN,
+        VOICE_CONVERSION,
+        AUDIO_ISOLATION,
+        DUBBING,
+    ),
     models=(
         _tts("eleven_multilingual_v2", "Speech and voice_clone: stable, 29 languages."),
         _tts(
