@@ -25,7 +25,7 @@ import wave
 from typing import Any
 
 from ...errors import BadProviderResponse, InvalidRequest, SafetyBlocked
-from ...spec import Call, MediaSupport, MediaType, ModelSpec, Produced
+from ...spec import DIALOGUE, MUSIC, SPEECH, Call, MediaSupport, MediaType, ModelSpec, Produced
 from ._client import gemini_client, translate
 
 MEDIA = MediaType.AUDIO
@@ -84,6 +84,7 @@ def _tts(model_id: str, notes: str) -> ModelSpec:
 SUPPORT = MediaSupport(
     priority=40,
     default_model="gemini-3.8-flash-tts",
+    operations=(SPEECH, DIALOGUE, MUSIC),
     models=(
         _tts(
             "gemini-3.8-flash-tts",

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...errors import InvalidRequest
-from ...spec import MUSIC, SPEECH, Call, MediaSupport, MediaType, ModelSpec, Produced
+from ...spec import DIALOGUE, MUSIC, SPEECH, Call, MediaSupport, MediaType, ModelSpec, Produced
 from .._timings import sidecars
 from . import _piper
 from ._piper import VOICE, VOICES
@@ -22,7 +22,7 @@ DEFAULT_EFFECT_S = 2.0
 SUPPORT = MediaSupport(
     priority=1,  # the lowest: local audio only when asked for or when no keyed backend fits
     default_model="local-piper-joe",
-    operations=(SPEECH, MUSIC),
+    operations=(SPEECH, DIALOGUE, MUSIC),
     models=(
         ModelSpec(
             id="local-piper-joe",
