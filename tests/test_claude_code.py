@@ -7,8 +7,9 @@ stand-in for the Messages API (tests/fakes/anthropic.py) answers each turn with 
 the next phrase and records the ``tool_reference`` list Claude Code sends back. One Claude Code
 session answers every phrase. Skips, with the reason, where Node or Claude Code is missing.
 
-Measured with Claude Code 2.1.328: before the search hint, the issue's 12 phrasings found the tool in
-the top 3 for 2 of 12; with it, 12 of 12, and PHRASES below 29 of 30.
+Measured with Claude Code 2.1.328: before the search hint, the tool was in the top 3 for 2 of the
+issue's 12 phrasings and 6 of the first 30 of PHRASES; with it, 12 of 12 and 32 of 33 (the miss, "lofi
+beat to study to": each "to" scores 10 for tools whose names contain it, such as ListMcpResourcesTool).
 """
 
 from __future__ import annotations
@@ -55,13 +56,16 @@ PHRASES = (
     "make this photo move",
     "turn this still image into a video",
     "make a slideshow from my holiday photos",
-    # audio: speech, sound effects, music, voices, isolation, dubbing
+    # audio: speech, dialogue, sound effects, music, voices, isolation, dubbing
     "narrate this paragraph",
     "convert my blog post to an mp3 voiceover",
+    "record a podcast conversation between two hosts",
+    "a dialogue between a knight and a dragon, voiced",
     "I need a whoosh sound for a transition",
     "footsteps sound effect for a game",
     "write a jingle for a podcast intro",
     "lofi beat to study to",
+    "write a song with two verses and a chorus",
     "copy my voice from a recording",
     "make a synthetic voice that sounds like me",
     "invent a new voice for a wizard character",
@@ -147,7 +151,7 @@ def test_claude_code_tool_search_finds_the_tool_for_the_words_people_use(tmp_pat
     print(table)  # the figures, with pytest -s
     ours = [query for query in PHRASES if (_rank(results[query]) or 99) <= 3]
     issue = [query for query in ISSUE_PHRASES if (_rank(results[query]) or 99) <= 3]
-    assert len(ours) >= 29, f"top 3 for {len(ours)} of {len(PHRASES)}:\n{table}"
+    assert len(ours) >= len(PHRASES) - 1, f"top 3 for {len(ours)} of {len(PHRASES)}:\n{table}"
     assert len(issue) >= 11, f"top 3 for {len(issue)} of {len(ISSUE_PHRASES)} of the issue's phrasings:\n{table}"
 
     # What the model reads once the tool is loaded: the description opens with what it does.
