@@ -157,3 +157,4 @@ def test_claude_code_tool_search_finds_the_tool_for_the_words_people_use(tmp_pat
     # What the model reads once the tool is loaded: the description opens with what it does.
     loaded = anthropic.loaded_tool(fake, "__generate_media")
     assert loaded is not None and loaded["description"].startswith("Makes media files for you.")
+    print(f"loaded, the tool costs {len(json.dumps(loaded))} characters in every request")  # alwaysLoad's price

@@ -37,16 +37,16 @@ Handler = Callable[[Context, dict[str, Any]], Awaitable[CallToolResult]]
 #: Claude Code keeps a tool result up to this many characters in the conversation and saves a bigger
 #: one to a file, handing its model a pointer (one more tool call away from the paths). Its default for
 #: MCP tools is 50,000, which a batch of 32 prompts with their metadata already exceeds; the largest
-#: batch at the default limits (32 prompts x 10 images, about 490,000 characters of text, links and
-#: JSON) fits under 500,000, which is also the most Claude Code accepts.
+#: batch at the default limits (32 prompts x 10 images: about 490,000 characters of text, links and
+#: JSON with 900-character prompts) fits under 500,000, which is also the most Claude Code accepts.
 MAX_RESULT_CHARS = 500_000
 
 
 def tool_meta(registry: Registry) -> dict[str, Any]:
     """The tool's ``_meta`` for clients that read it (Claude Code's keys; others ignore them).
 
-    No ``anthropic/alwaysLoad`` (it defaults to off): loaded, the tool costs about 6,500 characters
-    (some 2,000 tokens: its description and input schema) in every request of every conversation,
+    No ``anthropic/alwaysLoad`` (it defaults to off): loaded, the tool costs about 8,000 characters
+    (its description and input schema, some 2,300 tokens) in every request of every conversation,
     media or not. Deferred, it costs its name; the search hint lets Claude Code's tool search find it
     for the words people use, at one search step when media is wanted.
     """
