@@ -200,6 +200,9 @@ def main() -> int:
     token = None if args.no_auth else secrets.token_hex(24)
     with fake_server() as fake, scratch_dir("http") as tmp:
         extra = {} if token is None else {"GENERATE_MEDIA_HTTP_TOKEN": token}
+        # Every simulated client shares the one token: let it hold them all (and the warm-up's), in
+        # legacy mode where each client holds an MCP session.
+        extra["GENERATE_MEDIA_HTTP_MAX_SESSIONS_PER_TOKEN"] = str(args.clients + 1)
         env = server_env(fake, tmp / "out", tmp / "state", **extra)
         server = HttpServer(env, args.no_auth)
         try:
@@ -211,7 +214,7 @@ def main() -> int:
             peak = proc_status_kb(server.proc.pid, "VmHWM")
         finally:
             server.stop()
-        written = sum(1 for _ in (tmp / "out").iterdir())
+        written = sum(1 for p in (tmp / "out").rglob("*") if p.is_file())  # HTTP: under clients/<name>/
 
     lat = run["latencies"]
     overhead = [v - direct_ms for v in lat] if args.backend == "openai" else []
