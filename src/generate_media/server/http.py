@@ -190,7 +190,7 @@ class BearerAuth:
         async with self.sessions.lock(principal):
             held = self.sessions.open(principal)
             if held >= self.sessions.limit:
-                log.warning("refused a new MCP session for %s: %d already open", principal, held)
+                log.info("refused a new MCP session for %s: %d already open", principal, held)
                 await _too_many_sessions(send, held, self.sessions)
                 return
             await self.app(scope, receive, send)
