@@ -107,6 +107,8 @@ class Settings:
     limits: Limits = field(default_factory=Limits)
     #: Spend cap in USD per principal per UTC day (list-price estimates); None: no cap.
     budget_usd: float | None = None
+    #: Offer the MCP Apps viewer (ui://generate-media/viewer.html) to clients that render apps.
+    viewer: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -129,6 +131,7 @@ class Settings:
             allow_private_urls=_flag(env, "GENERATE_MEDIA_ALLOW_PRIVATE_URLS", False),
             limits=Limits.from_env(env),
             budget_usd=_budget(env),
+            viewer=_flag(env, "GENERATE_MEDIA_VIEWER", True),
         )
 
     @property

@@ -15,7 +15,9 @@ from urllib.parse import unquote, urlsplit
 
 import anyio
 from mcp import types
+from mcp.server.extension import Extension
 from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.tools.base import Tool
 from mcp.types import CallToolResult, ContentBlock, ImageContent, ResourceLink, TextContent
 
 from .. import __version__
@@ -23,8 +25,9 @@ from ..config import Settings
 from ..errors import GenerateMediaError, Redactor
 from ..results import failure
 from ..service import Caller, MediaService, Outcome
-from .resources import links_for
+from .resources import FileLinks, MediaResources, links_for
 from .tool import build_tool
+from .viewer import RESULT_META_KEY, client_supports_apps, tool_meta, viewer_extension
 
 __all__ = ["Redactor", "caller_of", "create_server"]
 
@@ -151,6 +154,41 @@ def _content(outcome: Outcome, redact: Redactor, uris: dict[str, str]) -> CallTo
     return CallToolResult(content=blocks, structured_content=structured, is_error=False)
 
 
+def _link_items(outcome: Outcome, links: Any, owner: str, *, set_resource_uri: bool) -> dict[str, str]:
+    """path -> link URI for every file of the result (outputs and their sidecars)."""
+    uris: dict[str, str] = {}
+    for item in outcome.result.items:
+        if item.status == "ok" and item.path:
+            uris[item.path] = links.link_item(item, owner)  # once: media links write an index
+            if set_resource_uri:
+                item.resource_uri = uris[item.path]
+            for ext, path in (item.sidecars or {}).items():
+                uris[path] = links.link(Path(path), owner, SIDECAR_MIME.get(ext))
+    return uris
+
+
+def _viewer_links(settings: Settings, links: FileLinks | MediaResources, principal_of: Any) -> MediaResources | None:
+    """The media:// resources the viewer reads through the host (over stdio too), or None: no viewer."""
+    if not settings.viewer:
+        return None
+    return links if isinstance(links, MediaResources) else MediaResources(settings, principal_of)
+
+
+def _viewer(tool: Tool) -> list[Extension]:
+    """Point the tool at the viewer (keeping its other ``_meta`` keys); the Apps extension serving it."""
+    tool.meta = tool_meta(tool.meta)
+    return [viewer_extension()]
+
+
+def _add_viewer_links(result: CallToolResult, ctx: Context, outcome: Outcome, links: Any, owner: str) -> None:
+    """Over stdio, an Apps client gets a media:// URI per item (None for failed ones) in the result's ``_meta``;
+    the structured content stays what every client sees. (Over HTTP items carry ``resource_uri`` already.)"""
+    if not isinstance(links, MediaResources) or not client_supports_apps(ctx):
+        return
+    uris = [links.link_item(i, owner) if i.status == "ok" and i.path else None for i in outcome.result.items]
+    result.meta = {**(result.meta or {}), RESULT_META_KEY: {"resources": uris}}
+
+
 def create_server(
     settings: Settings | None = None,
     *,
@@ -168,6 +206,7 @@ def create_server(
     redact = Redactor([*settings.secrets(), *service.redact.secrets])
     links = links_for(resource_links, settings, principal_of)
     remote = resource_links == "media" or principal_of is not None  # HTTP
+    viewer_links = _viewer_links(settings, links, principal_of)
 
     async def handler(ctx: Context, arguments: dict[str, Any]) -> CallToolResult:
         caller = await _caller(ctx, principal_of(ctx) if principal_of else None, remote=remote)
@@ -189,15 +228,11 @@ def create_server(
                 f"internal error ({type(exc).__name__}); the server is still running, try again"
             )
             return _error_result(wrapped, redact)
-        uris: dict[str, str] = {}
-        for item in outcome.result.items:
-            if item.status == "ok" and item.path:
-                uris[item.path] = links.link_item(item, caller.principal)  # once: media links write an index
-                if resource_links == "media":
-                    item.resource_uri = uris[item.path]
-                for ext, path in (item.sidecars or {}).items():
-                    uris[path] = links.link(Path(path), caller.principal, SIDECAR_MIME.get(ext))
-        return _content(outcome, redact, uris)
+        uris = _link_items(outcome, links, caller.principal, set_resource_uri=resource_links == "media")
+        result = _content(outcome, redact, uris)
+        if viewer_links is not links:
+            _add_viewer_links(result, ctx, outcome, viewer_links, caller.principal)
+        return result
 
     tool = build_tool(service.registry, handler)
     server = MCPServer(
@@ -206,7 +241,8 @@ def create_server(
         instructions=INSTRUCTIONS,
         version=__version__,
         tools=[tool],
+        extensions=_viewer(tool) if viewer_links is not None else None,
     )
-    links.register(server)
+    (viewer_links or links).register(server)
     server.media_service = service  # type: ignore[attr-defined]
     return server
