@@ -47,6 +47,7 @@ SETTINGS_ENV: tuple[tuple[str, str], ...] = (
     ("GENERATE_MEDIA_<BACKEND>_<TYPE>_MODEL", "default model override, e.g. GENERATE_MEDIA_OPENAI_IMAGE_MODEL"),
     ("GENERATE_MEDIA_WAIT_BUDGET_S", "seconds a long job is waited for before a pending job_id (default 45)"),
     ("GENERATE_MEDIA_PREVIEW", "0 turns off inline image previews"),
+    ("GENERATE_MEDIA_VIEWER", "0 turns off the in-chat viewer (MCP Apps clients)"),
     ("GENERATE_MEDIA_BUDGET_USD", "daily spend cap per client, USD (list-price estimates); calls over it are refused"),
     ("GENERATE_MEDIA_HTTP_TOKEN / GENERATE_MEDIA_HTTP_TOKENS", "bearer token(s) for --http (name:token,...)"),
 )
@@ -59,6 +60,7 @@ SETTINGS_NAMES: tuple[str, ...] = (
     *(f"GENERATE_MEDIA_PRIORITY_{mt.value.upper()}" for mt in MediaType),
     "GENERATE_MEDIA_WAIT_BUDGET_S",
     "GENERATE_MEDIA_PREVIEW",
+    "GENERATE_MEDIA_VIEWER",
     "GENERATE_MEDIA_BUDGET_USD",
     "GENERATE_MEDIA_HTTP_TOKEN",
     "GENERATE_MEDIA_HTTP_TOKENS",
