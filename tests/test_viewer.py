@@ -96,3 +96,28 @@ async def test_a_client_without_apps_sees_what_it_saw_before_the_viewer(make_ser
     assert with_viewer[1] == without[1]
     # The one other difference: the media:// template the viewer reads is served over stdio too.
     assert with_viewer[2] == ["media://outputs/{id}"] and without[2] == []
+
+
+async def test_over_http_the_viewer_reads_the_items_own_resource_uri(make_settings, fake):
+    """With media:// links (the HTTP transport) the item's resource_uri is the viewer's link; no extra _meta."""
+    from generate_media.server import create_server
+
+    server = create_server(make_settings(OA), resource_links="media")
+    async with Client(server, extensions=[APPS]) as client:
+        [tool] = (await client.list_tools()).tools
+        result = await client.call_tool("generate_media", {"prompt": "a red fox"})
+        item = only_item(result)
+        read = await client.read_resource(item["resource_uri"])
+    assert tool.meta["ui"] == {"resourceUri": VIEWER_URI}
+    assert RESULT_META_KEY not in (result.meta or {})
+    assert base64.b64decode(read.contents[0].blob) == Path(item["path"]).read_bytes()
+
+
+async def test_with_the_viewer_off_no_ui_is_offered(make_server, fake):
+    async with Client(make_server(OA, viewer=False), extensions=[APPS]) as client:
+        [tool] = (await client.list_tools()).tools
+        result = await client.call_tool("generate_media", {"prompt": "a red fox"})
+        templates = (await client.list_resource_templates()).resource_templates
+        resources = (await client.list_resources()).resources
+    assert "ui" not in (tool.meta or {}) and RESULT_META_KEY not in (result.meta or {})
+    assert templates == [] and not any(str(r.uri).startswith("ui://") for r in resources)
