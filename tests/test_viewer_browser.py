@@ -38,7 +38,7 @@ SCREENSHOT = Path(__file__).resolve().parent.parent / "bench" / "viewer.png"
 
 HOST = """<!doctype html><html><head><meta charset="utf-8"><title>Apps host</title>
 <style>body{margin:0;padding:8px;background:#eef0f3;font:13px sans-serif;display:flex;gap:8px;align-items:flex-start}
-iframe{width:262px;height:120px;border:1px solid #c8ccd2;border-radius:10px;background:#fff}</style></head><body>
+iframe{width:250px;height:120px;border:1px solid #c8ccd2;border-radius:10px;background:#fff}</style></head><body>
 <script>
 const VIEWER = __VIEWER__, CALLS = __CALLS__, frames = [], waiting = new Map();
 let loaded = 0, seq = 0;
@@ -81,7 +81,8 @@ MEDIA_STATE = """(() => [...document.querySelectorAll("img, audio, video")].map(
   width: m.naturalWidth || m.videoWidth || 0, duration: m.duration || 0})))()"""
 
 BUTTON_AT = """(() => { const b = [...document.querySelectorAll("button, input")].find((b) => b.textContent === %s
-  || b.placeholder === %s); const r = b.getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; })()"""
+  || b.placeholder === %s); b.scrollIntoView({block: "center"}); const r = b.getBoundingClientRect();
+  return [r.x + r.width / 2, r.y + r.height / 2]; })()"""
 FRAME_AT = """(() => { const f = document.querySelectorAll("iframe")[%d], r = f.getBoundingClientRect();
   return [r.x + f.clientLeft, r.y + f.clientTop]; })()"""
 
@@ -156,7 +157,7 @@ async def _show(client: Client, calls: list[dict[str, Any]], tmp_path: Path) -> 
     shown = []
     for arguments in calls:
         result = await client.call_tool("generate_media", arguments)
-        assert not result.is_error, result.content
+        assert result.is_error == ("model" in arguments), result.content
         shown.append({"arguments": arguments, "result": result.model_dump(by_alias=True, mode="json")})
     viewer = (await client.read_resource(VIEWER_URI)).contents[0].text  # as a host fetches it
     page = tmp_path / "host.html"
@@ -172,30 +173,34 @@ async def test_the_viewer_plays_real_results_and_its_buttons_call_the_tool(make_
         {"media_type": "audio", "backend": "openai", "prompt": "Welcome aboard.", "audio_format": "mp3"},
         {"media_type": "video", "backend": "openai", "prompt": "waves at dusk", "duration": 4},
         {"media_type": "video", "backend": "grok", "prompt": "a slow pan", "wait_s": 0.01},
+        {"prompt": "a cat", "backend": "openai", "model": "no-such-model"},
     ]
     async with Client(make_server(OA, "XAI_API_KEY"), extensions=[APPS]) as client:
         page, shown = await _show(client, calls, tmp_path)
-        browser = await anyio.to_thread.run_sync(Browser, chromium(), tmp_path / "profile", (1120, 760))
+        browser = await anyio.to_thread.run_sync(Browser, chromium(), tmp_path / "profile", (1340, 900))
         try:
             host = Host(browser, client)
             browser.page("Runtime.addBinding", name="mcpForward")
             browser.page("Page.navigate", url=page.as_uri())
-            prompts = [c["prompt"] for c in calls[:3]] + ["is running"]
+            prompts = [c["prompt"] for c in calls[:3]] + ["is running", "no-such-model"]
             views = await host.until(lambda: _views(browser, prompts), "the views to render")
-            state = await host.until(lambda: _all_ready(browser, views, [1, 1, 1, 0]), "the media to load")
-            [[image], [audio], [video], []] = state
+            state = await host.until(lambda: _all_ready(browser, views, [1, 1, 1, 0, 0]), "the media to load")
+            [[image], [audio], [video], [], []] = state
             # Each element decoded bytes it got from resources/read of our media:// resources.
             assert image["tag"] == "img" and image["src"].startswith("data:image/png;base64,") and image["width"] > 0
             assert audio["tag"] == "audio" and audio["src"].startswith("data:audio/mpeg;base64,")
             assert audio["duration"] > 0 and audio["error"] is None
             assert video["tag"] == "video" and video["src"].startswith("data:video/mp4;base64,")
             assert video["width"] == 160 and video["duration"] > 0 and video["error"] is None
+            # An error result shows its one line, in the danger colour, and nothing else.
+            error = browser.evaluate("[...document.querySelectorAll('.err')].map((e) => e.textContent)", views[4])
+            assert error == [shown[4]["result"]["content"][0]["text"]] and "no-such-model" in error[0]
             reads = [r["params"]["uri"] for r in host.forwarded if r["method"] == "resources/read"]
             assert len(reads) == 3 and all(r.startswith("media://outputs/") for r in reads)
 
             # "Variation": the same request again, one output, through the bridge to the server.
             await host.click(0, views[0], "Variation")
-            await host.until(lambda: _all_ready(browser, views, [2, 1, 1, 0]), "the variation")
+            await host.until(lambda: _all_ready(browser, views, [2, 1, 1, 0, 0]), "the variation")
             [variation] = host.calls()
             assert variation["frame"] == 0
             assert variation["params"] == {
@@ -206,7 +211,7 @@ async def test_the_viewer_plays_real_results_and_its_buttons_call_the_tool(make_
 
             # "Resume": the pending job by its id; nothing is submitted again.
             await host.click(3, views[3], "Resume")
-            await host.until(lambda: _all_ready(browser, views, [2, 1, 1, 1]), "the resumed video")
+            await host.until(lambda: _all_ready(browser, views, [2, 1, 1, 1, 0]), "the resumed video")
             job_id = shown[3]["result"]["structuredContent"]["job_id"]
             assert host.calls()[1]["params"]["arguments"] == {"job_id": job_id}
             assert [r.json["prompt"] for r in fake.of("xai", "/videos/generations")] == ["a slow pan"]
@@ -216,12 +221,13 @@ async def test_the_viewer_plays_real_results_and_its_buttons_call_the_tool(make_
             await host.click(0, views[0], "What to change")
             browser.type_text("make the sky purple")
             await host.click(0, views[0], "Edit")
-            await host.until(lambda: _all_ready(browser, views, [3, 1, 1, 1]), "the edit")
+            await host.until(lambda: _all_ready(browser, views, [3, 1, 1, 1, 0]), "the edit")
             edit = host.calls()[2]["params"]["arguments"]
             assert edit["prompt"] == "make the sky purple" and edit["media_type"] == "image"
             assert edit["continue_from"].startswith("openai_")
             assert fake.of("openai", "/images/edits")[-1].form["prompt"] == "make the sky purple"
 
+            browser.evaluate("scrollTo(0, 0)")
             shot = tmp_path / "viewer.png"
             browser.screenshot(shot)
             assert shot.stat().st_size > 1000
