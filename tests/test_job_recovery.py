@@ -86,6 +86,7 @@ def stdio_params(make_settings, tmp_path: Path, **env: str) -> StdioServerParame
         "GENERATE_MEDIA_POLL_INTERVAL_S": "0.01",
         **dict(settings.env),
         **env,
+        **{k: v for k, v in os.environ.items() if k == "PYTHONPATH"},  # the code under test, if set
     }
     script = f'echo $$ > "{tmp_path}/server.pid"; exec "{sys.executable}" -m generate_media'
     return StdioServerParameters(command="/bin/sh", args=["-c", script], env=full)

@@ -8,6 +8,9 @@
     ├── AccessDenied                   access_denied (a path outside the allowed directories)
     ├── LimitExceeded                  limit_exceeded
     │   └── BudgetExceeded             budget_exceeded (GENERATE_MEDIA_BUDGET_USD; carries the figures)
+    ├── StorageError                   storage_error (a folder could not be written; names it)
+    │   ├── DiskFull                   disk_full     (no space, quota or file size limit)
+    │   └── NotWritable                not_writable  (read-only or permission denied)
     └── ProviderError                  provider_error  (anything the provider did)
         ├── AuthError                  auth
         ├── RateLimited                rate_limited  yes (carries retry_after)
@@ -24,7 +27,9 @@ an MCP error result carrying ``code`` in its structured content.
 
 from __future__ import annotations
 
+import errno
 import logging
+from pathlib import Path
 from typing import Any, ClassVar
 
 __all__ = [
@@ -33,12 +38,14 @@ __all__ = [
     "AuthError",
     "BadProviderResponse",
     "BudgetExceeded",
+    "DiskFull",
     "GenerateMediaError",
     "InvalidRequest",
     "LimitExceeded",
     "MissingKey",
     "NoBackendAvailable",
     "NotFound",
+    "NotWritable",
     "ProviderError",
     "ProviderTimeout",
     "ProviderUnavailable",
@@ -47,7 +54,9 @@ __all__ = [
     "RedactingFilter",
     "Redactor",
     "SafetyBlocked",
+    "StorageError",
     "redact_logs",
+    "storage_error",
 ]
 
 
@@ -101,6 +110,47 @@ class BudgetExceeded(LimitExceeded):
     """A call whose estimate does not fit in what is left of today's budget: refused before any request."""
 
     code = "budget_exceeded"
+
+
+class StorageError(GenerateMediaError):
+    """A folder of ours could not be written (the output or the state folder)."""
+
+    code = "storage_error"
+
+
+class DiskFull(StorageError):
+    code = "disk_full"
+
+
+class NotWritable(StorageError):
+    code = "not_writable"
+
+
+_FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+_DENIED = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
+#: errno values that mean "this folder cannot take the file", whatever raised them.
+DISK_ERRNOS = _FULL | _DENIED | frozenset({errno.EIO})
+
+
+def storage_error(exc: OSError, folder: Path | str, *, role: str = "output folder", move: str = "") -> StorageError:
+    """Say what happened to a write in ``folder`` and what to do next (``move``: how to pick another
+    folder, e.g. "pass another output_dir"). One seam for every write, so the codes stay stable."""
+    move = move or "use another folder"
+    if exc.errno in _FULL:
+        why = "the file size limit (ulimit -f) was reached" if exc.errno == errno.EFBIG else "the disk is full"
+        return DiskFull(
+            f"could not write to the {role} {folder}: {why}; free some space or {move}, then call again",
+            folder=str(folder),
+        )
+    if exc.errno in _DENIED:
+        return NotWritable(
+            f"the {role} {folder} is not writable ({exc.strerror or 'read-only'}); make it writable or {move}",
+            folder=str(folder),
+        )
+    return StorageError(
+        f"could not write to the {role} {folder} ({exc.strerror or type(exc).__name__}); check the disk or {move}",
+        folder=str(folder),
+    )
 
 
 class ProviderError(GenerateMediaError):

@@ -70,12 +70,13 @@ def _from_data_uri(ref: str, limit: int) -> tuple[bytes, str]:
         raise InvalidRequest("data URI is not valid base64") from exc
 
 
-def _read_confined(path: Path, ref: str, limit: int) -> bytes:
-    """Read a checked path without following a symlink swapped in since the check, and re-check
-    through the open descriptor that it is a regular file (O_NONBLOCK: a FIFO never blocks)."""
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+def _read_confined(confinement: Confinement, path: Path, ref: str, limit: int) -> bytes:
+    """Read a checked path through descriptors from its root, following no symlink at any component
+    (one swapped in since the check is refused), and re-check through the open descriptor that it
+    is a regular file (O_NONBLOCK: a FIFO never blocks)."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
     try:
-        fd = os.open(path, flags)
+        fd = confinement.open_file(path, flags)
     except OSError as exc:
         raise AccessDenied(f"{ref[:80]} cannot be opened ({exc.strerror}); give a readable regular file") from exc
     with os.fdopen(fd, "rb") as fh:
@@ -94,7 +95,7 @@ async def _from_path(ref: str, confinement: Confinement, limit: int, base: Path 
     path = confinement.regular_file(ref, base=base)
     if path.stat().st_size > limit:
         raise _too_big(str(ref), limit)
-    return await anyio.to_thread.run_sync(_read_confined, path, str(ref), limit), path.name
+    return await anyio.to_thread.run_sync(_read_confined, confinement, path, str(ref), limit), path.name
 
 
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")

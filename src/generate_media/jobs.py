@@ -252,9 +252,9 @@ async def resume(service: MediaService, req: Any, caller: Caller, progress: Prog
         pinned = original.model_copy(update={"backend": record.backend, "model": record.model, "continue_from": None})
         selection = service._route(pinned, None)
         confinement = service.confinement(caller)
-        directory = service._output_dir(original, confinement)
+        folder = service._output_dir(original, confinement)
         call = service._item_call(
-            original, record.request.get("prompt", ""), selection, directory, confinement, None, [], None, progress
+            original, record.request.get("prompt", ""), selection, folder, confinement, None, [], None, progress
         )
         reporter = _Progress(call)
         await reporter.report(
@@ -361,7 +361,7 @@ async def _poll_until_done(
 async def _wait(
     service: MediaService, record: JobRecord, call: ItemCall, runner: Any, caller: Caller, reporter: _Progress
 ) -> Outcome:
-    from .service import Outcome
+    from .service import Outcome, writing
 
     try:
         status = await _poll_until_done(service, record, call, runner, reporter)
@@ -370,13 +370,14 @@ async def _wait(
         if status.state != "done":
             raise _job_failed(record, status)
         await reporter.report(100.0, 100.0, f"downloading from {record.backend}")
-        produced = await retrying(
-            lambda: call.guarded(lambda: runner.fetch(call, record.handle, status)), service.retry_policy()
-        )
-        for item in produced:  # what the backend noted at submit time (a cropped frame...) reaches the result
-            item.warnings.extend(record.handle.get("warnings") or [])
-        saved: list[Any] = []
-        items = await service.save_produced(call, produced, 0, caller, saved, batch=False)
+        with writing(call):
+            produced = await retrying(
+                lambda: call.guarded(lambda: runner.fetch(call, record.handle, status)), service.retry_policy()
+            )
+            for item in produced:  # what the backend noted at submit time (a cropped frame...) reaches the result
+                item.warnings.extend(record.handle.get("warnings") or [])
+            saved: list[Any] = []
+            items = await service.save_produced(call, produced, 0, caller, saved, batch=False)
     except anyio.get_cancelled_exc_class():
         with anyio.CancelScope(shield=True):
             await _cancel(service, record, call, runner)

@@ -4,12 +4,21 @@ Every artifact is written to a temporary file in the destination directory and t
 its final name (atomic, and it fails instead of overwriting), so a failure or cancellation never
 leaves a partial file under a real name. The extension comes from the bytes (``filetype`` sniffing,
 then Pillow or PyAV verification), never from what was requested.
+
+Paths are checked once and then used through open directory descriptors: a :class:`Folder` is
+opened from its allowed root one component at a time with ``O_NOFOLLOW``, and every temporary file,
+final link and input read goes through a descriptor (``dir_fd``), never through the path again. A
+directory swapped for a symlink after the check cannot redirect a write or a read outside. Writers
+that need a path (PyAV, ffmpeg) get ``/proc/<pid>/fd/N/name`` on Linux, which reaches the same open
+directory; elsewhere they get the plain path (the final link still goes through the descriptor).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
+import logging
 import os
 import re
 import secrets
@@ -17,15 +26,17 @@ import shutil
 import stat
 import time
 import unicodedata
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import AccessDenied, BadProviderResponse, InvalidRequest
+from .errors import DISK_ERRNOS, AccessDenied, BadProviderResponse, InvalidRequest, storage_error
 
 __all__ = [
     "Confinement",
+    "Folder",
     "MediaInfo",
     "SavedFile",
     "cleanup_temp",
@@ -34,10 +45,20 @@ __all__ = [
     "save_artifact",
     "save_sidecar",
     "slugify",
+    "sweep_stale_temps",
     "thumbnail",
 ]
 
+log = logging.getLogger("generate_media.output")
+
 TEMP_PREFIX = ".gm-partial-"
+_TEMP_NAME = re.compile(r"^\.gm-partial-[0-9a-f]{16}(\.[A-Za-z0-9]{1,8})?$")
+#: A temporary file untouched this long belongs to no running call (downloads write in batches,
+#: every call has a deadline): left by a crash, it is removed when the server starts.
+STALE_TEMP_S = 6 * 3600.0
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
+_PROC_FD = Path("/proc/self/fd").is_dir()
 
 # Formats filetype cannot sniff (no magic bytes), accepted only on the provider's word.
 _UNSNIFFABLE = {"audio/pcm": "pcm", "audio/L16": "pcm", "image/svg+xml": "svg"}
@@ -113,6 +134,43 @@ class Confinement:
             )
         return resolved
 
+    def root_of(self, path: Path) -> Path:
+        """The allowed root holding the resolved ``path`` (the deepest, when roots nest)."""
+        inside = [root for root in self.roots if path == root or path.is_relative_to(root)]
+        if not inside:
+            raise AccessDenied(f"{path} is outside the allowed directories; move it there")
+        return max(inside, key=lambda root: len(root.parts))
+
+    def open_dir(self, path: Path, *, create: bool = False) -> int:
+        """A descriptor of the checked directory ``path``, reached from its root without following
+        any symlink (one that appeared since the check is refused); missing parts are made when
+        ``create``.
+
+        Raises:
+            AccessDenied: a component became a symlink.
+            InvalidRequest: a component is not a directory.
+            OSError: the directory cannot be made or opened (the caller says which folder).
+        """
+        root = self.root_of(path)
+        if create:
+            root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(root, os.O_RDONLY | _DIRECTORY)
+        for part in path.relative_to(root).parts:
+            fd = _step(fd, part, path, create)  # closes the parent's descriptor
+        return fd
+
+    def open_file(self, path: Path, flags: int) -> int:
+        """Open the checked file ``path`` through descriptors of its parents (no symlink anywhere)."""
+        parent = self.open_dir(path.parent)
+        try:
+            return os.open(path.name, flags | _NOFOLLOW, dir_fd=parent)
+        except OSError as exc:
+            if exc.errno in (errno.ELOOP, errno.EMLINK):
+                raise _swapped(path) from exc
+            raise
+        finally:
+            os.close(parent)
+
     def regular_file(self, raw: str | Path, *, base: Path | None = None) -> Path:
         """An existing regular file inside the roots (no devices, FIFOs or directories)."""
         path = self.resolve(raw, base=base)
@@ -127,6 +185,81 @@ class Confinement:
 
 def _within(path: Path, root: Path) -> bool:
     return path == root or path.is_relative_to(root)
+
+
+def _swapped(path: Path) -> AccessDenied:
+    return AccessDenied(f"{path} changed into a symlink while in use; call again with a real directory")
+
+
+def _step(fd: int, part: str, path: Path, create: bool) -> int:
+    """Descend from the directory ``fd`` into ``part`` (closing ``fd``), never through a symlink."""
+    try:
+        if create:
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(part, 0o777, dir_fd=fd)
+        try:
+            return os.open(part, os.O_RDONLY | _DIRECTORY | _NOFOLLOW, dir_fd=fd)
+        except OSError as exc:
+            if exc.errno in (errno.ELOOP, errno.ENOTDIR, errno.EMLINK):
+                if stat.S_ISLNK(os.stat(part, dir_fd=fd, follow_symlinks=False).st_mode):
+                    raise _swapped(path) from exc
+                raise InvalidRequest(f"{path} is not a directory; choose a folder for output_dir") from exc
+            raise
+    finally:
+        os.close(fd)
+
+
+class Folder:
+    """An output directory held open: every file goes in through its descriptor (see the module
+    docstring). ``path`` is where it was when checked, for results and messages."""
+
+    def __init__(self, path: Path, fd: int) -> None:
+        self.path = path
+        self.fd = fd
+        self._close = weakref.finalize(self, os.close, fd)
+
+    @classmethod
+    def open(cls, confinement: Confinement, path: Path) -> Folder:
+        """Open (making it if needed) the checked directory ``path``.
+
+        Raises:
+            AccessDenied: a component is (or became) a symlink.
+            StorageError: it cannot be made or opened (read-only, disk full...).
+        """
+        try:
+            return cls(path, confinement.open_dir(path, create=True))
+        except OSError as exc:
+            raise storage_error(exc, path, move="pass another output_dir") from exc
+
+    def local(self, name: str) -> Path:
+        """A path to ``name`` in this folder for code that needs a path (reaches the open directory)."""
+        # By pid, not "self": a child process (ffmpeg) resolves it to this process's descriptor.
+        return Path(f"/proc/{os.getpid()}/fd/{self.fd}/{name}") if _PROC_FD else self.path / name
+
+    def still_there(self, name: str) -> None:
+        """The file ``name`` was written through the descriptor; if ``path`` no longer leads to this
+        directory (it was moved or swapped for a symlink meanwhile), the path we would report is
+        wrong: remove the file and refuse.
+
+        Raises:
+            AccessDenied: the folder was swapped while in use (nothing is left behind).
+        """
+        held = os.fstat(self.fd)
+        try:
+            now = os.stat(self.path)
+            same = (now.st_dev, now.st_ino) == (held.st_dev, held.st_ino)
+        except OSError:
+            same = False
+        if not same:
+            with contextlib.suppress(OSError):
+                os.unlink(name, dir_fd=self.fd)
+            raise _swapped(self.path)
+
+    def close(self) -> None:
+        self._close()
+
+    def __repr__(self) -> str:
+        return f"Folder({str(self.path)!r})"
 
 
 @dataclass
@@ -266,45 +399,70 @@ def probe(path: Path, *, declared_mime: str | None = None, preview: tuple[int, i
     return info
 
 
-def _link_no_clobber(temp: Path, directory: Path, stem: str, ext: str) -> Path:
+def _link_no_clobber(temp: Path, folder: Folder, stem: str, ext: str) -> Path:
+    """Link ``temp`` (a file of ``folder``) to a free name; both names go through the descriptor."""
+    fd = folder.fd
     for attempt in range(100):
         suffix = "" if attempt == 0 else f"-{attempt}"
-        final = directory / f"{stem}{suffix}.{ext}"
+        name = f"{stem}{suffix}.{ext}"
         try:
-            os.link(temp, final)
+            os.link(temp.name, name, src_dir_fd=fd, dst_dir_fd=fd, follow_symlinks=False)
         except FileExistsError:
             continue
-        except OSError:  # filesystems without hard links: check-then-rename (best effort)
-            if final.exists():
+        except OSError as exc:  # filesystems without hard links: check-then-rename (best effort)
+            if exc.errno in DISK_ERRNOS - {errno.EPERM}:
+                raise
+            if _exists(name, fd):
                 continue
-            os.replace(temp, final)
-            return final
-        temp.unlink(missing_ok=True)
-        return final
-    raise InvalidRequest(f"could not find a free file name for {stem}.{ext} in {directory}")
+            os.replace(temp.name, name, src_dir_fd=fd, dst_dir_fd=fd)
+            return folder.path / name
+        os.unlink(temp.name, dir_fd=fd)
+        return folder.path / name
+    raise InvalidRequest(f"could not find a free file name for {stem}.{ext} in {folder.path}")
 
 
-def save_sidecar(artifact: Path, ext: str, data: bytes) -> Path:
-    """Write ``data`` atomically next to ``artifact`` as ``<its stem>.<ext>`` (never over an existing file).
+def save_sidecar(folder: Folder, artifact: Path, ext: str, data: bytes) -> Path:
+    """Write ``data`` atomically next to ``artifact`` (a file of ``folder``) as ``<its stem>.<ext>``
+    (never over an existing file), through the folder's descriptor.
 
     Raises:
         InvalidRequest: a file of that name already exists.
+        StorageError: the folder cannot take the file (nothing is left behind).
     """
-    final = artifact.with_suffix(f".{ext}")
-    temp = new_temp(artifact.parent)
+    final = artifact.with_suffix(f".{ext}").name
+    temp = new_temp(folder)
     try:
-        temp.write_bytes(data)
-        os.link(temp, final)
+        _write_new(folder, temp, data)
+        os.link(temp.name, final, src_dir_fd=folder.fd, dst_dir_fd=folder.fd, follow_symlinks=False)
     except FileExistsError as exc:
-        raise InvalidRequest(f"{final} already exists; choose another filename") from exc
+        raise InvalidRequest(f"{folder.path / final} already exists; choose another filename") from exc
+    except OSError as exc:
+        if exc.errno in DISK_ERRNOS:
+            raise storage_error(exc, folder.path, move="pass another output_dir") from exc
+        raise
     finally:
-        temp.unlink(missing_ok=True)
-    return final
+        with contextlib.suppress(OSError):
+            os.unlink(temp.name, dir_fd=folder.fd)
+    return folder.path / final
 
 
-def new_temp(directory: Path, suffix: str = "") -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
-    return directory / f"{TEMP_PREFIX}{secrets.token_hex(8)}{suffix}"
+def _exists(name: str, fd: int) -> bool:
+    try:
+        os.stat(name, dir_fd=fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def new_temp(folder: Folder, suffix: str = "") -> Path:
+    """A fresh temporary name in ``folder`` (not created: the writer creates it)."""
+    return folder.local(f"{TEMP_PREFIX}{secrets.token_hex(8)}{suffix}")
+
+
+def _write_new(folder: Folder, path: Path, data: bytes) -> None:
+    fd = os.open(path.name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o644, dir_fd=folder.fd)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
 
 
 def cleanup_temp(path: Path | None) -> None:
@@ -318,9 +476,71 @@ def cleanup_temp(path: Path | None) -> None:
             path.unlink(missing_ok=True)
 
 
+def sweep_stale_temps(directory: Path, *, older_than: float = STALE_TEMP_S, now: float | None = None) -> int:
+    """Remove ``.gm-partial-*`` files and working folders a crashed server left in ``directory``.
+
+    Only ours (our exact name pattern, owned by this user, never through a symlink) and only old
+    ones (untouched for ``older_than`` seconds), so another server's write in progress is safe.
+    Returns how many were removed; errors are skipped (a sweep never fails a start).
+    """
+    cutoff = (time.time() if now is None else now) - older_than
+    removed = 0
+    uid = os.getuid() if hasattr(os, "getuid") else None
+    with contextlib.suppress(OSError), os.scandir(directory) as entries:
+        for entry in entries:
+            if not _TEMP_NAME.match(entry.name):
+                continue
+            with contextlib.suppress(OSError):
+                info = entry.stat(follow_symlinks=False)
+                if (uid is not None and info.st_uid != uid) or _last_touched(entry, info) > cutoff:
+                    continue
+                if stat.S_ISDIR(info.st_mode):
+                    shutil.rmtree(entry.path)
+                elif stat.S_ISREG(info.st_mode):
+                    os.unlink(entry.path)
+                else:
+                    continue
+                removed += 1
+    if removed:
+        log.info("removed %d stale partial file(s) from %s", removed, directory)
+    return removed
+
+
+def _last_touched(entry: os.DirEntry[str], info: os.stat_result) -> float:
+    """Newest mtime of a temp file, or of a temp folder and what it directly holds."""
+    newest = info.st_mtime
+    if stat.S_ISDIR(info.st_mode):
+        with os.scandir(entry.path) as inner:
+            for item in inner:
+                newest = max(newest, item.stat(follow_symlinks=False).st_mtime)
+    return newest
+
+
+def check_output_dir(text: str) -> None:
+    """Refuse ``output_dir`` values that are not plain paths: URIs (``file:///...``), control or
+    invisible characters, and look-alikes of path characters (full-width ``．``, ``／``...) that
+    would silently become odd folder names.
+
+    Raises:
+        InvalidRequest: naming the character and what to type instead.
+    """
+    if "://" in text or re.match(r"^[A-Za-z][A-Za-z0-9+.-]+:/", text):
+        raise InvalidRequest(
+            f"output_dir={text[:80]!r} is a URI; give a plain folder path such as 'renders' or '/abs/renders'"
+        )
+    for char in text:
+        if unicodedata.category(char).startswith("C"):
+            raise InvalidRequest(f"output_dir contains the control or invisible character U+{ord(char):04X}; remove it")
+        plain = unicodedata.normalize("NFKC", char)
+        if plain != char and any(c in "./\\:~" for c in plain):
+            raise InvalidRequest(
+                f"output_dir contains {char!r} (U+{ord(char):04X}), a look-alike of {plain!r}; type a plain {plain!r}"
+            )
+
+
 def save_artifact(
     *,
-    directory: Path,
+    folder: Folder,
     data: bytes | None = None,
     temp: Path | None = None,
     prompt: str,
@@ -334,18 +554,18 @@ def save_artifact(
     """Write one artifact atomically under a readable, unique name with its real extension.
 
     ``expect`` is the accepted MIME prefixes (``("image/",)``). Either ``data`` or a ``temp`` file
-    already streamed inside ``directory`` is given.
+    already streamed inside ``folder`` is given.
 
     Raises:
         BadProviderResponse: the bytes are not the expected kind of media, or are broken.
+        StorageError: the folder cannot take the file (nothing is left behind).
     """
-    if temp is None:
-        if not data:
-            raise BadProviderResponse("the provider returned an empty file; try again")
-        temp = new_temp(directory)
-        with temp.open("wb") as fh:
-            fh.write(data)
+    if temp is None and not data:
+        raise BadProviderResponse("the provider returned an empty file; try again")
     try:
+        if temp is None:
+            temp = new_temp(folder)
+            _write_new(folder, temp, data or b"")
         info = probe(temp, declared_mime=declared_mime, preview=preview)
         if not info.mime_type.startswith(expect):
             wanted = " or ".join(e.rstrip("/") for e in expect)
@@ -358,9 +578,12 @@ def save_artifact(
         if index is not None:
             stem = f"{stem}_{index + 1:02d}"
         size = temp.stat().st_size
-        final = _link_no_clobber(temp, directory, stem, info.extension)
-    except BaseException:
+        final = _link_no_clobber(temp, folder, stem, info.extension)
+        folder.still_there(final.name)
+    except BaseException as exc:
         cleanup_temp(temp)
+        if isinstance(exc, OSError) and exc.errno in DISK_ERRNOS:
+            raise storage_error(exc, folder.path, move="pass another output_dir") from exc
         raise
     return SavedFile(path=final, info=info, size_bytes=size)
 

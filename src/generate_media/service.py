@@ -4,10 +4,11 @@ continuations and jobs. The MCP tool and the CLI both call :meth:`MediaService.g
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,6 +18,7 @@ import anyio.lowlevel
 
 from .config import Settings
 from .errors import (
+    DISK_ERRNOS,
     AccessDenied,
     BadProviderResponse,
     BudgetExceeded,
@@ -25,9 +27,20 @@ from .errors import (
     NotFound,
     QuotaExceeded,
     Redactor,
+    storage_error,
 )
 from .inputs import LoadedFile, load_input
-from .output import Confinement, SavedFile, cleanup_temp, new_temp, save_artifact, save_sidecar
+from .output import (
+    Confinement,
+    Folder,
+    SavedFile,
+    check_output_dir,
+    cleanup_temp,
+    new_temp,
+    save_artifact,
+    save_sidecar,
+    sweep_stale_temps,
+)
 from .pricing import Estimate, estimate
 from .registry import Registry, load_registry
 from .requests import MediaRequest, parse_request, validate_limits
@@ -72,7 +85,7 @@ class ItemCall:
     api_key: str
     base_url: str | None
     settings: Settings
-    directory: Path
+    folder: Folder
     confinement: Confinement
     continuation: ContinuationRecord | None = None
     input_images: list[LoadedFile] = field(default_factory=list)
@@ -82,6 +95,11 @@ class ItemCall:
     deadline_s: float | None = None  # each provider call's overall deadline; None for offline backends
     temps: list[Path] = field(default_factory=list)
     _ticks: int = 0
+
+    @property
+    def directory(self) -> Path:
+        """Where the files go (as checked; writes go through ``folder``'s descriptor)."""
+        return self.folder.path
 
     async def progress(self, message: str, percent: float | None = None) -> None:
         if self.reporter is None:
@@ -93,7 +111,7 @@ class ItemCall:
             await self.reporter(float(self._ticks), None, message)
 
     def temp_file(self, suffix: str = "") -> Path:
-        path = new_temp(self.directory, suffix)
+        path = new_temp(self.folder, suffix)
         self.temps.append(path)
         return path
 
@@ -107,6 +125,18 @@ class ItemCall:
     def cleanup(self) -> None:
         for temp in self.temps:
             cleanup_temp(temp)
+
+
+@contextlib.contextmanager
+def writing(call: ItemCall) -> Iterator[None]:
+    """A disk failure while a backend streams into the output folder (or its file is saved) says
+    which folder and what happened, instead of surfacing as an internal error."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in DISK_ERRNOS:
+            raise
+        raise storage_error(exc, call.directory, move="pass another output_dir") from exc
 
 
 @dataclass
@@ -136,6 +166,13 @@ class MediaService:
         self.retry_sleep = retry_sleep
         self.cache: dict[str, Any] = {}
         self.redact = Redactor(settings.secrets())
+        self._swept: set[Path] = set()
+        self._sweep(settings.output_dir.expanduser())  # partial files a crashed server left behind
+
+    def _sweep(self, directory: Path) -> None:
+        if directory not in self._swept:
+            self._swept.add(directory)
+            sweep_stale_temps(directory)
 
     # --- entry point -----------------------------------------------------------------------
 
@@ -166,14 +203,14 @@ class MediaService:
             return await jobs.resume(self, req, caller, progress)
         record = self._continuation(req, caller)
         confinement = self.confinement(caller)
-        directory = self._output_dir(req, confinement)
+        folder = self._output_dir(req, confinement)
         inputs = [await self._load(ref, confinement) for ref in req.input_images or []]
         mask = await self._load(req.mask, confinement) if req.mask else None
         tried: list[dict[str, Any]] = []
         while True:
             selection = self._route(req, record, frozenset(t["backend"] for t in tried))
             calls = [
-                self._item_call(req, prompt, selection, directory, confinement, record, inputs, mask, progress)
+                self._item_call(req, prompt, selection, folder, confinement, record, inputs, mask, progress)
                 for prompt in req.prompt_list
             ]
             cost = estimate(selection.name, selection.model.id, req)
@@ -327,14 +364,24 @@ class MediaService:
             fenced=[settings.output_dir / "clients"],
         )
 
-    def _output_dir(self, req: MediaRequest, confinement: Confinement) -> Path:
+    def _output_dir(self, req: MediaRequest, confinement: Confinement) -> Folder:
+        """The checked output directory, held open (see ``output.Folder``).
+
+        Raises:
+            InvalidRequest: a URI, look-alike characters, or not a directory.
+            AccessDenied: outside the writable directories, or a symlink swapped in.
+            StorageError: it cannot be made (read-only, disk full).
+        """
+        if req.output_dir:
+            check_output_dir(req.output_dir)
         writable = confinement.writable()
         directory = writable.resolve(req.output_dir, base=confinement.home) if req.output_dir else None
         directory = directory or confinement.home
         if directory.exists() and not directory.is_dir():
             raise InvalidRequest(f"output_dir {directory} is not a directory")
-        directory.mkdir(parents=True, exist_ok=True)
-        return directory
+        folder = Folder.open(writable, directory)
+        self._sweep(directory)
+        return folder
 
     async def _load(self, ref: str, confinement: Confinement) -> LoadedFile:
         return await load_input(ref, settings=self.settings, confinement=confinement)
@@ -344,7 +391,7 @@ class MediaService:
         req: MediaRequest,
         prompt: str,
         selection: Selection,
-        directory: Path,
+        folder: Folder,
         confinement: Confinement,
         record: ContinuationRecord | None,
         inputs: list[LoadedFile],
@@ -360,7 +407,7 @@ class MediaService:
             api_key=self.settings.api_key(spec.env_keys),
             base_url=(self.settings.get(spec.base_url_env) if spec.base_url_env else "") or spec.default_base_url,
             settings=self.settings,
-            directory=directory,
+            folder=folder,
             confinement=confinement,
             continuation=record,
             input_images=list(inputs),
@@ -408,8 +455,9 @@ class MediaService:
         self, runner: Any, call: ItemCall, index: int, caller: Caller, saved: list[SavedFile], *, batch: bool
     ) -> list[ItemResult]:
         """Call the backend for one prompt (with retries) and save what it made."""
-        produced: list[Produced] = await retrying(lambda: call.guarded(lambda: runner(call)), self.retry_policy())
-        return await self.save_produced(call, produced, index, caller, saved, batch=batch)
+        with writing(call):
+            produced: list[Produced] = await retrying(lambda: call.guarded(lambda: runner(call)), self.retry_policy())
+            return await self.save_produced(call, produced, index, caller, saved, batch=batch)
 
     async def save_produced(
         self,
@@ -432,7 +480,7 @@ class MediaService:
             for k, art in enumerate(produced):
                 save = functools.partial(
                     save_artifact,
-                    directory=call.directory,
+                    folder=call.folder,
                     data=art.data,
                     temp=art.path,
                     prompt=call.prompt or (req.audio_type if req.media is MediaType.AUDIO else req.media.value),
@@ -447,7 +495,7 @@ class MediaService:
                 with anyio.CancelScope(shield=True):
                     files.append(await anyio.to_thread.run_sync(save))
                     for ext, data in art.sidecars.items():
-                        sidecar = await anyio.to_thread.run_sync(save_sidecar, files[-1].path, ext, data)
+                        sidecar = await anyio.to_thread.run_sync(save_sidecar, call.folder, files[-1].path, ext, data)
                         files[-1].extra.setdefault("sidecars", {})[ext] = str(sidecar)
             await anyio.lowlevel.checkpoint()
         except BaseException:

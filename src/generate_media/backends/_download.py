@@ -7,12 +7,21 @@ into place atomically. A failed or cancelled download removes its partial file.
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 
 import anyio
 
-from ..errors import BadProviderResponse, GenerateMediaError, LimitExceeded, NotFound, ProviderError
+from ..errors import (
+    DISK_ERRNOS,
+    BadProviderResponse,
+    GenerateMediaError,
+    LimitExceeded,
+    NotFound,
+    ProviderError,
+    storage_error,
+)
 from ..output import cleanup_temp
 from ..spec import Call
 from ._errors import from_sdk, from_status
@@ -29,7 +38,18 @@ async def write_stream(chunks: AsyncIterator[bytes], path: Path, *, limit: int, 
     Raises:
         LimitExceeded: more than ``limit`` bytes (GENERATE_MEDIA_MAX_DOWNLOAD_BYTES).
         BadProviderResponse: nothing arrived.
+        StorageError: the folder cannot take the bytes (disk full, read-only), naming the folder.
     """
+    try:
+        return await _write_stream(chunks, path, limit=limit, backend=backend)
+    except OSError as exc:
+        if exc.errno not in DISK_ERRNOS:
+            raise
+        # The folder as it is named now (a temp path may go through an open directory descriptor).
+        raise storage_error(exc, os.path.realpath(path.parent), move="pass another output_dir") from exc
+
+
+async def _write_stream(chunks: AsyncIterator[bytes], path: Path, *, limit: int, backend: str) -> int:
     total = 0
     pending: list[bytes] = []
     buffered = 0

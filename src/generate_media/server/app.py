@@ -22,7 +22,7 @@ from mcp.types import CallToolResult, ContentBlock, ImageContent, ResourceLink, 
 
 from .. import __version__
 from ..config import Settings
-from ..errors import GenerateMediaError, Redactor
+from ..errors import DISK_ERRNOS, GenerateMediaError, Redactor, storage_error
 from ..results import failure
 from ..service import Caller, MediaService, Outcome
 from .resources import FileLinks, MediaResources, links_for
@@ -114,6 +114,16 @@ def _error_result(exc: GenerateMediaError, redact: Redactor) -> CallToolResult:
         structured_content=failure(data),
         is_error=True,
     )
+
+
+def _disk_failure(exc: BaseException) -> GenerateMediaError | None:
+    """A disk error no seam translated (possibly inside an exception group), said plainly."""
+    if isinstance(exc, BaseExceptionGroup):
+        return next((found for sub in exc.exceptions if (found := _disk_failure(sub)) is not None), None)
+    if isinstance(exc, OSError) and exc.errno in DISK_ERRNOS:
+        folder = Path(str(exc.filename)).parent if exc.filename else "a folder of the server"
+        return storage_error(exc, folder, role="folder", move="check the output and state folders")
+    return None
 
 
 def resource_id(path: Path, owner: str) -> str:
@@ -223,10 +233,12 @@ def create_server(
             log.info("generate_media failed: %s", redact(f"{exc.code}: {exc.message}"))
             return _error_result(exc, redact)
         except Exception as exc:
-            log.exception("generate_media crashed")
-            wrapped = GenerateMediaError(
-                f"internal error ({type(exc).__name__}); the server is still running, try again"
-            )
+            wrapped = _disk_failure(exc)
+            if wrapped is None:
+                log.exception("generate_media crashed")
+                wrapped = GenerateMediaError(
+                    f"internal error ({type(exc).__name__}); the server is still running, try again"
+                )
             return _error_result(wrapped, redact)
         uris = _link_items(outcome, links, caller.principal, set_resource_uri=resource_links == "media")
         result = _content(outcome, redact, uris)

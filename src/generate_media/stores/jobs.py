@@ -23,6 +23,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from ..errors import storage_error
+
 try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows
@@ -80,9 +82,10 @@ class JobStore:
         reads the final record.
         """
         record = JobRecord(id=f"job_{uuid.uuid4().hex}", **kwargs)
-        self.directory.mkdir(parents=True, exist_ok=True)
         lock = self._lock_path(record.id)
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        with self._writing():
+            self.directory.mkdir(parents=True, exist_ok=True)
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
         try:
             if fcntl is not None:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -120,15 +123,33 @@ class JobStore:
             self._lock_path(job_id).unlink()
 
     def save(self, record: JobRecord) -> None:
+        """Write ``record`` atomically.
+
+        Raises:
+            StorageError: the state folder cannot be written (full, read-only); no temp file is left.
+        """
         record.updated = time.time()
-        self.directory.mkdir(parents=True, exist_ok=True)
         path = self._path(record.id)
         temp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-        with temp.open("w", encoding="utf-8") as fh:
-            json.dump(asdict(record), fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(temp, path)
+        with self._writing():
+            try:
+                self.directory.mkdir(parents=True, exist_ok=True)
+                with temp.open("w", encoding="utf-8") as fh:
+                    json.dump(asdict(record), fh)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                os.replace(temp, path)
+            except BaseException:
+                temp.unlink(missing_ok=True)
+                raise
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        try:
+            yield
+        except OSError as exc:
+            move = "set GENERATE_MEDIA_STATE_DIR to a writable folder (jobs are recorded there)"
+            raise storage_error(exc, self.directory, role="state folder", move=move) from exc
 
     def get(self, job_id: str, owner: str) -> JobRecord | None:
         if not _ID.match(job_id or ""):
