@@ -126,6 +126,15 @@ def _disk_failure(exc: BaseException) -> GenerateMediaError | None:
     return None
 
 
+def _unexpected(exc: Exception) -> GenerateMediaError:
+    """An exception no seam translated: a disk failure said plainly, anything else an internal error."""
+    wrapped = _disk_failure(exc)
+    if wrapped is None:
+        log.exception("generate_media crashed")
+        wrapped = GenerateMediaError(f"internal error ({type(exc).__name__}); the server is still running, try again")
+    return wrapped
+
+
 def resource_id(path: Path, owner: str) -> str:
     return hashlib.sha256(f"{owner}\0{path}".encode()).hexdigest()[:24]
 
@@ -233,13 +242,7 @@ def create_server(
             log.info("generate_media failed: %s", redact(f"{exc.code}: {exc.message}"))
             return _error_result(exc, redact)
         except Exception as exc:
-            wrapped = _disk_failure(exc)
-            if wrapped is None:
-                log.exception("generate_media crashed")
-                wrapped = GenerateMediaError(
-                    f"internal error ({type(exc).__name__}); the server is still running, try again"
-                )
-            return _error_result(wrapped, redact)
+            return _error_result(_unexpected(exc), redact)
         uris = _link_items(outcome, links, caller.principal, set_resource_uri=resource_links == "media")
         result = _content(outcome, redact, uris)
         if viewer_links is not links:
