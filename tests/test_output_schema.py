@@ -6,8 +6,12 @@ tests prove that check can fail, and walk every error code of errors.py through 
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import pkgutil
+import resource
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +23,7 @@ from generate_media.errors import ERROR_CODES, GenerateMediaError, Redactor
 from generate_media.server.app import _error_result
 from tests.assertions import one_line_error
 from tests.conftest import schema_problems
+from tests.fakes import media
 
 OPENAI = "OPENAI_API_KEY"
 GENERATIONS = "openai:POST .*/images/generations"
@@ -113,17 +118,39 @@ TRIGGERS: dict[str, tuple[tuple[str, ...], dict[str, Any], dict[str, Any] | None
     "safety_blocked": ((OPENAI,), {"prompt": "safety blocked content"}, None, None),
     "bad_provider_response": ((OPENAI,), {"prompt": "x"}, {"raw": b"null", "times": 5}, None),
     "timeout": ((OPENAI,), {"prompt": "x"}, {"status": 504, "times": 5}, None),
-    # A server misconfigured beyond what it classifies (its output folder under a file) is the one
-    # internal error reachable from outside today; when it gets its own code, pick another trigger.
-    "internal": ((OPENAI,), {"prompt": "x"}, None, _under_a_file),
+    # An output folder under a file was the last internal error reachable from outside; it is a
+    # storage_error now. "internal" has no trigger: its result shape is checked class by class above.
+    "storage_error": ((OPENAI,), {"prompt": "x"}, None, _under_a_file),
+    # sysfs refuses mkdir even to root (EPERM, or EROFS where it is mounted read-only).
+    "not_writable": ((OPENAI,), {"prompt": "x"}, None, lambda _: {"output_dir": Path("/sys/generate-media-test")}),
+    "disk_full": ((OPENAI,), {"prompt": "x"}, None, None),  # under a file size limit, see AROUND
 }
 
 
+@contextlib.contextmanager
+def _file_size_limit(fake: Any) -> Iterator[None]:
+    """Writes past 64 KiB fail with EFBIG in this process while the call runs (a ~300 KB image is
+    served); no bytecode is written meanwhile, since a .pyc cut short would be left truncated."""
+    fake.state["openai_image_bytes"] = media.noisy_png(300, 300)
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    bytecode, sys.dont_write_bytecode = sys.dont_write_bytecode, True
+    resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        sys.dont_write_bytecode = bytecode
+
+
+AROUND: dict[str, Callable[[Any], contextlib.AbstractContextManager[None]]] = {"disk_full": _file_size_limit}
+
+
 def test_every_error_code_has_a_trigger():
-    assert set(TRIGGERS) == set(ERROR_CODES)
+    assert set(TRIGGERS) | {"internal"} == set(ERROR_CODES)
 
 
-@pytest.mark.parametrize("code", ERROR_CODES)
+@pytest.mark.skipif(not Path("/sys/kernel").is_dir(), reason="needs Linux sysfs (for not_writable)")
+@pytest.mark.parametrize("code", sorted(TRIGGERS))
 async def test_each_error_code_reaches_the_client_as_our_message_in_a_valid_result(
     code, make_server, fake, tmp_path, mode
 ):
@@ -132,8 +159,10 @@ async def test_each_error_code_reaches_the_client_as_our_message_in_a_valid_resu
     schema = await declared_schema(server)
     if fault is not None:
         fake.inject(GENERATIONS, **fault)
+    around = AROUND.get(code, lambda _: contextlib.nullcontext())
     async with Client(server, mode=mode) as client:
-        result = await client.call_tool("generate_media", arguments)
+        with around(fake):
+            result = await client.call_tool("generate_media", arguments)
         healthy = await client.list_tools()
     one_line_error(result, f"Error ({code}):")
     assert result.structured_content["status"] == "failed"
