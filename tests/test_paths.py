@@ -22,7 +22,9 @@ OPENAI = "OPENAI_API_KEY"
     ("output_dir", "needle"),
     [
         ("file:///tmp/escape", "is a URI"),
-        ("file:renders", None),  # a plain relative name with a colon is a folder, not a URI
+        ("file:renders", "is a URI"),
+        ("data:text/plain,x", "is a URI"),
+        ("notes:2024", None),  # a plain folder name with a colon is a folder, not a URI
         ("https://example.com/x", "is a URI"),
         ("\uff0e\uff0e\uff0fescape", "look-alike of '.'"),  # full-width "../"
         ("renders\uff0fsub", "look-alike of '/'"),

@@ -203,7 +203,7 @@ def _step(fd: int, part: str, path: Path, create: bool) -> int:
             if exc.errno in (errno.ELOOP, errno.ENOTDIR, errno.EMLINK):
                 if stat.S_ISLNK(os.stat(part, dir_fd=fd, follow_symlinks=False).st_mode):
                     raise _swapped(path) from exc
-                raise InvalidRequest(f"{path} is not a directory; choose a folder for output_dir") from exc
+                raise InvalidRequest(f"{path}: {part} is not a directory; check the path") from exc
             raise
     finally:
         os.close(fd)
@@ -516,6 +516,9 @@ def _last_touched(entry: os.DirEntry[str], info: os.stat_result) -> float:
     return newest
 
 
+_KNOWN_SCHEME = re.compile(r"^(file|data|https?|s?ftps?|s3|gs|smb|blob|about|javascript):", re.IGNORECASE)
+
+
 def check_output_dir(text: str) -> None:
     """Refuse ``output_dir`` values that are not plain paths: URIs (``file:///...``), control or
     invisible characters, and look-alikes of path characters (full-width ``．``, ``／``...) that
@@ -524,7 +527,7 @@ def check_output_dir(text: str) -> None:
     Raises:
         InvalidRequest: naming the character and what to type instead.
     """
-    if "://" in text or re.match(r"^[A-Za-z][A-Za-z0-9+.-]+:/", text):
+    if "://" in text or re.match(r"^[A-Za-z][A-Za-z0-9+.-]+:/", text) or _KNOWN_SCHEME.match(text):
         raise InvalidRequest(
             f"output_dir={text[:80]!r} is a URI; give a plain folder path such as 'renders' or '/abs/renders'"
         )
