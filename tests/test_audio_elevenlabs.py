@@ -46,7 +46,7 @@ async def test_speech_by_voice_name_requests_wav_and_saves_a_real_wav(make_serve
     assert sent.headers["xi-api-key"] == KEYS[EL]
     assert sent.json == {
         "text": "Hello there, friend.",
-        "model_id": "eleven_multilingual_v2",
+        "model_id": "eleven_v4",
         "voice_settings": {"stability": 0.4, "similarity_boost": 0.8},
         "seed": 7,
         "language_code": "en",
@@ -172,7 +172,7 @@ async def test_music_maps_duration_to_milliseconds_and_instrumental(make_server,
     sent = fake.of("elevenlabs", "/v1/music")[-1]
     assert sent.json == {
         "prompt": "calm lo-fi beat",
-        "model_id": "music_v1",
+        "model_id": "music_v2_5",
         "music_length_ms": 5000,
         "force_instrumental": True,
     }
@@ -193,7 +193,7 @@ async def test_a_slow_composition_sends_progress_while_waiting(make_server, fake
                 "generate_media", audio(prompt="epic score", audio_type="music"), progress_callback=on_progress
             )
     only_item(result)
-    assert messages and messages[0].startswith("music on elevenlabs/music_v1") and " s elapsed" in messages[0]
+    assert messages and messages[0].startswith("music on elevenlabs/music_v2_5") and " s elapsed" in messages[0]
 
 
 async def test_music_with_only_an_openai_key_names_the_elevenlabs_key(make_server, fake, mode):
@@ -283,7 +283,7 @@ async def test_voice_design_saves_the_preview_and_creates_a_usable_voice(make_se
     design = fake.of("elevenlabs", "/v1/text-to-voice/design")[-1]
     assert design.json == {
         "voice_description": description,
-        "model_id": "eleven_multilingual_ttv_v2",
+        "model_id": "eleven_ttv_v3",
         "auto_generate_text": True,
     }
     assert design.query["output_format"] == "mp3_44100_128"

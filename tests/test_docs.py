@@ -35,8 +35,12 @@ def test_tool_md_documents_every_parameter_backend_model_and_key():
             assert key in front and f"`{key}`" in text
         for _, model in spec.models():
             assert f"| `{model.id}` |" in text, model.id
-            if model.deprecated:
-                assert f"`{spec.name}/{model.id}`: {model.deprecated}" in text
+            dates = [d for d in (model.deprecated_on, model.shutdown_on) if d]
+            if dates or model.status != "current":
+                # The lifecycle table has a row with every date, the status and the replacement.
+                row = next(line for line in text.splitlines() if line.startswith(f"| `{spec.name}/{model.id}` |"))
+                assert all(d in row for d in dates) and model.status in row, row
+                assert model.replacement_ref(spec.name) in row, row
         for media_type in spec.media:
             assert f"### {spec.name}: {media_type.value}" in text
 

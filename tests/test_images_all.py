@@ -79,9 +79,9 @@ async def test_a_google_outage_fails_over_to_openai_and_says_so(make_server, fak
         result = await client.call_tool("generate_media", {"prompt": "a fern in the rain"})
     assert not result.is_error, result.content
     data = result.structured_content
-    assert data["backend"] == "openai" and data["model"] == "gpt-image-2"
+    assert data["backend"] == "openai" and data["model"] == "gpt-image-2.6-flare"
     tried = data["backends_tried"]
-    assert tried[0]["backend"] == "google" and tried[0]["model"] == "gemini-3.1-flash-image"
+    assert tried[0]["backend"] == "google" and tried[0]["model"] == "gemini-nano-banana-2.1"
     assert tried[0]["error"]["retryable"] is True and "overloaded" in tried[0]["error"]["message"]
     assert tried[-1]["backend"] == "openai"
     assert len(fake.of("google")) == 3  # the first try and two retries, then the next backend

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 
+import pytest
 from mcp import Client
 from PIL import Image
 
@@ -25,7 +26,7 @@ async def test_a_prompt_becomes_a_png_through_generate_content(make_server, fake
         )
     assert not result.is_error, result.content
     sent = fake.of("google", GENERATE)[-1]
-    assert sent.path == "/gemini/v1/models/gemini-3.1-flash-image:generateContent"
+    assert sent.path == "/gemini/v1/models/gemini-nano-banana-2.1:generateContent"
     assert sent.headers["x-goog-api-key"] == "test-key-gemini-R4tY8uI1"
     assert sent.json["contents"] == [{"role": "user", "parts": [{"text": "a koi pond"}]}]
     assert sent.json["generationConfig"] == {
@@ -33,7 +34,7 @@ async def test_a_prompt_becomes_a_png_through_generate_content(make_server, fake
         "imageConfig": {"aspectRatio": "16:9", "imageSize": "2K"},
     }
     data = result.structured_content
-    assert data["backend"] == "google" and data["model"] == "gemini-3.1-flash-image"
+    assert data["backend"] == "google" and data["model"] == "gemini-nano-banana-2.1"
     item = data["items"][0]
     path = Path(item["path"])
     assert path.parent == out_dir.resolve() and path.suffix == ".png" and (item["width"], item["height"]) == (96, 54)
@@ -95,7 +96,7 @@ async def test_continuing_re_posts_the_history_with_thought_signatures(make_serv
     assert _inline(turn3[3]["parts"][1]) == Path(two["path"]).read_bytes()
     assert turn3[3]["parts"][1]["thoughtSignature"] != image_part["thoughtSignature"]
     assert turn3[4]["parts"] == [{"text": "now at night"}]
-    assert third.structured_content["model"] == "gemini-3.1-flash-image"
+    assert third.structured_content["model"] == "gemini-nano-banana-2.1"
 
 
 async def test_two_continuations_of_one_id_branch_independently(make_server, fake):
@@ -122,7 +123,7 @@ async def test_an_openai_id_continues_on_openai_although_google_is_selected_now(
         cid = first.structured_content["items"][0]["continuation_id"]
         more = await client.call_tool("generate_media", {"prompt": "with flowers", "continue_from": cid})
         fresh = await client.call_tool("generate_media", {"prompt": "a new vase"})
-    assert more.structured_content["backend"] == "openai" and more.structured_content["model"] == "gpt-image-2"
+    assert more.structured_content["backend"] == "openai" and more.structured_content["model"] == "gpt-image-2.6-flare"
     assert len(fake.of("openai", "/images/edits")) == 1
     assert fresh.structured_content["backend"] == "google"
     assert len(fake.of("google", GENERATE)) == 1
@@ -172,47 +173,33 @@ async def test_unsupported_values_are_rejected_listing_the_accepted_ones(make_se
     assert not fake.of("google")
 
 
-async def test_imagen_runs_on_vertex_express_and_is_marked_deprecated(make_server, fake, out_dir):
+@pytest.mark.parametrize(
+    "model", ["imagen-4.0-generate-001", "imagen-4.0-ultra-generate-001", "imagen-4.0-fast-generate-001"]
+)
+async def test_a_retired_imagen_model_is_refused_naming_nano_banana_2_1(make_server, fake, model):
     async with Client(make_server("GEMINI_API_KEY")) as client:
-        result = await client.call_tool(
-            "generate_media",
-            {"prompt": "a glass bird", "model": "imagen-4.0-generate-001", "n": 2, "aspect_ratio": "4:3", "size": "2K"},
-        )
-    assert not result.is_error, result.content
-    sent = fake.of("google", ":predict")[-1]
-    assert sent.path == "/vertex/v1beta1/publishers/google/models/imagen-4.0-generate-001:predict"
-    assert sent.headers["x-goog-api-key"] == "test-key-gemini-R4tY8uI1"
-    assert sent.json["instances"] == [{"prompt": "a glass bird"}]
-    assert sent.json["parameters"]["sampleCount"] == 2
-    assert sent.json["parameters"]["aspectRatio"] == "4:3" and sent.json["parameters"]["sampleImageSize"] == "2K"
-    data = result.structured_content
-    assert len(data["items"]) == 2 and all(i["path"].endswith(".png") for i in data["items"])
-    assert any("deprecated" in w and "2027-01-01" in w for w in data["warnings"])
-    assert all(i.get("continuation_id") is None for i in data["items"])
-
-
-async def test_imagen_without_vertex_names_the_env_var_and_sends_nothing(make_server, fake):
-    async with Client(make_server("GEMINI_API_KEY", env={"GOOGLE_VERTEX_BASE_URL": ""})) as client:
-        result = await client.call_tool("generate_media", {"prompt": "x", "model": "imagen-4.0-fast-generate-001"})
-    assert result.is_error and "GOOGLE_GENAI_USE_VERTEXAI=true" in result.content[0].text
-    assert "\n" not in result.content[0].text
+        result = await client.call_tool("generate_media", {"prompt": "a glass bird", "model": model})
+    text = result.content[0].text
+    assert result.is_error and result.structured_content["error"]["code"] == "invalid_request"
+    assert f"google/{model} was retired on 2026-08-17" in text and "replacement: google/gemini-nano-banana-2.1" in text
+    assert "\n" not in text
     assert not fake.of("google")
 
 
-async def test_imagen_filtering_is_a_safety_block_quoting_the_reason(make_server, fake):
-    async with Client(make_server("GEMINI_API_KEY")) as client:
-        result = await client.call_tool(
-            "generate_media", {"prompt": "blocked-prompt", "model": "imagen-4.0-ultra-generate-001"}
-        )
-    assert result.structured_content["error"]["code"] == "safety_blocked"
-    assert "sensitive words" in result.content[0].text
-
-
-async def test_auto_never_picks_a_deprecated_imagen_model(make_server, fake):
+async def test_auto_picks_nano_banana_2_1_and_never_a_retired_model(make_server, fake):
     async with Client(make_server("GEMINI_API_KEY")) as client:
         result = await client.call_tool("generate_media", {"prompt": "four frogs", "n": 4, "aspect_ratio": "9:16"})
-    assert result.structured_content["model"] == "gemini-3.1-flash-image"
-    assert not fake.of("google", ":predict")
+    assert result.structured_content["model"] == "gemini-nano-banana-2.1"
+    assert {r.path_params["model"] for r in fake.of("google", GENERATE)} == {"gemini-nano-banana-2.1"}
+
+
+async def test_nano_banana_2_1_has_no_512_tier_and_says_so_before_any_call(make_server, fake):
+    async with Client(make_server("GEMINI_API_KEY")) as client:
+        result = await client.call_tool(
+            "generate_media", {"prompt": "x", "backend": "google", "model": "gemini-nano-banana-2.1", "size": "512"}
+        )
+    assert result.is_error and "accepted: 1K, 2K, 4K" in result.content[0].text
+    assert not fake.of("google")
 
 
 async def test_a_long_edit_chain_re_sends_only_the_recent_exchanges(make_server, fake):

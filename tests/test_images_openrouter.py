@@ -24,12 +24,12 @@ async def test_a_prompt_is_a_chat_completion_with_image_modalities_and_image_con
     assert not result.is_error, result.content
     sent = fake.of("openrouter", "/chat/completions")[-1]
     assert sent.headers["authorization"] == "Bearer test-key-openrouter-K9jH2gF4"
-    assert sent.json["model"] == "google/gemini-3.1-flash-image"
+    assert sent.json["model"] == "google/gemini-nano-banana-2.1"
     assert sent.json["messages"] == [{"role": "user", "content": [{"type": "text", "text": "a paper boat"}]}]
     assert sent.json["modalities"] == ["image", "text"]
     assert sent.json["image_config"] == {"aspect_ratio": "16:9", "image_size": "2K"}
     data = result.structured_content
-    assert data["backend"] == "openrouter" and data["model"] == "google/gemini-3.1-flash-image"
+    assert data["backend"] == "openrouter" and data["model"] == "google/gemini-nano-banana-2.1"
     item = data["items"][0]
     path = Path(item["path"])
     assert path.parent == out_dir.resolve() and path.suffix == ".png" and (item["width"], item["height"]) == (64, 36)
@@ -80,7 +80,7 @@ async def test_an_openrouter_id_continues_there_although_others_rank_higher(make
         cid = first.structured_content["items"][0]["continuation_id"]
         more = await client.call_tool("generate_media", {"prompt": "a saucer too", "continue_from": cid})
     assert more.structured_content["backend"] == "openrouter"
-    assert more.structured_content["model"] == "google/gemini-3.1-flash-image"
+    assert more.structured_content["model"] == "google/gemini-nano-banana-2.1"
     assert not fake.of("openai") and not fake.of("google")
 
 

@@ -18,13 +18,13 @@ async def test_a_prompt_becomes_a_png_file_with_result_link_and_preview(make_ser
         result = await client.call_tool("generate_media", {"prompt": "a red fox at dawn", "aspect_ratio": "3:2"})
     assert not result.is_error, result.content
     sent = fake.of("openai", "/images/generations")[-1]
-    assert sent.json["model"] == "gpt-image-2"
+    assert sent.json["model"] == "gpt-image-2.6-flare"
     assert sent.json["prompt"] == "a red fox at dawn"
     assert sent.json["size"] == "1536x1024"
     assert sent.headers["authorization"] == "Bearer test-key-openai-Q7xW9zP2"
 
     data = result.structured_content
-    assert data["status"] == "completed" and data["backend"] == "openai" and data["model"] == "gpt-image-2"
+    assert data["status"] == "completed" and data["backend"] == "openai" and data["model"] == "gpt-image-2.6-flare"
     item = data["items"][0]
     path = Path(item["path"])
     assert path.parent == out_dir.resolve() and path.suffix == ".png" and path.name.startswith("a-red-fox-at-dawn_")
@@ -77,7 +77,11 @@ async def test_input_images_and_mask_are_sent_as_a_multipart_edit(make_server, f
         )
     assert not result.is_error, result.content
     sent = fake.of("openai", "/images/edits")[-1]
-    assert sent.form["prompt"] == "add a hat" and sent.form["model"] == "gpt-image-2" and sent.form["quality"] == "high"
+    assert (
+        sent.form["prompt"] == "add a hat"
+        and sent.form["model"] == "gpt-image-2.6-flare"
+        and sent.form["quality"] == "high"
+    )
     assert sent.files("image")[0][1] == src.read_bytes()
     assert sent.files("mask")[0][1] == mask.read_bytes()
 

@@ -11,18 +11,24 @@ from generate_media.config import Settings
 from generate_media.errors import InvalidRequest, MissingKey, NoBackendAvailable
 from generate_media.registry import load_registry
 from generate_media.requests import MediaRequest
-from generate_media.selector import select
+from generate_media.selector import select, utc_today
 from generate_media.spec import MediaType
 
 REGISTRY = load_registry()
+TODAY = utc_today()
 
 
 def _settings(env: dict[str, str]) -> Settings:
     return Settings(env=env)
 
 
+def _live(spec, media_type: MediaType) -> bool:
+    """The backend serves this media type with at least one model not retired today."""
+    return any(m.status_on(TODAY) != "retired" for m in spec.media[media_type].models)
+
+
 def _pairs() -> list[tuple[str, MediaType]]:
-    return [(spec.name, mt) for spec in REGISTRY for mt in spec.media if spec.env_keys]
+    return [(spec.name, mt) for spec in REGISTRY for mt in spec.media if spec.env_keys and _live(spec, mt)]
 
 
 def _key_env(name: str) -> dict[str, str]:
@@ -63,7 +69,7 @@ def _input_image_models() -> list[tuple[str, MediaType, str]]:
         (spec.name, mt, m.id)
         for spec in REGISTRY
         for mt, m in spec.models()
-        if m.max_input_images > 0 and spec.env_keys
+        if m.max_input_images > 0 and spec.env_keys and m.status_on(TODAY) != "retired"
     ]
 
 
@@ -125,8 +131,13 @@ def test_capability_filtering_skips_backends_that_cannot_honour_the_request():
 
 
 def test_default_model_override_by_env():
+    env = {**_key_env("openai"), "GENERATE_MEDIA_OPENAI_IMAGE_MODEL": "gpt-image-2.5-sunburst"}
+    assert select(_request(MediaType.IMAGE), REGISTRY, _settings(env)).model.id == "gpt-image-2.5-sunburst"
+
+
+def test_a_default_override_naming_a_retired_model_gives_way_to_its_replacement():
     env = {**_key_env("openai"), "GENERATE_MEDIA_OPENAI_IMAGE_MODEL": "gpt-image-1-mini"}
-    assert select(_request(MediaType.IMAGE), REGISTRY, _settings(env)).model.id == "gpt-image-1-mini"
+    assert select(_request(MediaType.IMAGE), REGISTRY, _settings(env)).model.id == "gpt-image-2.6-flare"
 
 
 def test_a_backends_declared_endpoint_is_used_unless_its_env_var_overrides_it(tmp_path):

@@ -26,7 +26,7 @@ async def test_omni_renders_an_mp4_with_the_interaction_request_on_the_wire(make
     [sent] = [r for r in fake.of("google", "/interactions") if r.method == "POST"]
     assert sent.path == "/gemini/v1beta/interactions" and sent.headers["x-goog-api-key"] == "test-key-gemini-R4tY8uI1"
     body = sent.json
-    assert body["model"] == "gemini-omni-1.1-flash" and body["background"] is True
+    assert body["model"] == "gemini-omni-1.2-flash" and body["background"] is True
     assert body["response_modalities"] == ["video"]
     assert body["input"] == [{"type": "user_input", "content": [{"type": "text", "text": "a paper boat"}]}]
     assert body["response_format"] == {
@@ -115,7 +115,45 @@ async def test_a_failed_interaction_is_an_error_with_its_reason(make_server, fak
     assert "blocked for safety" in result.content[0].text and list(out_dir.iterdir()) == []
 
 
-async def test_a_last_frame_selects_veo_on_vertex_express(make_server, fake, out_dir):
+async def test_omni_1_2_takes_a_last_frame_as_a_second_image_and_up_to_15_seconds(make_server, fake, out_dir):
+    first, last = out_dir / "first.png", out_dir / "last.png"
+    first.write_bytes(media.png(160, 90))
+    last.write_bytes(media.png(160, 90))
+    args = {"media_type": "video", "prompt": "a sunrise", "input_images": [str(first)], "aspect_ratio": "16:9"}
+    async with Client(make_server(GEMINI)) as client:
+        framed = await client.call_tool("generate_media", {**args, "last_frame": str(last), "duration": 8})
+        too_long = await client.call_tool("generate_media", {**args, "last_frame": str(last), "duration": 12})
+        long = await client.call_tool("generate_media", {"media_type": "video", "prompt": "a long pan", "duration": 15})
+    assert not framed.is_error, framed.content
+    assert framed.structured_content["model"] == "gemini-omni-1.2-flash"
+    posts = [r for r in fake.of("google", "/interactions") if r.method == "POST" and r.json]
+    body = posts[0].json
+    blocks = body["input"][0]["content"]
+    assert [b["type"] for b in blocks] == ["text", "image", "image"]
+    assert body["generation_config"] == {"video_config": {"task": "image_to_video"}}
+    assert too_long.is_error and "at most 10 s" in too_long.content[0].text
+    assert not long.is_error, long.content
+    posts = [r for r in fake.of("google", "/interactions") if r.method == "POST" and r.json]
+    assert long.structured_content["model"] == "gemini-omni-1.2-flash"
+    assert posts[-1].json["response_format"]["duration"] == "15s"
+    assert len(posts) == 2  # the 12 s clip with a last frame was never sent
+
+
+async def test_more_reference_images_than_omni_takes_are_refused_before_the_call(make_server, fake, out_dir):
+    refs = []
+    for i in range(7):
+        path = out_dir / f"ref{i}.png"
+        path.write_bytes(media.png(16, 16))
+        refs.append(str(path))
+    async with Client(make_server(GEMINI)) as client:
+        result = await client.call_tool(
+            "generate_media", {"media_type": "video", "prompt": "x", "reference_images": refs}
+        )
+    assert result.is_error and "limit of 6" in result.content[0].text
+    assert fake.of("google", "/interactions") == []
+
+
+async def test_a_last_frame_on_veo_goes_to_vertex_express(make_server, fake, out_dir):
     first, last = out_dir / "first.png", out_dir / "last.png"
     first.write_bytes(media.png(160, 90))
     last.write_bytes(media.png(160, 90))
@@ -126,6 +164,7 @@ async def test_a_last_frame_selects_veo_on_vertex_express(make_server, fake, out
                 "media_type": "video",
                 "prompt": "a sunrise",
                 "backend": "google",
+                "model": "veo-3.1-generate-001",
                 "input_images": [str(first)],
                 "last_frame": str(last),
                 "duration": 6,

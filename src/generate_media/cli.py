@@ -156,8 +156,7 @@ def _backends(args: argparse.Namespace, settings: Settings) -> int:
         table.add_column(column)
     for r in rows:
         status = "key set" if r.key_set and r.status == "ready" else r.status
-        old = {d.split(":", 1)[0] for d in r.deprecated}
-        models = ", ".join(f"{m} (deprecated)" if m in old else m for m in r.models)
+        models = ", ".join(f"{m} ({r.marks[m]})" if m in r.marks else m for m in r.models)
         chosen = "✓" if r.would_be_chosen else ""
         capabilities = ", ".join(r.capabilities)
         cells = (r.media_type, r.backend, str(r.priority), r.default_model, status, chosen, capabilities, models)

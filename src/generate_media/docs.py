@@ -13,6 +13,7 @@ import types
 import typing
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from .config import Settings
@@ -20,8 +21,8 @@ from .errors import GenerateMediaError
 from .pricing import PRICES, Price
 from .registry import Registry
 from .requests import OPTION_FIELDS, MediaRequest
-from .selector import backend_unavailable, default_model_id, ordered_backends, select
-from .spec import MediaType, ModelSpec
+from .selector import backend_unavailable, default_model_id, ordered_backends, select, utc_today
+from .spec import BackendSpec, MediaType, ModelSpec
 
 __all__ = [
     "BackendRow",
@@ -129,11 +130,18 @@ def search_hint(registry: Registry) -> str:
     return ", ".join(kept)
 
 
+def _advertised(spec: BackendSpec, media_type: MediaType) -> str:
+    support = spec.media[media_type]
+    if all(m.status == "retired" for m in support.models):
+        return f"{media_type.value} (retired)"
+    return f"{media_type.value} ({support.default_model})"
+
+
 def tool_description(registry: Registry) -> str:
     lines = [what_it_does(registry), TOOL_SUMMARY, ""]
     lines.append("Backends (backend='auto' picks the first with a key set):")
     for spec in registry:
-        media = ", ".join(f"{mt.value} ({spec.media[mt].default_model})" for mt in MediaType if mt in spec.media)
+        media = ", ".join(_advertised(spec, mt) for mt in MediaType if mt in spec.media)
         keys = " or ".join(spec.env_keys) if spec.env_keys else "no key"
         lines.append(f"- {spec.name}: {media}; {keys}")
     lines.append(_cost_line())
@@ -187,24 +195,36 @@ class BackendRow:
     status: str  # "ready" or why not
     key_set: bool
     would_be_chosen: bool
-    deprecated: list[str]
+    deprecated: list[str]  # one warning per model deprecated today, with its shutdown date
+    retired: list[str]  # models retired today (never chosen), with their replacement
+    marks: dict[str, str] = field(default_factory=dict)  # model -> "deprecated, shutdown D" / "retired D"
     capabilities: list[str] = field(default_factory=list)  # of the default model
 
 
-def _chosen(registry: Registry, media_type: MediaType, settings: Settings) -> str | None:
+def _chosen(registry: Registry, media_type: MediaType, settings: Settings, today: date) -> str | None:
     """What ``backend='auto'`` picks now for a plain prompt (the selector itself, so it cannot disagree)."""
     try:
-        return select(MediaRequest(media_type=media_type.value, prompt="x"), registry, settings).name
+        return select(MediaRequest(media_type=media_type.value, prompt="x"), registry, settings, today=today).name
     except GenerateMediaError:
         return None
 
 
-def backend_rows(registry: Registry, settings: Settings) -> list[BackendRow]:
-    """One row per (backend, media type). Shows whether a key is set, never the key."""
+def _mark(model: ModelSpec, today: date) -> str:
+    status = model.status_on(today)
+    if status == "retired":
+        return f"retired {model.shutdown_on}" if model.shutdown_on else "retired"
+    if status == "deprecated":
+        return f"deprecated, shutdown {model.shutdown_on or 'not announced'}"
+    return ""
+
+
+def backend_rows(registry: Registry, settings: Settings, today: date | None = None) -> list[BackendRow]:
+    """One row per (backend, media type) on ``today`` (default: now). Shows whether a key is set, never the key."""
+    today = today or utc_today()
     rows: list[BackendRow] = []
     for media_type in MediaType:
         order = ordered_backends(registry, media_type, settings)
-        chosen = _chosen(registry, media_type, settings)
+        chosen = _chosen(registry, media_type, settings, today)
         for spec in order:
             support = spec.media[media_type]
             why = backend_unavailable(spec, settings)
@@ -220,7 +240,9 @@ def backend_rows(registry: Registry, settings: Settings) -> list[BackendRow]:
                     status="ready" if why is None else why,
                     key_set=bool(spec.env_keys) and bool(settings.api_key(spec.env_keys)),
                     would_be_chosen=spec.name == chosen,
-                    deprecated=[f"{m.id}: {m.deprecated}" for m in support.models if m.deprecated],
+                    deprecated=[w for m in support.models if (w := m.deprecation_warning(spec.name, today))],
+                    retired=[m.retired_message(spec.name) for m in support.models if m.status_on(today) == "retired"],
+                    marks={m.id: mark for m in support.models if (mark := _mark(m, today))},
                     capabilities=capabilities(model) if model else [],
                 )
             )
@@ -298,10 +320,21 @@ def _backends(registry: Registry) -> list[str]:
     return ["## Backends", "", *_table(["backend", "provider", "media", "key", "base URL env", "docs"], rows)]
 
 
-def _status(support_default: str, model: ModelSpec) -> str:
+def _lifecycle(backend: str, model: ModelSpec) -> str:
+    """The declared lifecycle in words (deterministic: dates, not "today")."""
+    dates = [f"deprecated {model.deprecated_on}"] if model.deprecated_on else []
+    dates += [f"shutdown {model.shutdown_on}"] if model.shutdown_on else []
+    if model.status == "current" and not dates:
+        return ""
+    status = "retired" if model.status == "retired" else "deprecated" if model.status == "deprecated" else ""
+    parts = [p for p in (status, ", ".join(dates)) if p]
+    return f"{' '.join(parts)}; replacement {model.replacement_ref(backend)}"
+
+
+def _status(backend: str, support_default: str, model: ModelSpec) -> str:
     marks = ["**default**"] if model.id == support_default else []
-    if model.deprecated:
-        marks.append(f"deprecated: {model.deprecated}")
+    if lifecycle := _lifecycle(backend, model):
+        marks.append(lifecycle)
     if model.placeholder:
         marks.append("placeholder (only with an explicit backend)")
     if getattr(model, "required", ()):
@@ -311,7 +344,7 @@ def _status(support_default: str, model: ModelSpec) -> str:
     return "; ".join(marks) or "—"
 
 
-def _model_row(default: str, m: ModelSpec) -> list[str]:
+def _model_row(backend: str, default: str, m: ModelSpec) -> list[str]:
     formats = [*m.output_formats, *m.audio_formats]
     voices = "any (provider list)" if m.voices is None else _cell(m.voices)
     return [
@@ -322,12 +355,12 @@ def _model_row(default: str, m: ModelSpec) -> list[str]:
         "yes" if m.mask else "—",
         "yes" if m.continuation else "—",
         _cell(m.aspect_ratios),
-        _cell([*m.sizes, *m.qualities]),
+        _cell([*m.sizes, *([m.pixel_sizes.describe()] if m.pixel_sizes else []), *m.qualities]),
         m.duration_choices() if m.takes_duration else "—",
         _cell(formats),
         voices,
         _cell(sorted(m.options)),
-        _status(default, m),
+        _status(backend, default, m),
     ]
 
 
@@ -353,7 +386,7 @@ def _models(registry: Registry) -> list[str]:
     for spec in registry:
         for mt, support in spec.media.items():
             lines += [f"### {spec.name}: {mt.value}", ""]
-            lines += _table(_MODEL_HEADER, (_model_row(support.default_model, m) for m in support.models))
+            lines += _table(_MODEL_HEADER, (_model_row(spec.name, support.default_model, m) for m in support.models))
             lines.append("")
     return lines[:-1]
 
@@ -393,10 +426,40 @@ def _audio_operations(registry: Registry) -> list[str]:
     return ["## Audio operations", "", *_table(["audio_type", "backend/model"], rows)]
 
 
+_LIFECYCLE_INTRO = (
+    "Retired models are never chosen, and naming one is an error that names its replacement. Deprecated models "
+    "still run, after current ones, and every result they make carries a warning with the shutdown date. On its "
+    "shutdown date a model stops being used, with no new release. A provider answering 'model not found' makes "
+    "`auto` try the replacement or the next backend (with a warning) and skip that model for a day."
+)
+
+
+def _lifecycle_rows(registry: Registry) -> list[list[str]]:
+    rows = []
+    for spec in registry:
+        for _, m in spec.models():
+            if m.status == "current" and not (m.deprecated_on or m.shutdown_on):
+                continue
+            rows.append(
+                [
+                    f"`{spec.name}/{m.id}`",
+                    m.status,
+                    m.deprecated_on or "—",
+                    m.shutdown_on or "—",
+                    m.replacement_ref(spec.name),
+                    "; ".join(part for part in (m.lifecycle_note, m.source) if part) or "—",
+                    m.checked or "—",
+                ]
+            )
+    return rows
+
+
 def _flagged(registry: Registry) -> list[str]:
-    deprecated = [f"- `{s.name}/{m.id}`: {m.deprecated}" for s in registry for _, m in s.models() if m.deprecated]
+    header = ["model", "status", "deprecated", "shutdown", "replacement", "source", "checked"]
+    rows = _lifecycle_rows(registry)
     placeholders = [f"- `{s.name}/{m.id}`" for s in registry for _, m in s.models() if m.placeholder]
-    lines = ["## Deprecations", "", *(deprecated or ["None."]), "", "## Placeholders", ""]
+    lifecycle = [_LIFECYCLE_INTRO, "", *_table(header, rows)] if rows else ["None."]
+    lines = ["## Model lifecycle", "", *lifecycle, "", "## Placeholders", ""]
     note = "Placeholder models make stand-in output (marked `placeholder: true`) and are never chosen by 'auto':"
     return lines + ([note, "", *placeholders] if placeholders else ["None."])
 

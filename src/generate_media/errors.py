@@ -15,6 +15,7 @@
         ├── AuthError                  auth
         ├── RateLimited                rate_limited  yes (carries retry_after)
         ├── QuotaExceeded              quota
+        ├── ModelUnavailable           model_unavailable (the provider no longer serves the model)
         ├── SafetyBlocked              safety_blocked (carries the provider's reason)
         ├── ProviderTimeout            timeout       yes
         ├── ProviderUnavailable        provider_error yes (5xx, connection reset)
@@ -43,6 +44,7 @@ __all__ = [
     "InvalidRequest",
     "LimitExceeded",
     "MissingKey",
+    "ModelUnavailable",
     "NoBackendAvailable",
     "NotFound",
     "NotWritable",
@@ -178,6 +180,15 @@ class RateLimited(ProviderError):
 
 class QuotaExceeded(ProviderError):
     code = "quota"
+
+
+class ModelUnavailable(ProviderError):
+    """The provider answered that the model does not exist (retired, renamed or not on this key).
+
+    Under ``backend='auto'`` the service fails over to the model's declared replacement or the next
+    backend, and skips the model for a day."""
+
+    code = "model_unavailable"
 
 
 class SafetyBlocked(ProviderError):

@@ -394,7 +394,7 @@ async def _wait(
         items=items,
         job_id=record.id,
         progress_percent=100.0,
-        warnings=_deprecation(call),
+        warnings=_deprecation(service, call),
     )
     record.state, record.percent, record.result = "done", 100.0, result.model_dump(mode="json")
     service.jobs.save(record)
@@ -440,9 +440,9 @@ def _job_failed(record: JobRecord, status: JobStatus) -> GenerateMediaError:
     return ProviderError(f"{record.backend} job failed: {message}", backend=record.backend)
 
 
-def _deprecation(call: ItemCall) -> list[str]:
-    note = call.model.deprecated
-    return [f"{call.model.id} is deprecated: {note}"] if note else []
+def _deprecation(service: MediaService, call: ItemCall) -> list[str]:
+    note = call.model.deprecation_warning(call.backend, service.today())
+    return [note] if note else []
 
 
 def _pending(service: MediaService, record: JobRecord) -> GenerationResult:

@@ -180,6 +180,16 @@ def _choice(field: str, values: str) -> Callable[[MediaRequest, ModelSpec], str 
     return check
 
 
+def _check_size(req: MediaRequest, model: ModelSpec) -> str | None:
+    if req.size is None or req.size in model.sizes or model.pixel_sizes is None:
+        return _choice("size", "sizes")(req, model)
+    why = model.pixel_sizes.problem(req.size)
+    if why is None:
+        return None
+    named = f"{', '.join(model.sizes)} or " if model.sizes else ""
+    return f"size={req.size!r} is not accepted by {model.id}: {why} (accepted: {named}{model.pixel_sizes.describe()})"
+
+
 def _check_n(req: MediaRequest, model: ModelSpec) -> str | None:
     if req.n > model.max_outputs:
         return f"n={req.n} exceeds {model.id}'s maximum of {model.max_outputs}"
@@ -258,7 +268,7 @@ _CHECKS: tuple[Callable[[MediaRequest, ModelSpec], str | None], ...] = (
     _check_mask,
     _check_continuation,
     _choice("aspect_ratio", "aspect_ratios"),
-    _choice("size", "sizes"),
+    _check_size,
     _choice("quality", "qualities"),
     _choice("output_format", "output_formats"),
     _choice("audio_format", "audio_formats"),

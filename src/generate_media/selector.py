@@ -4,11 +4,17 @@ Order: an explicit ``backend`` (and ``model``) if usable; else the backends serv
 by priority (``GENERATE_MEDIA_PRIORITY_<TYPE>=a,b`` reorders them), keeping the first that has a
 key and a model that can honour the request. When nothing fits, the error lists every backend with
 the reason it was rejected.
+
+Lifecycle: the selector is given the day (``today``, from the service's clock). A model retired on
+that day (its declared status, or a shutdown date that has come) is never a candidate, and naming it
+explicitly is an error that names its replacement. Deprecated models come after current ones.
+``exclude_models`` are (backend, model) pairs the provider answered "model not found" for.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 
 from .config import Settings
 from .errors import InvalidRequest, MissingKey, NoBackendAvailable
@@ -16,7 +22,13 @@ from .registry import Registry
 from .requests import MediaRequest, unsupported
 from .spec import BackendSpec, MediaType, ModelSpec
 
-__all__ = ["Selection", "backend_unavailable", "default_model_id", "ordered_backends", "select"]
+__all__ = ["Selection", "backend_unavailable", "default_model_id", "ordered_backends", "select", "utc_today"]
+
+Pair = tuple[str, str]
+
+
+def utc_today() -> date:
+    return datetime.now(UTC).date()
 
 
 @dataclass(frozen=True)
@@ -52,12 +64,24 @@ def ordered_backends(registry: Registry, media_type: MediaType, settings: Settin
     return named + [s for s in serving if s not in named]
 
 
-def _candidate_models(spec: BackendSpec, media_type: MediaType, settings: Settings) -> list[ModelSpec]:
+def _candidate_models(
+    spec: BackendSpec, media_type: MediaType, settings: Settings, today: date, exclude: frozenset[Pair] = frozenset()
+) -> list[ModelSpec]:
+    """The default first, then current models, then deprecated ones; never a retired or excluded one.
+
+    A default that is deprecated keeps its place (the operator chose it); a retired default gives
+    way to its declared replacement, ahead of the rest."""
     support = spec.media[media_type]
-    default = support.model(default_model_id(spec, media_type, settings))
-    rest = [m for m in support.models if m is not default and not m.deprecated]
-    deprecated = [m for m in support.models if m is not default and m.deprecated]
-    return ([default] if default else []) + rest + deprecated
+    live = [m for m in support.models if m.status_on(today) != "retired" and (spec.name, m.id) not in exclude]
+    chosen = support.model(default_model_id(spec, media_type, settings))
+    first: list[ModelSpec] = []
+    if chosen is not None and chosen in live:
+        first = [chosen]
+    elif chosen is not None and chosen.replacement and not chosen.replacement_backend:
+        first = [m for m in live if m.id == chosen.replacement]
+    rest = [m for m in live if m not in first and m.status_on(today) == "current"]
+    deprecated = [m for m in live if m not in first and m not in rest]
+    return first + rest + deprecated
 
 
 def _problems(req: MediaRequest, model: ModelSpec) -> list[str]:
@@ -67,12 +91,30 @@ def _problems(req: MediaRequest, model: ModelSpec) -> list[str]:
     return [f"{model.id}: {why}"] if why else problems
 
 
-def _fit(spec: BackendSpec, req: MediaRequest, settings: Settings, *, auto: bool) -> tuple[ModelSpec | None, str]:
+def _retired_reason(spec: BackendSpec, req: MediaRequest, today: date) -> str | None:
+    """When every model of ``spec`` doing this operation is retired: the first one's one-line story."""
+    doing = [m for m in spec.media[req.media].models if req.operation in m.operations]
+    if doing and all(m.status_on(today) == "retired" for m in doing):
+        return doing[0].retired_message(spec.name)
+    return None
+
+
+def _fit(
+    spec: BackendSpec,
+    req: MediaRequest,
+    settings: Settings,
+    today: date,
+    *,
+    auto: bool,
+    exclude: frozenset[Pair] = frozenset(),
+) -> tuple[ModelSpec | None, str]:
     """The first model of ``spec`` that honours ``req``, else the reason none does."""
     reasons: list[str] = []
-    candidates = _candidate_models(spec, req.media, settings)
+    candidates = _candidate_models(spec, req.media, settings, today, exclude)
     # Models made for another operation are not candidates: one line each would bury the real reason.
     doing = [m for m in candidates if req.operation in m.operations]
+    if not doing and (retired := _retired_reason(spec, req, today)):
+        return None, retired
     if candidates and not doing:
         return None, f"no model does {req.operation}"
     for model in doing:
@@ -88,7 +130,18 @@ def _fit(spec: BackendSpec, req: MediaRequest, settings: Settings, *, auto: bool
     return None, reasons[0] if len(reasons) == 1 else "; ".join(dict.fromkeys(reasons))
 
 
-def _explicit(req: MediaRequest, registry: Registry, settings: Settings) -> Selection:
+def _named(spec: BackendSpec, req: MediaRequest, today: date) -> ModelSpec:
+    """The model the request names on ``spec``, refused when it is retired on ``today``."""
+    model = spec.media[req.media].model(req.model or "")
+    if model is None:
+        ids = ", ".join(m.id for m in spec.media[req.media].models if m.status_on(today) != "retired")
+        raise InvalidRequest(f"model={req.model!r} is not a {spec.name} {req.media.value} model (models: {ids})")
+    if model.status_on(today) == "retired":
+        raise InvalidRequest(model.retired_message(spec.name), backend=spec.name)
+    return model
+
+
+def _explicit(req: MediaRequest, registry: Registry, settings: Settings, today: date) -> Selection:
     spec = registry.get(req.backend)
     if spec is None:
         raise InvalidRequest(f"backend={req.backend!r} is not one of: auto, {', '.join(registry.names())}")
@@ -100,55 +153,82 @@ def _explicit(req: MediaRequest, registry: Registry, settings: Settings) -> Sele
         error = MissingKey if spec.env_keys else NoBackendAvailable
         raise error(f"{spec.name} is not available: {why}", backend=spec.name)
     if req.model:
-        model = spec.media[req.media].model(req.model)
-        if model is None:
-            ids = ", ".join(m.id for m in spec.media[req.media].models)
-            raise InvalidRequest(f"model={req.model!r} is not a {spec.name} {req.media.value} model (models: {ids})")
+        model = _named(spec, req, today)
         problems = _problems(req, model)
         if problems:
             raise InvalidRequest("; ".join(problems), backend=spec.name)
         return Selection(spec, model)
-    fit, why = _fit(spec, req, settings, auto=False)
+    fit, why = _fit(spec, req, settings, today, auto=False)
     if fit is None:
         raise InvalidRequest(f"{spec.name} cannot do this: {why}", backend=spec.name)
     return Selection(spec, fit)
 
 
+def _skip(spec: BackendSpec, req: MediaRequest, settings: Settings, exclude: frozenset[str]) -> str | None:
+    """Why ``auto`` passes over ``spec`` before looking at its models, or None."""
+    if spec.name in exclude:
+        return "already failed this request"
+    why = backend_unavailable(spec, settings)
+    if why:
+        return why
+    if req.model and spec.media[req.media].model(req.model) is None:
+        return f"has no model {req.model!r}"
+    return None
+
+
+def _auto_pick(
+    spec: BackendSpec, req: MediaRequest, settings: Settings, today: date, exclude_models: frozenset[Pair]
+) -> tuple[ModelSpec | None, str]:
+    if not req.model:
+        return _fit(spec, req, settings, today, auto=True, exclude=exclude_models)
+    model = _named(spec, req, today)  # a named retired model is refused, naming its replacement
+    problems = _problems(req, model)
+    return (None, problems[0]) if problems else (model, "")
+
+
 def select(
-    req: MediaRequest, registry: Registry, settings: Settings, *, exclude: frozenset[str] = frozenset()
+    req: MediaRequest,
+    registry: Registry,
+    settings: Settings,
+    *,
+    exclude: frozenset[str] = frozenset(),
+    exclude_models: frozenset[Pair] = frozenset(),
+    today: date | None = None,
 ) -> Selection:
-    """Pick the backend and model for ``req`` (``exclude``: backends that already failed it).
+    """Pick the backend and model for ``req`` on ``today`` (default: the UTC date now).
+
+    ``exclude``: backends that already failed it; ``exclude_models``: (backend, model) pairs the
+    provider said it no longer serves.
 
     Raises:
-        InvalidRequest: the explicit backend/model cannot honour the request (says why).
+        InvalidRequest: the explicit backend/model cannot honour the request, or is retired (says why).
         MissingKey: the explicit backend has no key (names the env var).
         NoBackendAvailable: nothing fits; lists every backend with its reason.
     """
+    today = today or utc_today()
     if req.backend != "auto":
-        return _explicit(req, registry, settings)
+        return _explicit(req, registry, settings, today)
     rejected: list[str] = []
     missing_keys = True
+    deferred: Selection | None = None
     for spec in ordered_backends(registry, req.media, settings):
-        if spec.name in exclude:
-            rejected.append(f"{spec.name}: already failed this request")
-            continue
-        why = backend_unavailable(spec, settings)
+        why = _skip(spec, req, settings, exclude)
         if why:
             rejected.append(f"{spec.name}: {why}")
             continue
-        if req.model and spec.media[req.media].model(req.model) is None:
-            rejected.append(f"{spec.name}: has no model {req.model!r}")
-            continue
-        model, why = (spec.media[req.media].model(req.model), "") if req.model else _fit(spec, req, settings, auto=True)
-        if model is not None and req.model:
-            problems = _problems(req, model)
-            model, why = (None, problems[0]) if problems else (model, "")
+        model, why = _auto_pick(spec, req, settings, today, exclude_models)
         if model is None:
             rejected.append(f"{spec.name}: {why}")
             # A backend that only offers placeholders does not make the failure a capability one.
             missing_keys = missing_keys and "placeholder" in why
             continue
-        return Selection(spec, model)
+        if model.status_on(today) == "deprecated" and not req.model:
+            # A deprecated model runs only when no keyed backend has a current one.
+            deferred = deferred or Selection(spec, model)
+            continue
+        return deferred if deferred is not None and not spec.env_keys else Selection(spec, model)
+    if deferred is not None:
+        return deferred
     for spec in registry:
         if req.media not in spec.media:
             rejected.append(f"{spec.name}: no {req.media.value} support")

@@ -10,6 +10,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -24,6 +25,7 @@ from .errors import (
     BudgetExceeded,
     GenerateMediaError,
     InvalidRequest,
+    ModelUnavailable,
     NotFound,
     QuotaExceeded,
     Redactor,
@@ -53,6 +55,9 @@ from .stores import ContinuationRecord, ContinuationStore, JobStore, Reservation
 __all__ = ["Caller", "ItemCall", "MediaService", "Outcome", "ProgressFn"]
 
 log = logging.getLogger("generate_media")
+
+#: How long a model the provider answered "not found" for is skipped by ``auto`` (one day).
+GONE_FOR_S = 24 * 3600.0
 
 ProgressFn = Callable[[float, float | None, str], Awaitable[None]]
 T = TypeVar("T")
@@ -168,11 +173,21 @@ class MediaService:
         self.redact = Redactor(settings.secrets())
         self._swept: set[Path] = set()
         self._sweep(settings.output_dir.expanduser())  # partial files a crashed server left behind
+        #: (backend, model) -> until when ``auto`` skips it: the provider said it no longer serves it.
+        self.gone: dict[tuple[str, str], float] = {}
 
     def _sweep(self, directory: Path) -> None:
         if directory not in self._swept:
             self._swept.add(directory)
             sweep_stale_temps(directory)
+
+    def today(self) -> date:
+        """The UTC date by the service's clock: lifecycle dates take effect on it, with no release."""
+        return datetime.fromtimestamp(self.clock.time(), UTC).date()
+
+    def gone_models(self) -> frozenset[tuple[str, str]]:
+        now = self.clock.time()
+        return frozenset(pair for pair, until in self.gone.items() if until > now)
 
     # --- entry point -----------------------------------------------------------------------
 
@@ -208,7 +223,7 @@ class MediaService:
         mask = await self._load(req.mask, confinement) if req.mask else None
         tried: list[dict[str, Any]] = []
         while True:
-            selection = self._route(req, record, frozenset(t["backend"] for t in tried))
+            selection = self._route(req, record, _failed_backends(tried))
             calls = [
                 self._item_call(req, prompt, selection, folder, confinement, record, inputs, mask, progress)
                 for prompt in req.prompt_list
@@ -222,13 +237,16 @@ class MediaService:
                 if not self._fails_over(req, record, exc):
                     raise
                 tried.append({"backend": selection.name, "model": selection.model.id, "error": exc.to_dict()})
-                log.info("failing over from %s: %s", selection.name, exc.code)
+                if isinstance(exc, ModelUnavailable):
+                    self.gone[(selection.name, selection.model.id)] = self.clock.time() + GONE_FOR_S
+                log.info("failing over from %s/%s: %s", selection.name, selection.model.id, exc.code)
                 if not self._has_alternative(req, tried):
                     exc.details["backends_tried"] = tried
                     raise
                 continue
             if tried:
                 outcome.result.backends_tried = [*tried, {"backend": selection.name, "model": selection.model.id}]
+                outcome.result.warnings[:0] = _failover_warnings(tried, selection)
             await self._settle(outcome.result, cost, hold, caller)
             return outcome
 
@@ -293,17 +311,23 @@ class MediaService:
 
     @staticmethod
     def _fails_over(req: MediaRequest, record: ContinuationRecord | None, exc: GenerateMediaError) -> bool:
-        """Only ``backend='auto'`` fails over, and only for transient or capacity failures."""
+        """Only ``backend='auto'`` fails over: for transient or capacity failures, and for a model the
+        provider no longer serves (then to its replacement on the same backend, or the next backend)."""
         if req.backend != "auto" or req.model or record is not None:
             return False
-        return exc.retryable or isinstance(exc, QuotaExceeded)
+        return exc.retryable or isinstance(exc, QuotaExceeded | ModelUnavailable)
 
     def _has_alternative(self, req: MediaRequest, tried: list[dict[str, Any]]) -> bool:
         try:
-            select(req, self.registry, self.settings, exclude=frozenset(t["backend"] for t in tried))
+            self._select(req, _failed_backends(tried))
         except GenerateMediaError:
             return False
         return True
+
+    def _select(self, req: MediaRequest, exclude: frozenset[str] = frozenset()) -> Selection:
+        return select(
+            req, self.registry, self.settings, exclude=exclude, exclude_models=self.gone_models(), today=self.today()
+        )
 
     # --- routing -----------------------------------------------------------------------------
 
@@ -328,7 +352,7 @@ class MediaService:
         self, req: MediaRequest, record: ContinuationRecord | None, exclude: frozenset[str] = frozenset()
     ) -> Selection:
         if record is None:
-            return select(req, self.registry, self.settings, exclude=exclude)
+            return self._select(req, exclude)
         # A continuation goes back to the backend and model it came from, whatever is selected now.
         if req.backend not in ("auto", record.backend):
             raise InvalidRequest(f"{req.continue_from} belongs to backend {record.backend!r}; omit backend or use it")
@@ -340,7 +364,7 @@ class MediaService:
             raise NotFound(f"continuation {req.continue_from} refers to a backend or model no longer available")
         # Pinned to its backend and model, the selector checks the key and what the model accepts.
         pinned = req.model_copy(update={"backend": record.backend, "model": record.model})
-        return select(pinned, self.registry, self.settings)
+        return self._select(pinned)
 
     def area(self, principal: str) -> Path:
         """An HTTP principal's own folder: ``<output dir>/clients/<principal>``."""
@@ -566,8 +590,8 @@ class MediaService:
         if errors and len(errors) == len(calls):
             raise errors[0]
         warnings = []
-        if selection.model.deprecated:
-            warnings.append(f"{selection.model.id} is deprecated: {selection.model.deprecated}")
+        if (deprecation := selection.model.deprecation_warning(selection.name, self.today())) is not None:
+            warnings.append(deprecation)
         if (hint := self._keyless_hint(req, selection)) is not None:
             warnings.append(hint)
         result = GenerationResult(
@@ -614,3 +638,21 @@ class MediaService:
             budget -= len(thumb[0])
             previews.append(thumb)
         return previews
+
+
+def _failed_backends(tried: list[dict[str, Any]]) -> frozenset[str]:
+    """Backends that failed this request; a model the provider no longer serves rules out only that
+    model (it is in ``MediaService.gone``), so its replacement on the same backend can still run."""
+    return frozenset(t["backend"] for t in tried if t["error"].get("code") != ModelUnavailable.code)
+
+
+def _failover_warnings(tried: list[dict[str, Any]], selection: Selection) -> list[str]:
+    used = f"{selection.name}/{selection.model.id}"
+    warnings = []
+    for attempt in tried:
+        what = f"{attempt['backend']}/{attempt['model']}"
+        if attempt["error"].get("code") == ModelUnavailable.code:
+            warnings.append(f"{what} is no longer served by the provider (model not found); used {used} instead")
+        else:
+            warnings.append(f"{what} failed ({attempt['error'].get('code')}); used {used} instead")
+    return warnings

@@ -10,17 +10,24 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
 __all__ = [
+    "LIFECYCLE_STATUSES",
     "BackendSpec",
     "MediaSupport",
     "MediaType",
     "ModelSpec",
     "Operation",
+    "PixelSizes",
 ]
+
+#: A model's lifecycle status, as declared: ``current``, ``deprecated`` (works, shutdown announced or
+#: expected) or ``retired`` (the provider no longer serves it).
+LIFECYCLE_STATUSES: tuple[str, ...] = ("current", "deprecated", "retired")
 
 
 class MediaType(StrEnum):
@@ -95,6 +102,41 @@ DUBBING = Operation(
 
 
 @dataclass(frozen=True)
+class PixelSizes:
+    """Custom ``WIDTHxHEIGHT`` sizes a model accepts besides its named ``sizes``: both edges a
+    multiple of ``multiple``, the long edge at most ``max_edge``, at most ``max_pixels`` pixels and
+    an aspect ratio no wider than ``max_ratio``:1 either way."""
+
+    multiple: int
+    max_edge: int
+    max_pixels: int
+    max_ratio: float
+    min_pixels: int = 0
+
+    def problem(self, size: str) -> str | None:
+        """Why ``size`` (``"WxH"``) is not accepted, or None. Not ``WxH`` at all is a problem too."""
+        width, sep, height = size.lower().partition("x")
+        if not sep or not width.isdigit() or not height.isdigit() or not int(width) or not int(height):
+            return "not a WIDTHxHEIGHT size"
+        w, h = int(width), int(height)
+        if w % self.multiple or h % self.multiple:
+            return f"width and height must be multiples of {self.multiple}"
+        if max(w, h) > self.max_edge or w * h > self.max_pixels:
+            return f"larger than the maximum ({self.max_edge} px edge, {self.max_pixels:,} pixels)"
+        if w * h < self.min_pixels:
+            return f"smaller than the minimum ({self.min_pixels:,} pixels)"
+        if max(w, h) > self.max_ratio * min(w, h):
+            return f"aspect ratio beyond 1:{self.max_ratio:g} or {self.max_ratio:g}:1"
+        return None
+
+    def describe(self) -> str:
+        return (
+            f"WxH: multiples of {self.multiple}, edge ≤{self.max_edge}, ≤{self.max_pixels:,} px, "
+            f"ratio within 1:{self.max_ratio:g}–{self.max_ratio:g}:1"
+        )
+
+
+@dataclass(frozen=True)
 class ModelSpec:
     """Capabilities of one model. An empty tuple means "this model takes no such parameter".
 
@@ -102,6 +144,12 @@ class ModelSpec:
     ``negative_prompt``, ``speed``, ``instructions``...); a field not listed is rejected, never
     silently dropped. ``required`` names fields the model cannot run without; ``availability``
     says why the model is not usable here (the selector skips it with that reason).
+
+    Lifecycle is data: ``status`` as declared, the provider's ``deprecated_on`` and ``shutdown_on``
+    dates (ISO ``YYYY-MM-DD``), the ``replacement`` model (on ``replacement_backend``, default this
+    backend), ``lifecycle_note``, and where it was read (``source``) and when (``checked``). A model
+    is retired from its shutdown date on, whatever its declared status: :meth:`status_on` says what
+    it is on a given day, so a shutdown takes effect on the day with no release.
     """
 
     id: str
@@ -122,13 +170,56 @@ class ModelSpec:
     #: (fewest, most) distinct speakers of a dialogue, for models with the dialogue operation (None: any).
     speakers: tuple[int, int] | None = None
     options: frozenset[str] = frozenset()
-    deprecated: str | None = None
+    #: Custom WIDTHxHEIGHT sizes accepted besides ``sizes`` (None: only the named sizes).
+    pixel_sizes: PixelSizes | None = None
     placeholder: bool = False
     notes: str = ""
     #: Request fields that must be set for this model (e.g. ``("input_images", "style")``).
     required: tuple[str, ...] = ()
     #: Why the model cannot run on this machine (an extra or system library missing), or None.
     availability: Callable[[], str | None] | None = field(default=None, compare=False)
+    # --- lifecycle ---
+    status: str = "current"
+    deprecated_on: str | None = None
+    shutdown_on: str | None = None
+    replacement: str | None = None
+    replacement_backend: str | None = None
+    lifecycle_note: str = ""
+    source: str = ""
+    checked: str = ""
+
+    def status_on(self, today: date) -> str:
+        """``current``, ``deprecated`` or ``retired`` on ``today``: a passed shutdown date retires it."""
+        day = today.isoformat()
+        if self.status == "retired" or (self.shutdown_on is not None and day >= self.shutdown_on):
+            return "retired"
+        if self.status == "deprecated" or (self.deprecated_on is not None and day >= self.deprecated_on):
+            return "deprecated"
+        return "current"
+
+    def replacement_ref(self, backend: str) -> str:
+        """``backend/model`` of the replacement (or "none announced")."""
+        if not self.replacement:
+            return "none announced"
+        return f"{self.replacement_backend or backend}/{self.replacement}"
+
+    def retired_message(self, backend: str) -> str:
+        """One line for an explicit request of a retired model: when, and what to use instead."""
+        when = f" on {self.shutdown_on}" if self.shutdown_on else ""
+        use = self.replacement_ref(backend)
+        move = f"use model={self.replacement!r}" if self.replacement and not self.replacement_backend else ""
+        if self.replacement_backend:
+            move = f"use backend={self.replacement_backend!r} model={self.replacement!r}"
+        note = f" ({self.lifecycle_note})" if self.lifecycle_note else ""
+        return f"{backend}/{self.id} was retired{when}{note}; replacement: {use}" + (f"; {move}" if move else "")
+
+    def deprecation_warning(self, backend: str, today: date) -> str | None:
+        """The warning a result carries when this model is deprecated on ``today``, else None."""
+        if self.status_on(today) != "deprecated":
+            return None
+        shutdown = f"shuts down on {self.shutdown_on}" if self.shutdown_on else "no shutdown date announced"
+        note = f" ({self.lifecycle_note})" if self.lifecycle_note else ""
+        return f"{backend}/{self.id} is deprecated: {shutdown}{note}; replacement: {self.replacement_ref(backend)}"
 
     def unavailable(self) -> str | None:
         return self.availability() if self.availability is not None else None

@@ -1,5 +1,7 @@
-"""Gemini Developer API ``models/{model}:generateContent`` (image models) and Vertex express
-``publishers/google/models/{model}:predict`` (Imagen).
+"""Gemini Developer API ``models/{model}:generateContent`` (image models).
+
+As Google does today (2026-12), retired models answer 404 "not found": ``gemini-3.1-flash-image``
+(shut down 2026-10-29) and Imagen (no ``:predict`` route); Nano Banana 2.1 refuses the 512 size.
 
 google-genai 3.4 with a custom base URL posts to ``{base}/v1/models/...`` (Developer API) and
 ``{base}/v1beta1/publishers/google/models/...`` (Vertex); both API versions are accepted here.
@@ -28,8 +30,9 @@ GEMINI = "/gemini"
 VERTEX = "/vertex"
 ENV = {"GOOGLE_GEMINI_BASE_URL": GEMINI, "GOOGLE_VERTEX_BASE_URL": VERTEX}
 
-IMAGE_MODELS = {"gemini-3.1-flash-image", "gemini-3-pro-image", "gemini-3.1-flash-lite-image"}
-IMAGEN_MODELS = {"imagen-4.0-generate-001", "imagen-4.0-ultra-generate-001", "imagen-4.0-fast-generate-001"}
+IMAGE_MODELS = {"gemini-nano-banana-2.1", "gemini-3-pro-image", "gemini-3.1-flash-lite-image"}
+#: Sizes a model refuses with 400 (Nano Banana 2.1 has no 512 tier).
+REFUSED_SIZES = {"gemini-nano-banana-2.1": {"512"}}
 ASPECTS = {"1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9", "1:4", "4:1", "1:8", "8:1"}
 SIZES = {"512", "1K", "2K", "4K"}
 
@@ -127,6 +130,9 @@ async def generate_content(request: Request, rec: Recorded, fake: FakeServer) ->
     if model not in IMAGE_MODELS:
         return _error(404, "NOT_FOUND", f"models/{model} is not found for API version {rec.path_params['version']}")
     problem = _check(rec.json, fake)
+    size = ((rec.json.get("generationConfig") or {}).get("imageConfig") or {}).get("imageSize")
+    if not problem and size in REFUSED_SIZES.get(model, ()):
+        problem = f"imageSize {size} is not supported by {model}"
     if problem:
         return _error(400, "INVALID_ARGUMENT", problem)
     last = rec.json["contents"][-1]["parts"]
@@ -140,28 +146,5 @@ async def generate_content(request: Request, rec: Recorded, fake: FakeServer) ->
     )
 
 
-async def predict(request: Request, rec: Recorded, fake: FakeServer) -> Response:
-    if not rec.headers.get("x-goog-api-key"):
-        return _error(401, "UNAUTHENTICATED", "API keys are not supported by this API.")
-    model = rec.path_params["model"]
-    if model not in IMAGEN_MODELS:
-        return _error(404, "NOT_FOUND", f"Publisher model {model} not found")
-    body = rec.json if isinstance(rec.json, dict) else {}
-    instances = body.get("instances") or [{}]
-    params = body.get("parameters") or {}
-    prompt = instances[0].get("prompt")
-    count = int(params.get("sampleCount", 1))
-    if not prompt or not 1 <= count <= 4:
-        return _error(400, "INVALID_ARGUMENT", "prompt is required and sampleCount must be 1 to 4")
-    if params.get("aspectRatio", "1:1") not in {"1:1", "3:4", "4:3", "9:16", "16:9"}:
-        return _error(400, "INVALID_ARGUMENT", "unsupported aspectRatio")
-    if "blocked-prompt" in prompt:
-        return JSONResponse({"predictions": [{"raiFilteredReason": "Prompt contains sensitive words (code 42)."}]})
-    width, height = _dims(params.get("aspectRatio"), params.get("sampleImageSize"))
-    png = base64.b64encode(media.png(width, height)).decode()
-    return JSONResponse({"predictions": [{"bytesBase64Encoded": png, "mimeType": "image/png"} for _ in range(count)]})
-
-
 def register(fake: FakeServer) -> None:
     fake.route("google", GEMINI + "/{version}/models/{model}:generateContent", ["POST"], generate_content)
-    fake.route("google", VERTEX + "/{version}/publishers/google/models/{model}:predict", ["POST"], predict)

@@ -42,6 +42,25 @@ def _error(status: int, message: str, code: str) -> JSONResponse:
     return JSONResponse({"error": {"code": status, "message": message, "status": code}}, status)
 
 
+#: Omni models served today and their longest clip (seconds); a clip with a last frame (two image
+#: blocks on image_to_video) is at most 10 s.
+OMNI_MAX_S = {"gemini-omni-1.2-flash": 15.0, "gemini-omni-1.1-flash": 10.0}
+
+
+def _omni_problem(body: dict) -> str | None:
+    model = body.get("model")
+    seconds = float(str((body.get("response_format") or {}).get("duration") or "0s").rstrip("s") or 0)
+    turns = body.get("input") or []
+    blocks = turns[0].get("content", []) if turns and isinstance(turns[0], dict) else []
+    images = [b for b in blocks if isinstance(b, dict) and b.get("type") == "image"]
+    task = ((body.get("generation_config") or {}).get("video_config") or {}).get("task")
+    if seconds and not 3 <= seconds <= OMNI_MAX_S.get(str(model), 10.0):
+        return f"duration {seconds:g}s is out of range for {model}"
+    if task == "image_to_video" and len(images) == 2 and seconds > 10:
+        return "a clip with first and last frames is at most 10s"
+    return None
+
+
 async def create(request: Request, rec: Recorded, fake: FakeServer) -> Response:
     if not rec.headers.get("x-goog-api-key"):
         return _error(401, "API key not valid", "UNAUTHENTICATED")
@@ -51,6 +70,11 @@ async def create(request: Request, rec: Recorded, fake: FakeServer) -> Response:
             return await handler(request, rec, fake)
     if body.get("background") is not True or "video" not in (body.get("response_modalities") or []):
         return _error(400, "video needs background=true and response_modalities=[video]", "INVALID_ARGUMENT")
+    if body.get("model") not in OMNI_MAX_S:
+        return _error(404, f"models/{body.get('model')} is not found for API version v1beta", "NOT_FOUND")
+    problem = _omni_problem(body)
+    if problem:
+        return _error(400, problem, "INVALID_ARGUMENT")
     previous = body.get("previous_interaction_id")
     if previous and previous not in _interactions(fake):
         return _error(404, "previous interaction not found", "NOT_FOUND")

@@ -100,6 +100,10 @@ def _message(body: dict, prompt: str, fake: FakeServer) -> dict:
     return {"role": "assistant", "content": text, "images": [{"type": "image_url", "image_url": {"url": url}}]}
 
 
+#: Models OpenRouter no longer routes (the upstream Google model was shut down 2026-10-29).
+RETIRED = {"google/gemini-3.1-flash-image"}
+
+
 async def chat_completions(request: Request, rec: Recorded, fake: FakeServer) -> Response:
     if not rec.headers.get("authorization", "").startswith("Bearer "):
         return _error(401, "No auth credentials found")
@@ -107,6 +111,8 @@ async def chat_completions(request: Request, rec: Recorded, fake: FakeServer) ->
     problem = _check(body)
     if problem:
         return _error(400, problem)
+    if body["model"] in RETIRED:  # what OpenRouter answers for a model no provider serves any more
+        return _error(404, f"No endpoints found for {body['model']}.")
     prompt = _prompt(body)
     triggered = _triggered(prompt)
     if triggered is not None:

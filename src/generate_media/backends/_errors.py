@@ -16,6 +16,7 @@ from ..errors import (
     BadProviderResponse,
     GenerateMediaError,
     InvalidRequest,
+    ModelUnavailable,
     NotFound,
     ProviderError,
     ProviderTimeout,
@@ -29,6 +30,13 @@ __all__ = ["failure_code", "from_sdk", "from_status", "provider_message", "retry
 
 _SAFETY_WORDS = re.compile(r"safety|moderation|content[_ -]?policy|blocked|prohibited|flagged", re.I)
 _QUOTA_WORDS = re.compile(r"quota|insufficient[_ ]credits|billing|credit balance|payment", re.I)
+#: "This model is gone": OpenAI's ``model_not_found``, Gemini's "models/x is not found for API version",
+#: and the retired / deprecated / shut down wording providers use for a model they stopped serving.
+_MODEL_GONE = re.compile(
+    r"model[_ ]not[_ ]found|\bmodels?\b.{0,80}\b(not found|does not exist|not exist|no longer|retired|"
+    r"decommissioned|shut ?down|discontinued|is not available)|invalid model|no endpoints found",
+    re.I,
+)
 
 
 def retry_after(headers: Mapping[str, str] | None) -> float | None:
@@ -96,6 +104,12 @@ def from_status(
     if _SAFETY_WORDS.search(message) and status in (400, 403, 422):
         return SafetyBlocked(
             f"{backend} refused the request: {message}; rephrase the prompt", backend=backend, status=status
+        )
+    if status in (400, 404, 410) and _MODEL_GONE.search(message):
+        return ModelUnavailable(
+            where + "; the provider no longer serves this model: use its replacement or another model",
+            backend=backend,
+            status=status,
         )
     if status == 404:
         return NotFound(where + "; check the model id or job id", backend=backend, status=status)

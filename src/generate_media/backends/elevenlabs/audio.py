@@ -42,6 +42,15 @@ MEDIA = MediaType.AUDIO
 _FORMATS = ("mp3", "wav", "pcm", "opus")
 _NO_WAV = ("mp3", "pcm", "opus")  # music and voice design: the API offers no wav
 _VOICE_OPTS = frozenset({"voice_stability", "voice_similarity", "speed", "seed"})
+CHECKED = "2026-12-03"
+#: Where each model id was read (elevenlabs 2.78.0): the operation's model literal in the SDK.
+_TTS_SRC = "elevenlabs 2.78.0 types/tts_conversational_model.py, text_to_speech_generation_request.py"
+_SRC = {
+    "music": "elevenlabs 2.78.0 types/music_model_id.py",
+    "sound_effect": "elevenlabs 2.78.0 types/sfx_model_id.py",
+    "voice_design": "elevenlabs 2.78.0 text_to_voice/types/voice_design_request_model_model_id.py",
+    "voice_conversion": "elevenlabs 2.78.0 speech_to_speech/client.py (no literal; documented default)",
+}
 
 
 def _tts(model_id: str, notes: str, *, dialogue: bool = False) -> ModelSpec:
@@ -53,6 +62,8 @@ def _tts(model_id: str, notes: str, *, dialogue: bool = False) -> ModelSpec:
         speakers=(1, 10) if dialogue else None,  # text-to-dialogue: at most 10 unique voice ids
         options=_VOICE_OPTS | {"source_language", "voice_samples", "voice_name", "timestamps"},
         notes=notes,
+        source=_TTS_SRC,
+        checked=CHECKED,
     )
 
 
@@ -64,6 +75,8 @@ def _sts(model_id: str, notes: str) -> ModelSpec:
         audio_formats=_FORMATS,
         options=frozenset({"input_audio", "voice_stability", "voice_similarity", "seed"}),
         notes=notes,
+        source=_SRC["voice_conversion"],
+        checked=CHECKED,
     )
 
 
@@ -75,6 +88,8 @@ def _music(model_id: str, notes: str) -> ModelSpec:
         audio_formats=_NO_WAV,
         options=frozenset({"instrumental", "sections"}),
         notes=notes,
+        source=_SRC["music"],
+        checked=CHECKED,
     )
 
 
@@ -85,12 +100,14 @@ def _design(model_id: str, notes: str) -> ModelSpec:
         audio_formats=_NO_WAV,
         options=frozenset({"voice_name", "seed"}),
         notes=notes,
+        source=_SRC["voice_design"],
+        checked=CHECKED,
     )
 
 
 SUPPORT = MediaSupport(
     priority=90,
-    default_model="eleven_multilingual_v2",
+    default_model="eleven_v4",
     operations=(
         SPEECH,
         DIALOGUE,
@@ -103,12 +120,14 @@ SUPPORT = MediaSupport(
         DUBBING,
     ),
     models=(
-        _tts("eleven_multilingual_v2", "Speech and voice_clone: stable, 29 languages."),
+        _tts("eleven_v4", "Speech and voice_clone: current flagship, 90+ languages, audio tags, 10,000 characters."),
+        _tts("eleven_v4_turbo", "Faster eleven_v4 for real-time use."),
         _tts(
             "eleven_v3",
-            "Most expressive speech model, 70+ languages; dialogue (text-to-dialogue, up to 10 voices).",
+            "Expressive speech, 70+ languages; dialogue (text-to-dialogue, up to 10 voices).",
             dialogue=True,
         ),
+        _tts("eleven_multilingual_v2", "Stable speech, 29 languages."),
         _tts("eleven_flash_v2_5", "Low-latency speech, 32 languages."),
         _tts("eleven_turbo_v2_5", "Fast speech, 32 languages."),
         ModelSpec(
@@ -118,6 +137,8 @@ SUPPORT = MediaSupport(
             audio_formats=_FORMATS,
             options=frozenset({"prompt_influence", "loop"}),
             notes="Sound effects, 0.5 to 30 s; loop makes a seamless loop.",
+            source=_SRC["sound_effect"],
+            checked=CHECKED,
         ),
         ModelSpec(
             id="eleven_text_to_sound_v3",
@@ -126,14 +147,16 @@ SUPPORT = MediaSupport(
             audio_formats=_FORMATS,
             options=frozenset({"prompt_influence"}),
             notes="Newer sound effects model (no loop).",
+            source=_SRC["sound_effect"],
+            checked=CHECKED,
         ),
         _music(
-            "music_v1",
-            "Music from a prompt, 3 s to 10 min; instrumental forces no vocals; sections make a composition plan "
-            "(3 to 120 s each, lyrics per section).",
+            "music_v2_5",
+            "Music from a prompt (newest model), 3 s to 10 min; instrumental forces no vocals; sections make a "
+            "composition plan (3 to 120 s each, lyrics per section).",
         ),
-        _music("music_v2", "Newer music model."),
-        _music("music_v2_5", "Newest music model."),
+        _music("music_v2", "Previous music model."),
+        _music("music_v1", "First music model."),
         _sts("eleven_multilingual_sts_v2", "voice_conversion: input_audio spoken again in another voice."),
         _sts("eleven_english_sts_v2", "voice_conversion, English only."),
         ModelSpec(
@@ -142,8 +165,8 @@ SUPPORT = MediaSupport(
             options=frozenset({"input_audio"}),
             notes="Removes background noise from input_audio (the endpoint has no model id).",
         ),
-        _design("eleven_multilingual_ttv_v2", "voice_design: a new voice from the prompt, saved to the account."),
-        _design("eleven_ttv_v3", "voice_design with the v3 voice model."),
+        _design("eleven_ttv_v3", "voice_design: a new voice from the prompt (v3 voice model), saved to the account."),
+        _design("eleven_multilingual_ttv_v2", "voice_design with the older multilingual voice model."),
         ModelSpec(
             id="dubbing",
             operations=("dubbing",),

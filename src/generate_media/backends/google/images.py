@@ -1,10 +1,14 @@
-"""Google images: Gemini image models through ``generate_content`` (Developer API), and the
-deprecated Imagen models through ``generate_images`` on Vertex express mode.
+"""Google images: Gemini image models through ``generate_content`` (Developer API).
 
 Gemini answers one image per request, so ``n`` runs n requests concurrently. Input images are
 inline parts after the prompt. Continuation (``gemini_chat_*``) re-posts the conversation with
-each model image's ``thoughtSignature`` (see ``_history.py``). Imagen is used only when named
-explicitly, and only with ``GOOGLE_GENAI_USE_VERTEXAI=true`` or ``GOOGLE_VERTEX_BASE_URL`` set.
+each model image's ``thoughtSignature`` (see ``_history.py``).
+
+Nano Banana 2.1 (``gemini-nano-banana-2.1``, GA 2026-10-06) is the default: 14 aspect ratios,
+1K/2K/4K (no 512), up to 14 reference images. ``gemini-3.1-flash-image`` (Nano Banana 2) was
+deprecated that day and is reported shut down on 2026-10-29. Imagen 4 is retired (shut down
+2026-06-30 to 2026-08-17 per Google's migration guide and changelog): declared retired, never
+selected, and its ``generate_images`` path is gone.
 """
 
 from __future__ import annotations
@@ -17,37 +21,42 @@ import anyio
 from ...errors import BadProviderResponse, GenerateMediaError, ProviderError, SafetyBlocked
 from ...spec import PICTURES, Call, MediaSupport, MediaType, ModelSpec, Produced
 from . import _history
-from ._client import gemini_client, translate, vertex_client
+from ._client import gemini_client, translate
 
 MEDIA = MediaType.IMAGE
 
 _ASPECTS = ("1:1", "2:3", "3:2", "3:4", "4:3", "9:16", "16:9", "21:9")
 _PRO_ASPECTS = (*_ASPECTS, "4:5", "5:4")
 _FLASH_ASPECTS = (*_PRO_ASPECTS, "1:4", "4:1", "1:8", "8:1")
-_IMAGEN_DEPRECATED = (
-    "Imagen generate_images is deprecated by Google (removal not before 2027-01-01); Vertex only: "
-    "set GOOGLE_GENAI_USE_VERTEXAI=true or GOOGLE_VERTEX_BASE_URL"
-)
+CHECKED = "2026-12-03"
+_SDK = "google-genai 3.6.1 (_gaos/types/interactions/model.py)"
 _IMAGEN: dict[str, Any] = {
+    "status": "retired",
+    "shutdown_on": "2026-08-17",
+    "replacement": "gemini-nano-banana-2.1",
+    "lifecycle_note": "Firebase's migration guide gives 2026-06-30; the Gemini API changelog 2026-08-17",
+    "source": "firebase.google.com/docs/ai-logic/imagen-models-migration; ai.google.dev changelog 2026-06-15",
+    "checked": CHECKED,
     "max_outputs": 4,
     "aspect_ratios": ("1:1", "3:4", "4:3", "9:16", "16:9"),
-    "deprecated": _IMAGEN_DEPRECATED,
 }
 
 SUPPORT = MediaSupport(
     priority=100,
-    default_model="gemini-3.1-flash-image",
+    default_model="gemini-nano-banana-2.1",
     continuation_prefix="gemini_chat",
     operations=(PICTURES,),
     models=(
         ModelSpec(
-            id="gemini-3.1-flash-image",
+            id="gemini-nano-banana-2.1",
             max_outputs=4,
             max_input_images=14,
             continuation=True,
             aspect_ratios=_FLASH_ASPECTS,
-            sizes=("512", "1K", "2K", "4K"),
-            notes="Nano Banana 2. size is the image size (512, 1K, 2K, 4K); n runs n requests.",
+            sizes=("1K", "2K", "4K"),
+            notes="Nano Banana 2.1: sharper text, steadier multi-turn edits. size 1K/2K/4K; n runs n requests.",
+            source=_SDK + "; ai.google.dev changelog 2026-10-06 (GA); tanstack/ai-gemini 0.36.0 (ratios, sizes)",
+            checked=CHECKED,
         ),
         ModelSpec(
             id="gemini-3-pro-image",
@@ -57,6 +66,8 @@ SUPPORT = MediaSupport(
             aspect_ratios=_PRO_ASPECTS,
             sizes=("1K", "2K", "4K"),
             notes="Nano Banana Pro: best quality and text rendering; slower.",
+            source=_SDK,
+            checked=CHECKED,
         ),
         ModelSpec(
             id="gemini-3.1-flash-lite-image",
@@ -66,6 +77,25 @@ SUPPORT = MediaSupport(
             aspect_ratios=_ASPECTS,
             sizes=("1K",),
             notes="Cheapest Gemini image model (limits declared conservatively).",
+            source=_SDK,
+            checked=CHECKED,
+        ),
+        ModelSpec(
+            id="gemini-3.1-flash-image",
+            max_outputs=4,
+            max_input_images=14,
+            continuation=True,
+            aspect_ratios=_FLASH_ASPECTS,
+            sizes=("512", "1K", "2K", "4K"),
+            notes="Nano Banana 2.",
+            status="retired",
+            deprecated_on="2026-10-06",
+            shutdown_on="2026-10-29",
+            replacement="gemini-nano-banana-2.1",
+            lifecycle_note="shutdown date reported by third parties (Google announced none)",
+            source="ai.google.dev changelog 2026-10-06 (deprecation); BerriAI/litellm #44983 and a 2026-10-18 "
+            "skills.sh snapshot (shutdown)",
+            checked=CHECKED,
         ),
         ModelSpec(id="imagen-4.0-generate-001", sizes=("1K", "2K"), **_IMAGEN),
         ModelSpec(id="imagen-4.0-ultra-generate-001", sizes=("1K", "2K"), **_IMAGEN),
@@ -197,35 +227,8 @@ def _read(call: Call, response: Any, history: list[dict[str, Any]]) -> list[Prod
     return out
 
 
-async def _imagen(call: Call) -> list[Produced]:
-    req = call.request
-    async with vertex_client(call) as aio:  # first: it imports the SDK off the event loop
-        from google.genai import types
-
-        config = types.GenerateImagesConfig(
-            number_of_images=req.n, aspect_ratio=req.aspect_ratio, image_size=req.size, include_rai_reason=True
-        )
-        try:
-            response = await aio.models.generate_images(model=call.model.id, prompt=call.prompt, config=config)
-        except Exception as exc:
-            raise translate(exc) from exc
-    generated = response.generated_images or []
-    images = [g.image for g in generated if g.image is not None and g.image.image_bytes]
-    if not images:
-        reasons = "; ".join(g.rai_filtered_reason for g in generated if g.rai_filtered_reason)
-        if reasons:
-            raise SafetyBlocked(f"google filtered the image: {reasons[:300]}; rephrase the prompt", backend="google")
-        raise BadProviderResponse("imagen returned no images; try again", backend="google")
-    return [Produced(data=img.image_bytes, metadata={"mime_type": img.mime_type or None}) for img in images]
-
-
-_RUNNERS: dict[str, Callable[[Call], Awaitable[list[Produced]]]] = {
-    model.id: _imagen for model in SUPPORT.models if model.id.startswith("imagen-")
-}
-
-
 async def generate(call: Call) -> list[Produced]:
-    return await _RUNNERS.get(call.model.id, _gemini)(call)
+    return await _gemini(call)
 
 
 RUN = generate

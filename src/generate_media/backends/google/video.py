@@ -9,9 +9,12 @@ first frame (task ``image_to_video``), reference images are further image blocks
 ``reference_to_video``). Continuation (``gemini_vid_``) sends ``previous_interaction_id``: task
 ``edit``, or ``extend`` when a duration is given. Veo continuation extends the stored clip.
 
-Omni durations are declared 3 to 10 s, the only range on a first-party page (the preview's
-changelog); the 1.1/1.2 limits are unconfirmed. Calls use API version ``v1beta`` as Google's docs
-do (the SDK's default is ``v1``).
+Omni 1.2 Flash (default; google-genai 3.6.1 lists it as "our latest"): 3 to 15 s (10 s at most with
+a last frame), 360p to 4K, a last frame after the first (``last_frame``: a second image block after
+the input image, task ``image_to_video``), and up to 6 reference images (Google Cloud's first/last
+frame page; Vercel's Omni 1.2 changelog; muapi.ai and developer.civitai.com pages). Omni 1.1: 3 to
+10 s, up to 3 reference images. Calls use API version ``v1beta`` as Google's docs do (the SDK's
+default is ``v1``).
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ _ASPECTS = ("16:9", "9:16")
 _VERTEX_NOTE = (
     "Vertex AI express mode only: set GOOGLE_GENAI_USE_VERTEXAI=true (express key) or GOOGLE_VERTEX_BASE_URL."
 )
+CHECKED = "2026-12-03"
 _OMNI: dict[str, Any] = {
     "max_input_images": 1,
     "continuation": True,
@@ -44,7 +48,11 @@ _OMNI: dict[str, Any] = {
     "sizes": ("360p", "720p", "1080p", "4k"),
     "duration_range": (3.0, 10.0),
     "options": frozenset({"reference_images"}),
+    "checked": CHECKED,
 }
+#: Reference images each Omni model takes, and the longest clip that has a last frame.
+MAX_REFERENCES = {"gemini-omni-1.1-flash": 3, "gemini-omni-1.2-flash": 6}
+LAST_FRAME_MAX_S = 10.0
 _VEO: dict[str, Any] = {
     "max_input_images": 1,
     "continuation": True,
@@ -56,12 +64,27 @@ _VEO_OPTIONS = frozenset({"last_frame", "negative_prompt", "seed", "generate_aud
 
 SUPPORT = MediaSupport(
     priority=80,
-    default_model="gemini-omni-1.1-flash",
+    default_model="gemini-omni-1.2-flash",
     continuation_prefix="gemini_vid",
     operations=(VIDEO_CLIPS, ANIMATE),
     models=(
-        ModelSpec(id="gemini-omni-1.1-flash", notes="Gemini Omni Flash (Interactions API).", **_OMNI),
-        ModelSpec(id="gemini-omni-1.2-flash", notes="Newer Gemini Omni Flash.", **_OMNI),
+        ModelSpec(
+            id="gemini-omni-1.2-flash",
+            notes="Gemini Omni 1.2 Flash (Interactions API): 3-15 s (10 s with last_frame), up to 6 reference images.",
+            **{
+                **_OMNI,
+                "duration_range": (3.0, 15.0),
+                "options": frozenset({"reference_images", "last_frame"}),
+                "source": "google-genai 3.6.1 interactions Model literal; docs.cloud.google.com first/last frames; "
+                "vercel.com changelog (Omni 1.2); muapi.ai, developer.civitai.com",
+            },
+        ),
+        ModelSpec(
+            id="gemini-omni-1.1-flash",
+            notes="Gemini Omni 1.1 Flash: 3-10 s, up to 3 reference images.",
+            source="google-genai 3.6.1 interactions Model literal; docs.oxen.ai (limits)",
+            **_OMNI,
+        ),
         ModelSpec(
             id="veo-3.1-generate-001",
             options=_VEO_OPTIONS | {"reference_images"},
@@ -116,6 +139,25 @@ def _aspect(call: Call) -> str | None:
     return None
 
 
+def _check_omni(call: Call) -> None:
+    """Omni limits the declarations cannot say, checked before the paid call."""
+    req = call.request
+    refs = len(req.reference_images or [])
+    most = MAX_REFERENCES.get(call.model.id, 1)
+    if refs > most:
+        raise InvalidRequest(f"{refs} reference_images exceed {call.model.id}'s limit of {most}")
+    if req.last_frame is None:
+        return
+    if not call.input_images:
+        raise InvalidRequest("last_frame needs the first frame too: give input_images=[first frame]")
+    if refs:
+        raise InvalidRequest("last_frame and reference_images cannot be combined on Omni; give one of them")
+    if req.duration is not None and req.duration > LAST_FRAME_MAX_S:
+        raise InvalidRequest(
+            f"duration={req.duration:g} is too long with a last frame ({call.model.id}: at most {LAST_FRAME_MAX_S:g} s)"
+        )
+
+
 async def _input(call: Call, aspect: str | None, warnings: list[str]) -> tuple[list[dict[str, Any]], str]:
     blocks: list[dict[str, Any]] = [{"type": "text", "text": call.prompt}]
     task = "text_to_video"
@@ -124,6 +166,10 @@ async def _input(call: Call, aspect: str | None, warnings: list[str]) -> tuple[l
         data, mime = await fitted_image(first.data, first.mime_type, aspect, warnings, "input image")
         blocks.append({"type": "image", "data": base64.b64encode(data).decode(), "mime_type": mime})
         task = "image_to_video"
+    if call.request.last_frame:
+        last = await call.load_file(call.request.last_frame, ("image/",))
+        data, mime = await fitted_image(last.data, last.mime_type, aspect, warnings, "last frame")
+        blocks.append({"type": "image", "data": base64.b64encode(data).decode(), "mime_type": mime})
     for ref in call.request.reference_images or []:
         loaded = await call.load_file(ref, ("image/",))
         blocks.append({"type": "image", "data": loaded.b64(), "mime_type": loaded.mime_type})
@@ -146,11 +192,13 @@ def _format(call: Call, aspect: str | None) -> dict[str, Any]:
 async def _omni_submit(call: Call, aspect: str | None, warnings: list[str]) -> dict[str, Any]:
     body: dict[str, Any] = {"model": call.model.id, "response_modalities": ["video"], "background": True}
     if call.continuation is not None:
-        if call.input_images or call.request.reference_images or call.request.aspect_ratio:
+        req = call.request
+        if call.input_images or req.reference_images or req.aspect_ratio or req.last_frame:
             raise InvalidRequest("continuing a Gemini video keeps its frame; give only a prompt (and duration)")
         body["previous_interaction_id"] = call.continuation.state["interaction_id"]
         blocks, task = [{"type": "text", "text": call.prompt}], "extend" if call.request.duration else "edit"
     else:
+        _check_omni(call)
         blocks, task = await _input(call, aspect, warnings)
     body.update(input=blocks, response_format=_format(call, aspect), generation_config={"video_config": {"task": task}})
     async with _gemini(call) as aio:

@@ -2,6 +2,12 @@
 
 Speech is the only audio operation OpenAI offers here; music, sound effects and the voice
 operations are absent from the declarations, so the selector never routes them to OpenAI.
+
+Every ``/audio/speech`` model shuts down on 2027-01-06 (openai 3.57.0 ``resources/audio/speech.py``;
+OpenAI's TTS guide). OpenAI's successor, ``gpt-realtime-2.1-mini``, is served only through the
+Realtime API (a WebSocket session), which this backend does not implement: the models are declared
+deprecated, so ``auto`` prefers another keyed backend's current speech model, and from the
+shutdown date they are retired (never selected; naming one names the replacement).
 """
 
 from __future__ import annotations
@@ -36,7 +42,16 @@ FORMATS = ("mp3", "wav", "opus", "aac", "flac", "pcm")
 SPEED_RANGE = (0.25, 4.0)
 #: OpenAI's pcm: raw 24 kHz signed 16-bit little-endian mono, no header to sniff.
 PCM_METADATA = {"mime_type": "audio/pcm", "pcm_sample_rate": 24000, "pcm_encoding": "s16le", "pcm_channels": 1}
-_SHUTDOWN = "OpenAI shuts this TTS model down on 2027-01-06 (successor: the Realtime API); prefer elevenlabs"
+_LIFECYCLE: dict[str, Any] = {
+    "status": "deprecated",
+    "deprecated_on": "2026-10-01",
+    "shutdown_on": "2027-01-06",
+    "replacement": "eleven_v4",
+    "replacement_backend": "elevenlabs",
+    "lifecycle_note": "OpenAI's successor gpt-realtime-2.1-mini is Realtime-API only, not served here",
+    "source": "openai 3.57.0 resources/audio/speech.py; developers.openai.com TTS guide",
+    "checked": "2026-12-03",
+}
 
 
 def _model(model_id: str, *, instructions: bool, notes: str) -> ModelSpec:
@@ -46,8 +61,8 @@ def _model(model_id: str, *, instructions: bool, notes: str) -> ModelSpec:
         voices=VOICES,
         audio_formats=FORMATS,
         options=frozenset({"speed", "instructions"} if instructions else {"speed"}),
-        deprecated=_SHUTDOWN,
         notes=notes,
+        **_LIFECYCLE,
     )
 
 

@@ -1,5 +1,12 @@
 """OpenAI GPT image models: ``images.generate``; ``images.edit`` for input images, masks and
-continuation (the stored output is edited with the new prompt, on the same model)."""
+continuation (the stored output is edited with the new prompt, on the same model).
+
+The 2.5 and 2.6 lines (flare: fast; sunburst: finer detail) add the ``xhigh`` and ``max`` qualities,
+GIF (no mask) and SVG (one image per request) output and, like gpt-image-2, custom
+``WIDTHxHEIGHT`` sizes (multiples of 16, ratio 1:3 to 3:1, up to 3840x2160). Source: openai 3.57.0
+``types/image_model.py`` and the ``images.generate``/``images.edit`` docstrings (read 2026-12-03);
+OpenAI's deprecations page for the retirement of gpt-image-1.5 and gpt-image-1-mini on 2026-12-01.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +15,17 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import BadProviderResponse, InvalidRequest
-from ...spec import PICTURES, Call, MediaSupport, MediaType, ModelSpec, Produced
+from ...spec import PICTURES, Call, MediaSupport, MediaType, ModelSpec, PixelSizes, Produced
 from .._clients import openai_session
 from .._errors import from_sdk
 
 MEDIA = MediaType.IMAGE
 
 _ASPECT_TO_SIZE = {"1:1": "1024x1024", "3:2": "1536x1024", "2:3": "1024x1536"}
+CHECKED = "2026-12-03"
+_SDK = "openai 3.57.0 (types/image_model.py, resources/images.py docstrings)"
+#: gpt-image-2 and later: arbitrary WxH, both edges multiples of 16, ratio 1:3 to 3:1, at most 3840x2160.
+_PIXELS = PixelSizes(multiple=16, max_edge=3840, max_pixels=3840 * 2160, max_ratio=3.0)
 _COMMON = {
     "max_outputs": 10,
     "max_input_images": 16,
@@ -25,19 +36,62 @@ _COMMON = {
     "qualities": ("low", "medium", "high", "auto"),
     "output_formats": ("png", "jpeg", "webp"),
     "options": frozenset({"background"}),
+    "checked": CHECKED,
+}
+#: The 2.5/2.6 lines: two more qualities and GIF/SVG output.
+_LINE_2X = {
+    **_COMMON,
+    "pixel_sizes": _PIXELS,
+    "qualities": ("low", "medium", "high", "xhigh", "max", "auto"),
+    "output_formats": ("png", "jpeg", "webp", "gif", "svg"),
+    "source": _SDK + "; 2.6 parameters also per wavespeed.ai and docs.comfy.org gpt-image-2-6 pages",
+}
+_RETIRED_1X = {
+    **_COMMON,
+    "status": "retired",
+    "deprecated_on": "2026-06-02",
+    "shutdown_on": "2026-12-01",
+    "source": "developers.openai.com/api/docs/deprecations (notice 2026-06-02, shutdown 2026-12-01)",
 }
 
 SUPPORT = MediaSupport(
     priority=80,
-    default_model="gpt-image-2",
+    default_model="gpt-image-2.6-flare",
     continuation_prefix="openai_img",
     operations=(PICTURES,),
     models=(
-        ModelSpec(id="gpt-image-2", notes="Current GPT image model.", **_COMMON),  # type: ignore[arg-type]
-        ModelSpec(id="gpt-image-1.5", **_COMMON),  # type: ignore[arg-type]
-        ModelSpec(id="gpt-image-1-mini", notes="Cheaper, faster.", **_COMMON),  # type: ignore[arg-type]
+        ModelSpec(
+            id="gpt-image-2.6-flare",
+            notes="GPT Image 2.6, fast tier (released 2026-11-04). xhigh/max quality, GIF/SVG output, custom WxH.",
+            **_LINE_2X,  # type: ignore[arg-type]
+        ),
+        ModelSpec(
+            id="gpt-image-2.6-sunburst",
+            notes="GPT Image 2.6, precision tier: slower, finer detail, steadier over repeated edits.",
+            **_LINE_2X,  # type: ignore[arg-type]
+        ),
+        ModelSpec(id="gpt-image-2.5-flare", notes="GPT Image 2.5, fast tier (2026-09-08).", **_LINE_2X),  # type: ignore[arg-type]
+        ModelSpec(id="gpt-image-2.5-sunburst", notes="GPT Image 2.5, precision tier.", **_LINE_2X),  # type: ignore[arg-type]
+        ModelSpec(
+            id="gpt-image-2",
+            notes="GPT Image 2 (2026-04-21); custom WxH; transparent background in preview.",
+            pixel_sizes=_PIXELS,
+            source=_SDK,
+            **_COMMON,  # type: ignore[arg-type]
+        ),
+        ModelSpec(id="gpt-image-1.5", replacement="gpt-image-2.6-sunburst", **_RETIRED_1X),  # type: ignore[arg-type]
+        ModelSpec(id="gpt-image-1-mini", replacement="gpt-image-2.6-flare", **_RETIRED_1X),  # type: ignore[arg-type]
     ),
 )
+
+
+def _check_format(call: Call) -> None:
+    """GIF and SVG limits from the SDK docstrings, checked before the paid call."""
+    fmt = call.request.output_format
+    if fmt == "gif" and call.mask is not None:
+        raise InvalidRequest("output_format='gif' cannot use a mask; remove mask or pick png, jpeg or webp")
+    if fmt == "svg" and call.request.n != 1:
+        raise InvalidRequest("output_format='svg' makes one image per request: use n=1 (or prompts for a batch)")
 
 
 def _size(call: Call) -> str | None:
@@ -78,6 +132,7 @@ async def _sources(call: Call) -> list[tuple[str, bytes, str]]:
 async def generate(call: Call) -> list[Produced]:
     opts = _options(call)
     sources = await _sources(call)
+    _check_format(call)
     if call.mask is not None and not sources:
         raise InvalidRequest("mask needs an image to edit: give input_images or continue_from")
     async with openai_session(call) as client:
@@ -105,6 +160,8 @@ def _produced(response: Any, opts: dict[str, Any]) -> list[Produced]:
         except ValueError as exc:
             raise BadProviderResponse("openai returned invalid base64 image data", backend="openai") from exc
         meta = {k: getattr(response, k, None) for k in ("size", "quality", "background", "output_format")}
+        if opts.get("output_format") == "svg":
+            meta["mime_type"] = "image/svg+xml"  # text, so it cannot be sniffed: say what it is
         out.append(
             Produced(
                 data=data,

@@ -21,19 +21,39 @@ KEY_ENV = "OPENROUTER_API_KEY"
 
 _GEMINI_ASPECTS = ("1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9")
 
+CHECKED = "2026-12-03"
+
 SUPPORT = MediaSupport(
     priority=40,
-    default_model="google/gemini-3.1-flash-image",
+    default_model="google/gemini-nano-banana-2.1",
     continuation_prefix="openrouter_img",
     operations=(PICTURES,),
     models=(
+        ModelSpec(
+            id="google/gemini-nano-banana-2.1",
+            max_input_images=14,
+            continuation=True,
+            aspect_ratios=(*_GEMINI_ASPECTS, "1:4", "4:1", "1:8", "8:1"),
+            sizes=("1K", "2K", "4K"),
+            notes="Nano Banana 2.1 via OpenRouter; image_config aspect_ratio and image_size (no 0.5K).",
+            source="OpenRouter id as used by public OpenRouter clients (third party; not in an SDK literal); "
+            "limits as Google's gemini-nano-banana-2.1",
+            checked=CHECKED,
+        ),
         ModelSpec(
             id="google/gemini-3.1-flash-image",
             max_input_images=14,
             continuation=True,
             aspect_ratios=(*_GEMINI_ASPECTS, "1:4", "4:1", "1:8", "8:1"),
             sizes=("0.5K", "1K", "2K", "4K"),
-            notes="Nano Banana 2 via OpenRouter; image_config aspect_ratio and image_size.",
+            notes="Nano Banana 2 via OpenRouter.",
+            status="retired",
+            deprecated_on="2026-10-06",
+            shutdown_on="2026-10-29",
+            replacement="google/gemini-nano-banana-2.1",
+            lifecycle_note="the upstream Google model; shutdown date reported by third parties",
+            source="ai.google.dev changelog 2026-10-06; BerriAI/litellm #44983",
+            checked=CHECKED,
         ),
         ModelSpec(
             id="google/gemini-3-pro-image",
