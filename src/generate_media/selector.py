@@ -164,6 +164,10 @@ def _explicit(req: MediaRequest, registry: Registry, settings: Settings, today: 
     return Selection(spec, fit)
 
 
+def _replaced_here(model: ModelSpec) -> bool:
+    return bool(model.replacement) and not model.replacement_backend
+
+
 def _skip(spec: BackendSpec, req: MediaRequest, settings: Settings, exclude: frozenset[str]) -> str | None:
     """Why ``auto`` passes over ``spec`` before looking at its models, or None."""
     if spec.name in exclude:
@@ -180,6 +184,10 @@ def _auto_pick(
     spec: BackendSpec, req: MediaRequest, settings: Settings, today: date, exclude_models: frozenset[Pair]
 ) -> tuple[ModelSpec | None, str]:
     if not req.model:
+        default = spec.media[req.media].model(default_model_id(spec, req.media, settings))
+        if default is not None and (spec.name, default.id) in exclude_models and not _replaced_here(default):
+            # Its default is gone and nothing replaces it here: the next backend, as on the failed call.
+            return None, f"{default.id} is no longer served (the provider answered model not found)"
         return _fit(spec, req, settings, today, auto=True, exclude=exclude_models)
     model = _named(spec, req, today)  # a named retired model is refused, naming its replacement
     problems = _problems(req, model)

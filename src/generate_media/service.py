@@ -222,8 +222,9 @@ class MediaService:
         inputs = [await self._load(ref, confinement) for ref in req.input_images or []]
         mask = await self._load(req.mask, confinement) if req.mask else None
         tried: list[dict[str, Any]] = []
+        failed: set[str] = set()  # backends ruled out for this request
         while True:
-            selection = self._route(req, record, _failed_backends(tried))
+            selection = self._route(req, record, frozenset(failed))
             calls = [
                 self._item_call(req, prompt, selection, folder, confinement, record, inputs, mask, progress)
                 for prompt in req.prompt_list
@@ -239,8 +240,10 @@ class MediaService:
                 tried.append({"backend": selection.name, "model": selection.model.id, "error": exc.to_dict()})
                 if isinstance(exc, ModelUnavailable):
                     self.gone[(selection.name, selection.model.id)] = self.clock.time() + GONE_FOR_S
+                if not _replaced_in_place(exc, selection):
+                    failed.add(selection.name)
                 log.info("failing over from %s/%s: %s", selection.name, selection.model.id, exc.code)
-                if not self._has_alternative(req, tried):
+                if not self._has_alternative(req, frozenset(failed)):
                     exc.details["backends_tried"] = tried
                     raise
                 continue
@@ -317,9 +320,9 @@ class MediaService:
             return False
         return exc.retryable or isinstance(exc, QuotaExceeded | ModelUnavailable)
 
-    def _has_alternative(self, req: MediaRequest, tried: list[dict[str, Any]]) -> bool:
+    def _has_alternative(self, req: MediaRequest, failed: frozenset[str]) -> bool:
         try:
-            self._select(req, _failed_backends(tried))
+            self._select(req, failed)
         except GenerateMediaError:
             return False
         return True
@@ -608,10 +611,14 @@ class MediaService:
         """When auto fell back to a backend that needs no key, say which keys would reach a provider."""
         if req.backend != "auto" or selection.backend.env_keys:
             return None
+        today = self.today()
         keyed = [
             spec
             for spec in self.registry.serving(req.media)
-            if spec.env_keys and any(req.operation in m.operations for m in spec.media[req.media].models)
+            if spec.env_keys
+            and any(
+                req.operation in m.operations and m.status_on(today) != "retired" for m in spec.media[req.media].models
+            )
         ]
         if not keyed:
             return None
@@ -640,10 +647,12 @@ class MediaService:
         return previews
 
 
-def _failed_backends(tried: list[dict[str, Any]]) -> frozenset[str]:
-    """Backends that failed this request; a model the provider no longer serves rules out only that
-    model (it is in ``MediaService.gone``), so its replacement on the same backend can still run."""
-    return frozenset(t["backend"] for t in tried if t["error"].get("code") != ModelUnavailable.code)
+def _replaced_in_place(exc: GenerateMediaError, selection: Selection) -> bool:
+    """A model the provider no longer serves, with a declared replacement on the same backend: that
+    backend stays in play (the model itself is in ``MediaService.gone``); any other failure rules the
+    backend out for this request."""
+    model = selection.model
+    return isinstance(exc, ModelUnavailable) and bool(model.replacement) and not model.replacement_backend
 
 
 def _failover_warnings(tried: list[dict[str, Any]], selection: Selection) -> list[str]:

@@ -164,6 +164,8 @@ SUPPORT = MediaSupport(
             operations=("audio_isolation",),
             options=frozenset({"input_audio"}),
             notes="Removes background noise from input_audio (the endpoint has no model id).",
+            source="elevenlabs 2.78.0 audio_isolation/client.py",
+            checked=CHECKED,
         ),
         _design("eleven_ttv_v3", "voice_design: a new voice from the prompt (v3 voice model), saved to the account."),
         _design("eleven_multilingual_ttv_v2", "voice_design with the older multilingual voice model."),
@@ -172,6 +174,8 @@ SUPPORT = MediaSupport(
             operations=("dubbing",),
             options=frozenset({"input_audio", "target_language", "source_language"}),
             notes="Dubs an audio or video file into target_language (a long job; the endpoint has no model id).",
+            source="elevenlabs 2.78.0 dubbing/client.py",
+            checked=CHECKED,
         ),
     ),
 )

@@ -59,6 +59,8 @@ _VEO: dict[str, Any] = {
     "aspect_ratios": _ASPECTS,
     "sizes": ("720p", "1080p"),
     "durations": (4.0, 6.0, 8.0),
+    "source": "docs.cloud.google.com Veo 3.1 model page (Vertex AI); no google-genai literal",
+    "checked": CHECKED,
 }
 _VEO_OPTIONS = frozenset({"last_frame", "negative_prompt", "seed", "generate_audio"})
 
