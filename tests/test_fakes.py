@@ -45,7 +45,7 @@ ELEVEN_AUTH = {"xi-api-key": "test-key-elevenlabs-x"}
 
 def test_the_openai_fake_accepts_the_shape_openai_documents(raw: tuple[httpx.Client, FakeServer]) -> None:
     client, fake = raw
-    body = {"model": "gpt-image-1", "prompt": "a fox", "size": "1024x1024", "n": 1, "output_format": "png"}
+    body = {"model": "gpt-image-2", "prompt": "a fox", "size": "1024x1024", "n": 1, "output_format": "png"}
     response = client.post(f"{OPENAI}/images/generations", json=body, headers=OPENAI_AUTH)
     assert response.status_code == 200, response.text
     assert fake.validation_errors == []
@@ -54,10 +54,10 @@ def test_the_openai_fake_accepts_the_shape_openai_documents(raw: tuple[httpx.Cli
 @pytest.mark.parametrize(
     ("body", "fragment"),
     [
-        ({"model": "gpt-image-1", "prompt": "a fox", "colour": "red"}, "'colour' was unexpected"),
-        ({"model": "gpt-image-1"}, "'prompt' is a required property"),
-        ({"model": "gpt-image-1", "prompt": "a fox", "n": "two"}, "n:"),
-        ({"model": "gpt-image-1", "prompt": "a fox", "background": "striped"}, "background:"),
+        ({"model": "gpt-image-2", "prompt": "a fox", "colour": "red"}, "'colour' was unexpected"),
+        ({"model": "gpt-image-2"}, "'prompt' is a required property"),
+        ({"model": "gpt-image-2", "prompt": "a fox", "n": "two"}, "n:"),
+        ({"model": "gpt-image-2", "prompt": "a fox", "background": "striped"}, "background:"),
     ],
     ids=["unknown field", "missing required field", "wrong type", "value outside the enum"],
 )
@@ -73,7 +73,7 @@ def test_the_openai_fake_refuses_a_multipart_field_openai_does_not_define(
 ) -> None:
     client, fake = raw
     files = {"image[]": ("in.png", b"\x89PNG\r\n\x1a\n", "image/png")}
-    data = {"prompt": "make it blue", "model": "gpt-image-1", "strength": "0.5"}
+    data = {"prompt": "make it blue", "model": "gpt-image-2", "strength": "0.5"}
     response = client.post(f"{OPENAI}/images/edits", data=data, files=files, headers=OPENAI_AUTH)
     _refused(fake, response, "['strength']")
 
