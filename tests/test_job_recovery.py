@@ -16,8 +16,8 @@ from mcp import Client, StdioServerParameters
 
 from tests.videohelp import leftovers, until
 
-VIDEO = {"media_type": "video", "backend": "openai", "prompt": "a paid render"}
-OPENAI = "OPENAI_API_KEY"
+VIDEO = {"media_type": "video", "backend": "grok", "prompt": "a paid render"}
+XAI = "XAI_API_KEY"
 
 
 def records(state_dir: Path) -> list[dict]:
@@ -26,8 +26,8 @@ def records(state_dir: Path) -> list[dict]:
 
 
 async def test_a_failed_download_of_a_finished_video_leaves_the_job_resumable(make_server, fake, out_dir, tmp_path):
-    fake.inject(r"openai:GET /openai/v1/videos/[^/]+/content", status=503, times=20, headers={"retry-after": "0"})
-    async with Client(make_server(OPENAI)) as client:
+    fake.inject(r"xai:GET /xai/v1/_vidgen/", status=503, times=20, headers={"retry-after": "0"})
+    async with Client(make_server(XAI)) as client:
         failed = await client.call_tool("generate_media", VIDEO)
         assert failed.is_error, failed.content
         error = failed.structured_content["error"]
@@ -40,13 +40,13 @@ async def test_a_failed_download_of_a_finished_video_leaves_the_job_resumable(ma
         done = await client.call_tool("generate_media", {"job_id": job_id})
     assert done.structured_content["status"] == "completed", done.content
     assert Path(done.structured_content["items"][0]["path"]).is_file()
-    assert len([r for r in fake.of("openai", "/videos") if r.method == "POST"]) == 1  # paid once
+    assert len([r for r in fake.of("xai", "/videos/generations") if r.method == "POST"]) == 1  # paid once
     assert records(tmp_path / "state")[0]["state"] == "done"
 
 
 async def test_an_expired_result_link_still_ends_the_job(make_server, fake, tmp_path):
-    fake.inject(r"openai:GET /openai/v1/videos/[^/]+/content", status=404, times=5)
-    async with Client(make_server(OPENAI)) as client:
+    fake.inject(r"xai:GET /xai/v1/_vidgen/", status=404, times=5)
+    async with Client(make_server(XAI)) as client:
         failed = await client.call_tool("generate_media", VIDEO)
         again = await client.call_tool("generate_media", {"job_id": failed.structured_content["error"]["job_id"]})
     assert failed.structured_content["error"]["code"] == "not_found"
@@ -55,9 +55,9 @@ async def test_an_expired_result_link_still_ends_the_job(make_server, fake, tmp_
 
 
 async def test_a_retry_with_another_wait_attaches_to_the_running_job(make_server, fake, out_dir, tmp_path):
-    fake.state["openai_video_hold"] = True
+    fake.state["xai_video_hold"] = True
     sub = out_dir / "elsewhere"
-    async with Client(make_server(OPENAI)) as client:
+    async with Client(make_server(XAI)) as client:
         first = await client.call_tool("generate_media", {**VIDEO, "wait_s": 0.05})
         # Same media, different wait, destination, name and preview flag: the same paid job.
         retry = await client.call_tool(
@@ -65,19 +65,19 @@ async def test_a_retry_with_another_wait_attaches_to_the_running_job(make_server
             {**VIDEO, "wait_s": 0.2, "output_dir": str(sub), "filename": "mine", "preview": False},
         )
         other = await client.call_tool("generate_media", {**VIDEO, "prompt": "another render", "wait_s": 0.05})
-        fake.state["openai_video_hold"] = False
+        fake.state["xai_video_hold"] = False
         done = await client.call_tool("generate_media", {**VIDEO, "wait_s": 0, "output_dir": str(sub)})
     assert first.structured_content["status"] == retry.structured_content["status"] == "pending"
     assert retry.structured_content["job_id"] == first.structured_content["job_id"]
     assert other.structured_content["job_id"] != first.structured_content["job_id"]
     assert done.structured_content["job_id"] == first.structured_content["job_id"], done.content
     assert Path(done.structured_content["items"][0]["path"]).parent == sub.resolve()
-    assert len([r for r in fake.of("openai", "/videos") if r.method == "POST"]) == 2  # first and "another"
+    assert len([r for r in fake.of("xai", "/videos/generations") if r.method == "POST"]) == 2  # first and "another"
 
 
 def stdio_params(make_settings, tmp_path: Path, **env: str) -> StdioServerParameters:
     """A real ``python -m generate_media`` over stdio; its pid lands in ``tmp_path/server.pid``."""
-    settings = make_settings(OPENAI)
+    settings = make_settings(XAI)
     full = {
         "PATH": os.environ["PATH"],
         "HOME": str(tmp_path),
@@ -93,7 +93,7 @@ def stdio_params(make_settings, tmp_path: Path, **env: str) -> StdioServerParame
 
 
 def submits(fake) -> int:
-    return len([r for r in fake.of("openai", "/videos") if r.method == "POST"])
+    return len([r for r in fake.of("xai", "/videos/generations") if r.method == "POST"])
 
 
 async def call_until_killed(params: StdioServerParameters, pid_file: Path, fake, arguments: dict) -> None:
@@ -108,7 +108,7 @@ async def call_until_killed(params: StdioServerParameters, pid_file: Path, fake,
 
 
 async def test_a_server_killed_mid_submit_does_not_lock_the_request_out(make_settings, fake, out_dir, tmp_path):
-    fake.inject(r"openai:POST /openai/v1/videos$", delay=120, times=2)  # the provider holds the submits
+    fake.inject(r"xai:POST /xai/v1/videos/generations$", delay=120, times=2)  # the provider holds the submits
     params = stdio_params(make_settings, tmp_path, GENERATE_MEDIA_MAX_JOBS_PER_CLIENT="1")
     for _ in range(2):  # two crashes, with a limit of one job per client
         await call_until_killed(params, tmp_path / "server.pid", fake, VIDEO)
@@ -134,14 +134,14 @@ async def test_a_server_killed_mid_submit_does_not_lock_the_request_out(make_set
 async def test_a_submit_in_flight_in_another_process_is_left_alone(make_settings, make_server, fake, tmp_path):
     """Two servers share one state directory: a live submit in one is neither retired nor repeated
     by the other."""
-    fake.inject(r"openai:POST /openai/v1/videos$", delay=120)
+    fake.inject(r"xai:POST /xai/v1/videos/generations$", delay=120)
     params = stdio_params(make_settings, tmp_path)
     with anyio.fail_after(60):
         async with Client(params, mode="legacy") as first, anyio.create_task_group() as tg:
             tg.start_soon(first.call_tool, "generate_media", VIDEO)
             await until(lambda: submits(fake), timeout=30)
             [live] = records(tmp_path / "state")
-            async with Client(make_server(OPENAI)) as second:
+            async with Client(make_server(XAI)) as second:
                 twin = await second.call_tool("generate_media", VIDEO)
                 resumed = await second.call_tool("generate_media", {"job_id": live["id"]})
             assert [r["state"] for r in records(tmp_path / "state")] == ["submitting"]
