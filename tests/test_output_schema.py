@@ -102,7 +102,7 @@ TRIGGERS: dict[str, tuple[tuple[str, ...], dict[str, Any], dict[str, Any] | None
     "invalid_request": ((OPENAI,), {"prompt": "x", "n": 0}, None, None),
     "no_backend": ((OPENAI,), {"prompt": "x", "duration": 5}, None, None),
     "limit_exceeded": ((OPENAI,), {"prompts": ["x"] * 33}, None, None),
-    "budget_exceeded": ((OPENAI,), {"prompt": "x"}, None, lambda _: {"budget_usd": 0.0001}),
+    "budget_exceeded": ((OPENAI,), {"prompt": "x", "model": "gpt-image-2"}, None, lambda _: {"budget_usd": 0.0001}),
     "missing_key": ((), {"prompt": "x", "backend": "openai"}, None, None),
     "not_found": ((OPENAI,), {"job_id": "job_" + "0" * 24}, None, None),
     "access_denied": ((OPENAI,), {"prompt": "x", "input_images": ["/etc/hostname"]}, None, None),
@@ -117,6 +117,12 @@ TRIGGERS: dict[str, tuple[tuple[str, ...], dict[str, Any], dict[str, Any] | None
     ),
     "safety_blocked": ((OPENAI,), {"prompt": "safety blocked content"}, None, None),
     "bad_provider_response": ((OPENAI,), {"prompt": "x"}, {"raw": b"null", "times": 5}, None),
+    "model_unavailable": (
+        (OPENAI,),
+        {"prompt": "x"},
+        {"status": 404, "body": {"error": {"message": "The model `x` does not exist", "code": "model_not_found"}}},
+        None,
+    ),
     "timeout": ((OPENAI,), {"prompt": "x"}, {"status": 504, "times": 5}, None),
     # An output folder under a file was the last internal error reachable from outside; it is a
     # storage_error now. "internal" has no trigger: its result shape is checked class by class above.
