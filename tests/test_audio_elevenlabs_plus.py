@@ -46,7 +46,7 @@ async def test_speech_with_timestamps_writes_word_timings_json_and_srt(make_serv
     sent = fake.of("elevenlabs", "/with-timestamps")[-1]
     assert sent.path.endswith(f"/v1/text-to-speech/{RACHEL}/with-timestamps")
     assert sent.query["output_format"] == "wav_44100"
-    assert sent.json == {"text": text, "model_id": "eleven_v4"}
+    assert sent.json == {"text": text, "model_id": "eleven_multilingual_v2"}
     with wave.open(item["path"], "rb") as w:
         assert w.getframerate() == 44100
         assert w.getnframes() / w.getframerate() == pytest.approx(len(text) * el_fake.CHAR_S, abs=0.01)

@@ -19,6 +19,7 @@ import pytest
 from mcp import Client
 
 from generate_media.registry import load_registry
+from generate_media.selector import utc_today
 from generate_media.server import create_server
 from generate_media.service import MediaService
 from generate_media.spec import MediaType
@@ -352,7 +353,9 @@ def keyed_video_backends() -> list[str]:
     return [
         spec.name
         for spec in load_registry().serving(MediaType.VIDEO)
-        if spec.base_url_env in served and any(k in KEYS for k in spec.env_keys)
+        if spec.base_url_env in served
+        and any(k in KEYS for k in spec.env_keys)
+        and any(m.status_on(utc_today()) != "retired" for m in spec.media[MediaType.VIDEO].models)
     ]
 
 

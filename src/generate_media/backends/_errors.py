@@ -81,6 +81,19 @@ def provider_message(body: Any) -> str:
     return str(body)[:300] if body else ""
 
 
+def _not_found(status: int, message: str, where: str, backend: str) -> GenerateMediaError | None:
+    """A model the provider no longer serves (failover-eligible), or another 404 (a job or file id)."""
+    if status in (400, 404, 410) and _MODEL_GONE.search(message):
+        return ModelUnavailable(
+            where + "; the provider no longer serves this model: use its replacement or another model",
+            backend=backend,
+            status=status,
+        )
+    if status == 404:
+        return NotFound(where + "; check the model id or job id", backend=backend, status=status)
+    return None
+
+
 def from_status(
     status: int, body: Any, *, backend: str, headers: Mapping[str, str] | None = None, key_env: str = ""
 ) -> GenerateMediaError:
@@ -105,14 +118,8 @@ def from_status(
         return SafetyBlocked(
             f"{backend} refused the request: {message}; rephrase the prompt", backend=backend, status=status
         )
-    if status in (400, 404, 410) and _MODEL_GONE.search(message):
-        return ModelUnavailable(
-            where + "; the provider no longer serves this model: use its replacement or another model",
-            backend=backend,
-            status=status,
-        )
-    if status == 404:
-        return NotFound(where + "; check the model id or job id", backend=backend, status=status)
+    if (gone := _not_found(status, message, where, backend)) is not None:
+        return gone
     if status in (408, 504, 524):
         return ProviderTimeout(where + "; try again", backend=backend, status=status)
     if status >= 500:
