@@ -166,16 +166,18 @@ async def _show(client: Client, calls: list[dict[str, Any]], tmp_path: Path) -> 
 
 
 async def test_the_viewer_plays_real_results_and_its_buttons_call_the_tool(make_server, fake, tmp_path):
-    fake.state["openai_video_seconds"] = 1.0
+    fake.state["video_seconds"] = 1.0
     fake.state["xai_video_plan"] = [("pending", 20)] * 3 + [("done",)]
     calls = [
         {"prompt": "a red fox at dawn"},
         {"media_type": "audio", "backend": "openai", "prompt": "Welcome aboard.", "audio_format": "mp3"},
-        {"media_type": "video", "backend": "openai", "prompt": "waves at dusk", "duration": 4},
+        {"media_type": "video", "backend": "google", "prompt": "waves at dusk", "duration": 4},
         {"media_type": "video", "backend": "grok", "prompt": "a slow pan", "wait_s": 0.01},
         {"prompt": "a cat", "backend": "openai", "model": "no-such-model"},
     ]
-    async with Client(make_server(OA, "XAI_API_KEY"), extensions=[APPS]) as client:
+    # OpenAI's Videos API is retired: the finished video comes from Gemini Omni; images stay on OpenAI.
+    keys = (OA, "XAI_API_KEY", "GEMINI_API_KEY")
+    async with Client(make_server(*keys, env={"GENERATE_MEDIA_PRIORITY_IMAGE": "openai"}), extensions=[APPS]) as client:
         page, shown = await _show(client, calls, tmp_path)
         browser = await anyio.to_thread.run_sync(Browser, chromium(), tmp_path / "profile", (1340, 900))
         try:
