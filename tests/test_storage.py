@@ -28,7 +28,8 @@ BIG = (600, 600)  # a ~1 MB PNG: far over the limits below
 
 
 def server_env(make_settings, tmp_path: Path) -> dict[str, str]:
-    settings = make_settings(OPENAI)
+    # Images on OpenAI; video on Gemini Omni (OpenAI's Videos API is retired).
+    settings = make_settings(OPENAI, "GEMINI_API_KEY", env={"GENERATE_MEDIA_PRIORITY_IMAGE": "openai"})
     return {
         "PATH": os.environ["PATH"],
         "HOME": str(tmp_path),
@@ -96,7 +97,7 @@ async def test_a_file_size_limit_is_disk_full_naming_the_folder_and_leaves_nothi
 
 
 async def test_a_video_download_past_the_file_size_limit_keeps_the_job(make_settings, fake, out_dir, tmp_path):
-    fake.state["openai_video_seconds"] = 4.0
+    fake.state["video_seconds"] = 4.0
     env = server_env(make_settings, tmp_path)
     with anyio.fail_after(60):
         async with Client(with_file_size_limit(env, 16 * 1024), mode="legacy") as client:
@@ -106,12 +107,12 @@ async def test_a_video_download_past_the_file_size_limit_keeps_the_job(make_sett
     error = error_of(full)
     assert error["code"] == "disk_full" and f"job_id={error['job_id']!r}" in full.content[0].text
     assert leftovers(out_dir) == []
-    fake.state["openai_video_seconds"] = 1.0
+    fake.state["video_seconds"] = 1.0
     with anyio.fail_after(60):
         async with Client(StdioServerParameters(command=sys.executable, args=["-m", "generate_media"], env=env)) as c:
             done = await c.call_tool("generate_media", {"job_id": error["job_id"]})
     assert done.structured_content["status"] == "completed", done.content
-    assert len([r for r in fake.of("openai", "/videos") if r.method == "POST"]) == 1
+    assert len([r for r in fake.of("google", "/interactions") if r.method == "POST"]) == 1
 
 
 @needs_namespaces
@@ -159,7 +160,7 @@ async def test_a_read_only_state_folder_refuses_a_job_before_paying(make_setting
     error = error_of(video)
     assert error["code"] == "not_writable" and str(state / "jobs") in video.content[0].text
     assert "GENERATE_MEDIA_STATE_DIR" in video.content[0].text
-    assert [r for r in fake.of("openai", "/videos") if r.method == "POST"] == []  # nothing paid
+    assert [r for r in fake.of("google", "/interactions") if r.method == "POST"] == []  # nothing paid
     assert not image.is_error, image.content  # images need no state
 
 

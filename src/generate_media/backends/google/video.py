@@ -26,7 +26,7 @@ from typing import Any
 
 import anyio
 
-from ...errors import BadProviderResponse, GenerateMediaError, InvalidRequest
+from ...errors import DISK_ERRNOS, BadProviderResponse, GenerateMediaError, InvalidRequest, storage_error
 from ...output import cleanup_temp
 from ...spec import ANIMATE, VIDEO_CLIPS, Call, JobStatus, MediaSupport, MediaType, ModelSpec, Produced
 from .._errors import failure_code
@@ -242,6 +242,8 @@ async def _omni_fetch(call: Call, handle: dict[str, Any], status: JobStatus) -> 
                 await aio.files.download(file=result["uri"], destination=str(path))
     except BaseException as exc:
         cleanup_temp(path)
+        if isinstance(exc, OSError) and exc.errno in DISK_ERRNOS:
+            raise storage_error(exc, path.parent) from exc  # our disk, not Google: disk_full / not_writable
         if isinstance(exc, GenerateMediaError) or not isinstance(exc, Exception):
             raise
         raise translate(exc) from exc
