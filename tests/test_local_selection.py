@@ -63,7 +63,9 @@ def test_with_no_keys_real_local_capabilities_are_chosen_automatically(request_,
 def test_placeholders_are_never_automatic_and_the_error_names_keys_and_backend_local(request_):
     with pytest.raises(MissingKey) as info:
         select(request_, REGISTRY, NO_KEYS)
-    assert "is a placeholder (only with backend='local')" in info.value.message
+    message = info.value.message
+    assert "(or backend='local' for a labelled placeholder)" in message
+    assert ": set " in message and "needs input_images" not in message  # only what could serve it
 
 
 def test_any_keyed_backend_serving_the_request_wins_over_local():

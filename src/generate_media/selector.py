@@ -2,8 +2,9 @@
 
 Order: an explicit ``backend`` (and ``model``) if usable; else the backends serving the media type
 by priority (``GENERATE_MEDIA_PRIORITY_<TYPE>=a,b`` reorders them), keeping the first that has a
-key and a model that can honour the request. When nothing fits, the error lists every backend with
-the reason it was rejected.
+key and a model that can honour the request. When nothing fits: ``missing_key`` naming only the
+backends that could serve the request once set up (a key, an extra), else ``no_backend`` with why
+each backend that is set up cannot.
 """
 
 from __future__ import annotations
@@ -88,6 +89,27 @@ def _fit(spec: BackendSpec, req: MediaRequest, settings: Settings, *, auto: bool
     return None, reasons[0] if len(reasons) == 1 else "; ".join(dict.fromkeys(reasons))
 
 
+def _auto_fit(spec: BackendSpec, req: MediaRequest, settings: Settings) -> tuple[ModelSpec | None, str]:
+    """The model ``backend='auto'`` would use on ``spec`` for ``req`` whether or not its key is set,
+    else why none fits ('' when the backend has no model of that name: it is not a candidate at all)."""
+    if not req.model:
+        return _fit(spec, req, settings, auto=True)
+    model = spec.media[req.media].model(req.model)
+    if model is None:
+        return None, ""
+    problems = _problems(req, model)
+    return (None, problems[0]) if problems else (model, "")
+
+
+def _made_for(spec: BackendSpec, req: MediaRequest) -> bool:
+    """``spec`` has a real model for this kind of request (its operation, with the inputs it needs):
+    when it still cannot do it, the reason is a parameter the caller may change, worth naming."""
+    return any(
+        req.operation in m.operations and not m.placeholder and all(getattr(req, f) for f in m.required)
+        for m in spec.media[req.media].models
+    )
+
+
 def _explicit(req: MediaRequest, registry: Registry, settings: Settings) -> Selection:
     spec = registry.get(req.backend)
     if spec is None:
@@ -126,32 +148,30 @@ def select(
     """
     if req.backend != "auto":
         return _explicit(req, registry, settings)
-    rejected: list[str] = []
-    missing_keys = True
+    reasons: list[str] = []  # why each backend cannot do this request
+    mismatched: list[str] = []  # ...of those set up and made for this kind of request (a parameter to change)
+    need_setup: list[str] = []  # backends that could do it, once their key is set (or extra installed)
+    placeholders: list[str] = []  # backends that would make a labelled placeholder if asked by name
     for spec in ordered_backends(registry, req.media, settings):
         if spec.name in exclude:
-            rejected.append(f"{spec.name}: already failed this request")
+            reasons.append(f"{spec.name}: already failed this request")
             continue
-        why = backend_unavailable(spec, settings)
-        if why:
-            rejected.append(f"{spec.name}: {why}")
-            continue
-        if req.model and spec.media[req.media].model(req.model) is None:
-            rejected.append(f"{spec.name}: has no model {req.model!r}")
-            continue
-        model, why = (spec.media[req.media].model(req.model), "") if req.model else _fit(spec, req, settings, auto=True)
-        if model is not None and req.model:
-            problems = _problems(req, model)
-            model, why = (None, problems[0]) if problems else (model, "")
-        if model is None:
-            rejected.append(f"{spec.name}: {why}")
-            # A backend that only offers placeholders does not make the failure a capability one.
-            missing_keys = missing_keys and "placeholder" in why
-            continue
-        return Selection(spec, model)
-    for spec in registry:
-        if req.media not in spec.media:
-            rejected.append(f"{spec.name}: no {req.media.value} support")
+        unavailable = backend_unavailable(spec, settings)
+        model, why = _auto_fit(spec, req, settings)
+        if model is not None:
+            if unavailable is None:
+                return Selection(spec, model)
+            need_setup.append(f"{spec.name}: {unavailable}")
+        elif why:
+            reasons.append(f"{spec.name}: {why}")
+            if unavailable is None and _made_for(spec, req):
+                mismatched.append(f"{spec.name}: {why}")
+            if "placeholder" in why:
+                placeholders.append(spec.name)
     what = req.media.value if req.media is not MediaType.AUDIO else f"audio {req.audio_type}"
-    error = MissingKey if missing_keys else NoBackendAvailable
-    raise error(f"no backend can make this {what}: " + "; ".join(rejected))
+    if need_setup:
+        # One situation, one code: setting a key (or installing an extra) would make this work. Only the
+        # backends that could serve the request are named.
+        alternative = "".join(f" (or backend={name!r} for a labelled placeholder)" for name in placeholders[:1])
+        raise MissingKey(f"no backend set up can make this {what}: {'; '.join(need_setup + mismatched)}{alternative}")
+    raise NoBackendAvailable(f"no backend can make this {what}: " + ("; ".join(reasons) or "none serves it"))

@@ -43,7 +43,7 @@ from .output import (
 )
 from .pricing import Estimate, estimate
 from .registry import Registry, load_registry
-from .requests import MediaRequest, parse_request, validate_limits
+from .requests import MediaRequest, check_known, parse_request, validate_limits
 from .results import CostEstimate, ErrorInfo, GenerationResult, ItemResult
 from .retry import RetryPolicy, bounded, retrying
 from .selector import Selection, select
@@ -185,6 +185,7 @@ class MediaService:
             audio_types=self.registry.operation_names(MediaType.AUDIO),
         )
         validate_limits(req, self.settings.limits)
+        check_known(req, [m for s in self.registry.serving(req.media) for m in s.media[req.media].models])
         return req
 
     async def generate(

@@ -122,6 +122,8 @@ class ModelSpec:
     #: (fewest, most) distinct speakers of a dialogue, for models with the dialogue operation (None: any).
     speakers: tuple[int, int] | None = None
     options: frozenset[str] = frozenset()
+    #: The accepted values of option fields that have a known set, e.g. ``{"background": ("auto", ...)}``.
+    choices: Mapping[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
     deprecated: str | None = None
     placeholder: bool = False
     notes: str = ""

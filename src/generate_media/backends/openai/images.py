@@ -25,6 +25,7 @@ _COMMON = {
     "qualities": ("low", "medium", "high", "auto"),
     "output_formats": ("png", "jpeg", "webp"),
     "options": frozenset({"background"}),
+    "choices": {"background": ("transparent", "opaque", "auto")},
 }
 
 SUPPORT = MediaSupport(
