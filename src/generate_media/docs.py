@@ -45,7 +45,7 @@ SETTINGS_ENV: tuple[tuple[str, str], ...] = (
     ("GENERATE_MEDIA_STATE_DIR", "job records and the resource index (default: the user state dir)"),
     ("GENERATE_MEDIA_PRIORITY_IMAGE / _VIDEO / _AUDIO", "backend order for backend='auto', e.g. openai,grok"),
     ("GENERATE_MEDIA_<BACKEND>_<TYPE>_MODEL", "default model override, e.g. GENERATE_MEDIA_OPENAI_IMAGE_MODEL"),
-    ("GENERATE_MEDIA_WAIT_BUDGET_S", "seconds a long job is waited for before a pending job_id (default 45)"),
+    ("GENERATE_MEDIA_WAIT_BUDGET_S", "seconds a long job is waited for before a pending job_id (default: per client)"),
     ("GENERATE_MEDIA_PREVIEW", "0 turns off inline image previews"),
     ("GENERATE_MEDIA_VIEWER", "0 turns off the in-chat viewer (MCP Apps clients)"),
     ("GENERATE_MEDIA_BUDGET_USD", "daily spend cap per client, USD (list-price estimates); calls over it are refused"),

@@ -82,6 +82,8 @@ class GenerationResult(BaseModel):
     items: list[ItemResult] = Field(default_factory=list)
     job_id: str | None = Field(None, description="Long job id: call again with job_id to resume or re-fetch.")
     progress_percent: float | None = None
+    wait_budget_s: float | None = None  # long jobs: the most this call waited, in seconds (0: to the end)
+    wait_budget_from: str | None = None  # wait_s, GENERATE_MEDIA_WAIT_BUDGET_S, client <name> or default
     next_step: str | None = None
     backends_tried: list[dict[str, Any]] = Field(default_factory=list)
     estimated_cost: CostEstimate | None = None

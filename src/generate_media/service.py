@@ -72,6 +72,7 @@ class Caller:
     session: str = "local"
     roots: tuple[Path, ...] = ()  # stdio: the local client's roots (README: "Files and folders")
     remote: bool = False  # HTTP: files are the principal's own (see MediaService.confinement)
+    client: str = ""  # its clientInfo name, when it sent one (chooses the long-job wait budget)
 
 
 @dataclass
