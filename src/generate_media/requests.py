@@ -332,8 +332,9 @@ def check_known(req: MediaRequest, models: list[ModelSpec]) -> None:
         if not allowed:
             raise InvalidRequest(f"no {req.media.value} model takes {name}; remove it")
         if not _accepts(name, value, allowed):
+            listed = [f"{i}={v}" for i, v in enumerate(allowed)] if name == "style" else allowed  # name or index
             raise InvalidRequest(
-                f"{name}={value!r} is not known for media_type={req.media.value!r}; use one of: {', '.join(allowed)}"
+                f"{name}={value!r} is not known for media_type={req.media.value!r}; use one of: {', '.join(listed)}"
             )
 
 

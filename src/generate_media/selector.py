@@ -3,8 +3,8 @@
 Order: an explicit ``backend`` (and ``model``) if usable; else the backends serving the media type
 by priority (``GENERATE_MEDIA_PRIORITY_<TYPE>=a,b`` reorders them), keeping the first that has a
 key and a model that can honour the request. When nothing fits: ``missing_key`` naming only the
-backends that could serve the request once set up (a key, an extra), else ``no_backend`` with why
-each backend that is set up cannot.
+backends that could serve the request once set up (a key, an extra), and the parameter a set-up
+backend would need changed; else (no backend could serve it at all) ``no_backend`` with each reason.
 """
 
 from __future__ import annotations
