@@ -41,23 +41,21 @@ class MediaRequest(BaseModel):
     prompts: list[str] | None = Field(None, description="Batch: several prompts run concurrently, one file each.")
     backend: str = Field("auto", description="Provider to use; 'auto' picks the best one with a key set.")
     model: str | None = Field(None, description="Model id (default: the backend's default).")
-    n: int = Field(1, description="Outputs per prompt, where the model allows more than one.")
+    n: int = Field(1, description="Outputs per prompt (per model).")
     input_images: list[str] | None = Field(
         None,
-        description="Images to edit or animate: paths in the allowed directories, file:// or https:// URLs, data URIs.",
+        description="Images to edit or animate: paths, file:// or https:// URLs, data URIs.",
     )
     mask: str | None = Field(None, description="Inpainting mask (PNG with transparent areas to repaint).")
     continue_from: str | None = Field(
-        None, description="A continuation_id from an earlier result: apply this prompt to that output."
+        None, description="A continuation_id from an earlier result, to edit that output."
     )
     job_id: str | None = Field(
         None,
         description="Resume a pending long job from an earlier result; nothing is resubmitted.",
     )
     aspect_ratio: str | None = Field(None, description="Aspect ratio such as 1:1, 16:9, 9:16 (per model).")
-    size: str | None = Field(
-        None, description="Size or resolution: 1024x1024 (OpenAI), 1K/2K/4K (Gemini), 1k/2k (Grok), 720p (video)."
-    )
+    size: str | None = Field(None, description="Size or resolution (per model): 1024x1024, 1K, 2k, 720p...")
     quality: str | None = Field(None, description="Quality tier (models that have one).")
     background: str | None = Field(None, description="Image background (OpenAI).")
     output_format: str | None = Field(None, description="Image file format.")
@@ -106,7 +104,7 @@ class MediaRequest(BaseModel):
     filename: str | None = Field(None, description="Base file name; the real extension is added.")
     max_concurrent: int = Field(4, description="Batch: how many prompts run at once (1 to 16).")
     wait_s: float | None = Field(
-        None, description="Long jobs: seconds to wait before a pending job_id (0: to the end; default: per client)."
+        None, description="Long jobs: seconds to wait before a pending job_id (0: to the end)."
     )
     preview: bool | None = Field(None, description="Include a small inline image preview (default on).")
 
