@@ -377,10 +377,10 @@ class MediaService:
         if req.output_dir:
             check_output_dir(req.output_dir)
         writable = confinement.writable()
-        directory = writable.resolve(req.output_dir, base=confinement.home) if req.output_dir else None
+        directory = writable.resolve(req.output_dir, base=confinement.home, output=True) if req.output_dir else None
         directory = directory or confinement.home
         if directory.exists() and not directory.is_dir():
-            raise InvalidRequest(f"output_dir {directory} is not a directory")
+            raise InvalidRequest(f"output folder {directory} is a file, not a folder; choose another output_dir")
         folder = Folder.open(writable, directory)
         self._sweep(directory)
         return folder
