@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -12,7 +13,7 @@ import pytest
 
 from generate_media.results import GenerationResult, ItemResult
 from generate_media.stores import JobStore
-from tests.conftest import KEYS
+from tests.conftest import KEYS, schema_problems
 from tests.fakes import fake_env, media
 
 BIN = Path(sys.executable).parent
@@ -98,6 +99,22 @@ def test_a_folder_and_files_named_on_the_command_line_are_the_persons_to_use(tmp
     relative = run(tmp_path, fake, "image", "a cat", "--out", "here", cwd=work)
     assert relative.returncode == 0, relative.stderr
     assert [p.parent for p in (work / "here").iterdir()] == [work / "here"]
+
+
+def test_json_prints_the_failed_result_on_stdout_too(tmp_path, fake):
+    from generate_media.results import result_schema
+
+    keyless = run(tmp_path, fake, "image", "a cat", "--backend", "openai", "--json", keys=())
+    fake.inject("openai:POST .*/images/generations", status=401, echo_auth=True)
+    refused = run(tmp_path, fake, "image", "a cat", "--backend", "openai", "--json")
+    assert (keyless.returncode, refused.returncode) == (2, 1)
+    for done, code in ((keyless, "missing_key"), (refused, "auth")):
+        result = json.loads(done.stdout)
+        assert schema_problems(result_schema(), result) == []
+        assert result["status"] == "failed" and result["error"]["code"] == code
+        assert done.stderr.startswith(f"Error ({code}):")
+    assert "OPENAI_API_KEY" in json.loads(keyless.stdout)["error"]["message"]
+    assert KEYS["OPENAI_API_KEY"] not in refused.stdout + refused.stderr
 
 
 def test_a_provider_failure_exits_1_and_never_prints_the_key(tmp_path, fake):
@@ -203,3 +220,62 @@ def test_help_and_version_work_for_every_command(capsys):
 def test_the_console_scripts_start(tmp_path, fake):
     assert run(tmp_path, fake, "--version").stdout.startswith("generate-media ")
     assert run(tmp_path, fake, "--help", script="generate-media-mcp").returncode == 0
+
+
+def _by_hand(keys: bytes, tmp_path: Path) -> tuple[int, str]:
+    """Start generate-media-mcp on a terminal (a pty), wait for its banner, type ``keys``; return
+    (exit status, everything it printed). Every wait is bounded."""
+    import pty
+    import select
+    import time
+
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "GENERATE_MEDIA_STATE_DIR": str(tmp_path / "state")}
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: becomes the server, its stdin/stdout/stderr the terminal
+        os.execve(str(BIN / "generate-media-mcp"), ["generate-media-mcp"], env)
+    printed, status, sent = b"", None, False
+    deadline = time.monotonic() + 60
+    try:
+        while status is None and time.monotonic() < deadline:
+            if not sent and b"Ctrl-C or Ctrl-D stops it." in printed:
+                os.write(fd, keys)
+                sent = True
+            if select.select([fd], [], [], 0.2)[0]:
+                with contextlib.suppress(OSError):  # OSError: the terminal closed, the server has exited
+                    printed += os.read(fd, 65536)
+            done, code = os.waitpid(pid, os.WNOHANG)
+            status = os.waitstatus_to_exitcode(code) if done else None
+    finally:
+        if status is None:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+        os.close(fd)
+    return (-1 if status is None else status), printed.decode(errors="replace")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a pty")
+@pytest.mark.parametrize(("keys", "status", "said"), [(b"\x03", 130, "Ctrl-C"), (b"\x04", 0, "Ctrl-D")])
+def test_the_server_started_by_hand_says_what_it_waits_for_and_stops_on_ctrl_c_or_ctrl_d(tmp_path, keys, status, said):
+    code, printed = _by_hand(keys, tmp_path)
+    assert "waiting for an MCP client on stdin" in printed and "generate-media image" in printed
+    assert code == status, printed
+    assert f"({said}); stopped." in printed and "Traceback" not in printed
+
+
+def test_each_media_command_offers_only_the_options_its_models_take(capsys):
+    from generate_media.cli import main
+    from generate_media.requests import MediaRequest
+
+    offered = {}
+    for command in ("image", "video", "audio"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        offered[command] = {w.rstrip(",") for w in capsys.readouterr().out.split() if w.startswith("--")}
+    assert {"--voice", "--audio-type", "--speed"}.isdisjoint(offered["image"] | offered["video"])
+    assert {"--aspect-ratio", "--mask", "--input-images", "--background", "--style"}.isdisjoint(offered["audio"])
+    assert {"--mask", "--background", "--style"} <= offered["image"] and "--last-frame" in offered["video"]
+    assert {"--voice", "--audio-type", "--duration"} <= offered["audio"]
+    # Nothing became unreachable: every request field is an option of some media command.
+    every = set().union(*offered.values())
+    fields = {"--" + f.replace("_", "-") for f in MediaRequest.model_fields} - {"--media-type", "--prompt", "--preview"}
+    assert fields <= every

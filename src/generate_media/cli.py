@@ -57,9 +57,12 @@ def _base_type(annotation: Any) -> tuple[type, bool]:
     return (annotation if isinstance(annotation, type) else str), False
 
 
-def _add_request_options(parser: argparse.ArgumentParser) -> None:
+def _add_request_options(parser: argparse.ArgumentParser, models: list[Any]) -> None:
+    """One option per request field that some model of ``models`` (one media type's) takes."""
+    from .requests import applies
+
     for name, info in MediaRequest.model_fields.items():
-        if name in _POSITIONAL or name in _CLI_ONLY_SKIP:
+        if name in _POSITIONAL or name in _CLI_ONLY_SKIP or not applies(name, models):
             continue
         kind, is_list = _base_type(info.annotation)
         flag = "--" + name.replace("_", "-")
@@ -83,14 +86,20 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--log-level", default="WARNING", help="stderr log level")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    from .registry import load_registry
+    from .spec import MediaType
+
+    registry = load_registry()
     for media in _MEDIA:
+        media_type = MediaType(media)
+        taking = [model for spec in registry.serving(media_type) for model in spec.media[media_type].models]
         gen = sub.add_parser(
             media,
             help=f"generate {media}",
             description=f"Generate {media}. Long jobs wait to the end unless --wait-s is given.",
         )
         gen.add_argument("prompt", nargs="?", default=None, help="What to generate (the text to speak for speech).")
-        _add_request_options(gen)
+        _add_request_options(gen, taking)
     backends = sub.add_parser("backends", help="list backends, models, capabilities and which keys are set")
     backends.add_argument("--json", action="store_true", help="print as JSON")
     backends.add_argument("--voices", metavar="BACKEND", help="list the voices of BACKEND (e.g. elevenlabs)")
@@ -123,7 +132,12 @@ def _redact(settings: Settings, text: str) -> str:
     return Redactor(settings.secrets())(text)
 
 
-def _fail(settings: Settings, exc: GenerateMediaError) -> int:
+def _fail(settings: Settings, exc: GenerateMediaError, as_json: bool = False) -> int:
+    """One line on stderr (and with ``--json`` the tool's failed result on stdout); the exit status."""
+    if as_json:
+        from .results import failure
+
+        print(json.dumps(failure(Redactor(settings.secrets()).data(exc.to_dict())), indent=2))
     from rich.console import Console
 
     err = Console(stderr=True, highlight=False, soft_wrap=True)  # one line, whatever the width
@@ -365,7 +379,7 @@ async def _run(arguments: dict[str, Any], settings: Settings, as_json: bool, lab
             outcome = await service.generate(arguments, caller, progress=progress)
         except GenerateMediaError as exc:
             bar.stop()
-            return _fail(settings, exc)
+            return _fail(settings, exc, as_json)
     result = outcome.result
     print(_redact(settings, result.model_dump_json(indent=2, exclude_none=True) if as_json else result.summary()))
     if result.status == "pending":

@@ -7,7 +7,7 @@ reasons it cannot, which the selector uses to filter and the service uses to rej
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -20,7 +20,9 @@ from .spec import MediaType, ModelSpec
 __all__ = [
     "KNOWN_FIELDS",
     "OPTION_FIELDS",
+    "TAKEN_BY",
     "MediaRequest",
+    "applies",
     "check_known",
     "known_values",
     "parse_request",
@@ -167,6 +169,41 @@ OPTION_FIELDS: tuple[str, ...] = (
     "timestamps",
     "sections",
 )
+
+
+def _offers(attribute: str) -> Callable[[ModelSpec], bool]:
+    return lambda model: bool(getattr(model, attribute))
+
+
+def _option(name: str) -> Callable[[ModelSpec], bool]:
+    return lambda model: name in model.options
+
+
+#: Fields only some models take, with the capability that says a model takes it. The other fields
+#: (prompt, backend, model, output_dir, wait_s...) apply to every request.
+TAKEN_BY: dict[str, Callable[[ModelSpec], bool]] = {
+    "n": lambda model: model.max_outputs > 1,
+    "input_images": lambda model: model.max_input_images > 0,
+    "mask": _offers("mask"),
+    "continue_from": _offers("continuation"),
+    "aspect_ratio": _offers("aspect_ratios"),
+    "size": _offers("sizes"),
+    "quality": _offers("qualities"),
+    "output_format": _offers("output_formats"),
+    "audio_format": _offers("audio_formats"),
+    "duration": lambda model: model.takes_duration,
+    "voice": lambda model: model.voices is None or bool(model.voices),
+    "audio_type": lambda model: model.operations != ("generate",),
+    "dialogue": lambda model: "dialogue" in model.operations,
+    "speaker_voices": lambda model: "dialogue" in model.operations,
+    **{name: _option(name) for name in OPTION_FIELDS},
+}
+
+
+def applies(field: str, models: Iterable[ModelSpec]) -> bool:
+    """Whether some model of ``models`` takes ``field`` (the CLI shows each media type only those)."""
+    taken = TAKEN_BY.get(field)
+    return taken is None or any(taken(model) for model in models)
 
 
 def _choice(field: str, values: str) -> Callable[[MediaRequest, ModelSpec], str | None]:
