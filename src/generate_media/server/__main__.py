@@ -111,9 +111,11 @@ def _interrupted(by_hand: bool, signum: int, frame: Any) -> None:
     for the thread blocked reading stdin, so nothing happened until the next line (and Ctrl-D then
     ended in a KeyboardInterrupt traceback). Files are written atomically, so none is left half done;
     a pending provider job is on disk and resumable."""
+    # os.write, not print: the signal may arrive in the middle of a print to the same stream, and the
+    # buffered writer refuses a reentrant call.
     if by_hand:
-        print("\ngenerate-media-mcp: interrupted (Ctrl-C); stopped.", file=sys.stderr)
-    _leave(128 + signal.SIGINT)
+        os.write(2, b"\ngenerate-media-mcp: interrupted (Ctrl-C); stopped.\n")
+    os._exit(128 + signal.SIGINT)
 
 
 def _leave(status: int) -> None:
