@@ -336,7 +336,7 @@ def _local_path(ref: str) -> Path | None:
 
 def _named_paths(arguments: dict[str, Any]) -> tuple[Path, ...]:
     """What the person named on the command line is theirs to use: the output folder (``~/clips``)
-    and the input files they typed. Made absolute against the working directory, as a shell user
+    and the folders of the input files they typed. Made absolute against the working directory, as a shell user
     means them, and returned as extra allowed roots for this call only (the MCP tool stays confined
     to the output and allowed directories). Rewrites ``arguments`` in place."""
     roots: list[Path] = []
@@ -348,7 +348,7 @@ def _named_paths(arguments: dict[str, Any]) -> tuple[Path, ...]:
         value = arguments.get(name)
         refs = value if isinstance(value, list) else [value] if isinstance(value, str) else []
         paths = [_local_path(ref) for ref in refs]
-        roots.extend(p for p in paths if p is not None)
+        roots.extend(p.parent for p in paths if p is not None)  # files are opened through their folder
         fixed = [str(p) if p is not None else ref for p, ref in zip(paths, refs, strict=True)]
         if isinstance(value, list):
             arguments[name] = fixed
