@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -12,14 +13,22 @@ import pytest
 
 from generate_media.results import GenerationResult, ItemResult
 from generate_media.stores import JobStore
-from tests.conftest import KEYS
+from tests.conftest import KEYS, schema_problems
 from tests.fakes import fake_env, media
 
 BIN = Path(sys.executable).parent
 
 
-def run(tmp_path: Path, fake, *args: str, keys: tuple[str, ...] = ("OPENAI_API_KEY",), script: str = "generate-media"):
-    env = {
+def run(
+    tmp_path: Path,
+    fake,
+    *args: str,
+    keys: tuple[str, ...] = ("OPENAI_API_KEY",),
+    script: str = "generate-media",
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+):
+    full = {
         "PATH": os.environ["PATH"],
         "HOME": str(tmp_path),
         "GENERATE_MEDIA_OUTPUT_DIR": str(tmp_path / "out"),
@@ -27,8 +36,11 @@ def run(tmp_path: Path, fake, *args: str, keys: tuple[str, ...] = ("OPENAI_API_K
         "GENERATE_MEDIA_MAX_RETRIES": "0",
         **fake_env(fake),
         **{k: KEYS[k] for k in keys},
+        **(env or {}),
     }
-    return subprocess.run([str(BIN / script), *args], env=env, capture_output=True, text=True, timeout=60, check=False)
+    return subprocess.run(
+        [str(BIN / script), *args], env=full, capture_output=True, text=True, timeout=60, check=False, cwd=cwd
+    )
 
 
 def test_an_image_prints_where_the_file_went(tmp_path, fake):
@@ -58,10 +70,10 @@ def test_json_output_parses_and_matches_the_file(tmp_path, fake):
         (("image", "a cat", "--backend", "openai"), (), "OPENAI_API_KEY"),
         (("image", "a cat", "--backend", "openai", "--size", "7x7"), ("OPENAI_API_KEY",), "size"),
         (("image",), ("OPENAI_API_KEY",), "prompt is required"),
-        (("image", "a cat", "--output-dir", "/etc"), ("OPENAI_API_KEY",), "outside the allowed directories"),
+        (("image", "a cat", "--output-dir", "/dev/null"), ("OPENAI_API_KEY",), "output folder /dev/null is a file"),
         (("jobs", "resume", "job_" + "0" * 32), (), "unknown job id"),
     ],
-    ids=["missing-key", "bad-size", "no-prompt", "outside-dir", "unknown-job"],
+    ids=["missing-key", "bad-size", "no-prompt", "output-is-a-file", "unknown-job"],
 )
 def test_bad_input_or_a_missing_key_exits_2_with_one_clear_line(tmp_path, fake, args, keys, expected):
     done = run(tmp_path, fake, *args, keys=keys)
@@ -69,6 +81,40 @@ def test_bad_input_or_a_missing_key_exits_2_with_one_clear_line(tmp_path, fake, 
     errors = [line for line in done.stderr.splitlines() if line.strip()]
     assert len(errors) == 1 and errors[0].startswith("Error (") and expected in errors[0]
     assert done.stdout == "" and fake.of("openai") == []
+
+
+def test_a_folder_and_files_named_on_the_command_line_are_the_persons_to_use(tmp_path, fake):
+    # The README's `--out ~/clips`: a folder outside GENERATE_MEDIA_OUTPUT_DIR that does not exist yet,
+    # and an input file given relative to the working directory. The MCP tool stays confined.
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "photo.png").write_bytes(media.png(16, 16))
+    done = run(tmp_path, fake, "image", "make it blue", "--out", "~/clips", "--input-images", "photo.png", cwd=work)
+    assert done.returncode == 0, done.stderr
+    path = Path(done.stdout.splitlines()[1].removeprefix("- ").split(" ")[0])
+    assert path.parent == (tmp_path / "clips").resolve() and path.read_bytes().startswith(b"\x89PNG")
+    assert fake.of("openai", "/images/edits")[-1].files("image[]") or fake.of("openai", "/images/edits")[-1].files(
+        "image"
+    )
+    relative = run(tmp_path, fake, "image", "a cat", "--out", "here", cwd=work)
+    assert relative.returncode == 0, relative.stderr
+    assert [p.parent for p in (work / "here").iterdir()] == [work / "here"]
+
+
+def test_json_prints_the_failed_result_on_stdout_too(tmp_path, fake):
+    from generate_media.results import result_schema
+
+    keyless = run(tmp_path, fake, "image", "a cat", "--backend", "openai", "--json", keys=())
+    fake.inject("openai:POST .*/images/generations", status=401, echo_auth=True)
+    refused = run(tmp_path, fake, "image", "a cat", "--backend", "openai", "--json")
+    assert (keyless.returncode, refused.returncode) == (2, 1)
+    for done, code in ((keyless, "missing_key"), (refused, "auth")):
+        result = json.loads(done.stdout)
+        assert schema_problems(result_schema(), result) == []
+        assert result["status"] == "failed" and result["error"]["code"] == code
+        assert done.stderr.startswith(f"Error ({code}):")
+    assert "OPENAI_API_KEY" in json.loads(keyless.stdout)["error"]["message"]
+    assert KEYS["OPENAI_API_KEY"] not in refused.stdout + refused.stderr
 
 
 def test_a_provider_failure_exits_1_and_never_prints_the_key(tmp_path, fake):
@@ -110,6 +156,24 @@ def test_voices_are_listed_where_a_backend_has_a_voice_list(tmp_path, fake):
     assert json.loads(listed.stdout) and fake.of("elevenlabs", "/voices")
     keyless = run(tmp_path, fake, "backends", "--voices", "elevenlabs", keys=())
     assert keyless.returncode == 2 and "ELEVENLABS_API_KEY" in keyless.stderr
+
+
+def test_tables_fit_the_terminal_and_keep_the_long_lists_for_wide_ones(tmp_path, fake):
+    store = JobStore(tmp_path / "state" / "jobs")
+    job = store.new(owner="local", backend="grok", media_type="video", model="grok-imagine-video", request={})
+    job.request = {"prompt": "a very long prompt about waves at dusk rolling onto a pebble beach in the rain"}
+    store.save(job)
+    for command in ("backends", "jobs", "models"):
+        for columns in (80, 200):
+            done = run(tmp_path, fake, command, env={"COLUMNS": str(columns)})
+            assert done.returncode == 0, done.stderr
+            lines = done.stdout.splitlines()
+            assert max(len(line) for line in lines) <= columns, (command, columns, done.stdout)
+    narrow = run(tmp_path, fake, "backends", env={"COLUMNS": "80"}).stdout
+    wide = run(tmp_path, fake, "backends", env={"COLUMNS": "200"}).stdout
+    assert "capabilities and models: a wider terminal, or --json" in narrow and "gpt-image-1-mini" not in narrow
+    assert "capabilities" in wide and "gpt-image-1-mini" in wide
+    assert job.id in run(tmp_path, fake, "jobs", env={"COLUMNS": "80"}).stdout  # the resume handle, unfolded
 
 
 def test_jobs_lists_the_local_users_jobs_and_resumes_a_finished_one_without_the_provider(tmp_path, fake):
@@ -156,3 +220,62 @@ def test_help_and_version_work_for_every_command(capsys):
 def test_the_console_scripts_start(tmp_path, fake):
     assert run(tmp_path, fake, "--version").stdout.startswith("generate-media ")
     assert run(tmp_path, fake, "--help", script="generate-media-mcp").returncode == 0
+
+
+def _by_hand(keys: bytes, tmp_path: Path) -> tuple[int, str]:
+    """Start generate-media-mcp on a terminal (a pty), wait for its banner, type ``keys``; return
+    (exit status, everything it printed). Every wait is bounded."""
+    import pty
+    import select
+    import time
+
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "GENERATE_MEDIA_STATE_DIR": str(tmp_path / "state")}
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: becomes the server, its stdin/stdout/stderr the terminal
+        os.execve(str(BIN / "generate-media-mcp"), ["generate-media-mcp"], env)
+    printed, status, sent = b"", None, False
+    deadline = time.monotonic() + 60
+    try:
+        while status is None and time.monotonic() < deadline:
+            if not sent and b"Ctrl-C or Ctrl-D stops it." in printed:
+                os.write(fd, keys)
+                sent = True
+            if select.select([fd], [], [], 0.2)[0]:
+                with contextlib.suppress(OSError):  # OSError: the terminal closed, the server has exited
+                    printed += os.read(fd, 65536)
+            done, code = os.waitpid(pid, os.WNOHANG)
+            status = os.waitstatus_to_exitcode(code) if done else None
+    finally:
+        if status is None:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+        os.close(fd)
+    return (-1 if status is None else status), printed.decode(errors="replace")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a pty")
+@pytest.mark.parametrize(("keys", "status", "said"), [(b"\x03", 130, "Ctrl-C"), (b"\x04", 0, "Ctrl-D")])
+def test_the_server_started_by_hand_says_what_it_waits_for_and_stops_on_ctrl_c_or_ctrl_d(tmp_path, keys, status, said):
+    code, printed = _by_hand(keys, tmp_path)
+    assert "waiting for an MCP client on stdin" in printed and "generate-media image" in printed
+    assert code == status, printed
+    assert f"({said}); stopped." in printed and "Traceback" not in printed
+
+
+def test_each_media_command_offers_only_the_options_its_models_take(capsys):
+    from generate_media.cli import main
+    from generate_media.requests import MediaRequest
+
+    offered = {}
+    for command in ("image", "video", "audio"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        offered[command] = {w.rstrip(",") for w in capsys.readouterr().out.split() if w.startswith("--")}
+    assert {"--voice", "--audio-type", "--speed"}.isdisjoint(offered["image"] | offered["video"])
+    assert {"--aspect-ratio", "--mask", "--input-images", "--background", "--style"}.isdisjoint(offered["audio"])
+    assert {"--mask", "--background", "--style"} <= offered["image"] and "--last-frame" in offered["video"]
+    assert {"--voice", "--audio-type", "--duration"} <= offered["audio"]
+    # Nothing became unreachable: every request field is an option of some media command.
+    every = set().union(*offered.values())
+    fields = {"--" + f.replace("_", "-") for f in MediaRequest.model_fields} - {"--media-type", "--prompt", "--preview"}
+    assert fields <= every

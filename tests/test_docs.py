@@ -100,3 +100,11 @@ def test_server_json_matches_the_package_and_declares_every_key_as_secret():
             assert env[key]["isSecret"] is True and env[key]["isRequired"] is False, key
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert f"mcp-name: {server['name']}" in readme  # PyPI ownership marker the registry checks
+
+
+def test_the_readme_section_mcp_json_example_points_to_exists_and_no_key_is_required():
+    example = json.loads((ROOT / "mcp.json.example").read_text(encoding="utf-8"))
+    (section,) = re.findall(r"README: '([^']+)'", example["_readme"])
+    assert f"## {section}" in (ROOT / "README.md").read_text(encoding="utf-8")
+    front = (ROOT / "TOOL.md").read_text(encoding="utf-8").split("---")[1]
+    assert "requires_api_keys: []" in front and "optional_api_keys: [" in front

@@ -249,7 +249,9 @@ async def test_a_slideshow_without_images_uses_labelled_placeholder_slides_and_l
         make_server(), media_type="video", prompt="Hello hills.", backend="local", size="360p", aspect_ratio="1:1"
     )
     assert not result.is_error, result.content
+    assert result.structured_content["model"] == "local-placeholder-slideshow"
     item = result.structured_content["items"][0]
+    assert item["placeholder"] is True and "[PLACEHOLDER" in result.content[0].text
     assert item["metadata"]["placeholder_slides"] is True and "PLACEHOLDER" in item["warnings"][0]
     _, seconds, codecs, size = _decode(Path(item["path"]))
     assert "aac" in codecs and size == (360, 360)
@@ -283,7 +285,7 @@ async def test_cancelling_a_slideshow_kills_ffmpeg_and_leaves_no_partial_file(ma
         if "encoding" in message:
             encoding.set()
 
-    args = {"media_type": "video", "prompt": "", "duration": 60, "size": "360p", "generate_audio": False}
+    args = {"media_type": "video", "backend": "local", "duration": 60, "size": "360p", "generate_audio": False}
     args["prompt"] = "A long slideshow that will be cancelled."
     with anyio.fail_after(60):
         async with anyio.create_task_group() as tg:

@@ -42,7 +42,7 @@ def test_local_is_registered_with_no_key_and_the_lowest_priority_for_every_media
 
 def test_every_local_placeholder_model_is_declared_a_placeholder():
     flagged = {m.id for _, m in LOCAL.models() if m.placeholder}
-    assert flagged == {"local-sfx-synth", "local-placeholder-image"}
+    assert flagged == {"local-sfx-synth", "local-placeholder-image", "local-placeholder-slideshow"}
 
 
 @pytest.mark.skipif(_probe.extra_missing() is not None, reason="local extra not installed")
@@ -50,7 +50,7 @@ def test_every_local_placeholder_model_is_declared_a_placeholder():
     ("request_", "model"),
     [
         (_audio("speech"), "local-piper-joe"),
-        (MediaRequest(media_type="video", prompt="p"), "local-slideshow"),
+        (MediaRequest(media_type="video", prompt="p", input_images=["x.png"]), "local-slideshow"),
         (_image(input_images=["x.png"], style="3"), "local-styletransfer"),
     ],
 )
@@ -59,11 +59,15 @@ def test_with_no_keys_real_local_capabilities_are_chosen_automatically(request_,
     assert (chosen.name, chosen.model.id) == ("local", model)
 
 
-@pytest.mark.parametrize("request_", [_audio("sound_effect"), _image()])
+@pytest.mark.parametrize(
+    "request_", [_audio("sound_effect"), _image(), MediaRequest(media_type="video", prompt="waves at dusk")]
+)
 def test_placeholders_are_never_automatic_and_the_error_names_keys_and_backend_local(request_):
     with pytest.raises(MissingKey) as info:
         select(request_, REGISTRY, NO_KEYS)
-    assert "is a placeholder (only with backend='local')" in info.value.message
+    message = info.value.message
+    assert "(or backend='local' for a labelled placeholder)" in message
+    assert ": set " in message and "needs input_images" not in message  # only what could serve it
 
 
 def test_any_keyed_backend_serving_the_request_wins_over_local():

@@ -106,6 +106,7 @@ def test_models_lists_every_declared_model_with_its_price_and_date(keyed, capsys
     assert keyed.requests == []  # listing declared models asks no provider
 
 
-def test_models_table_shows_prices(keyed, capsys):
+def test_models_table_shows_prices(keyed, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "220")  # tables fit the terminal: a wide one keeps each price on one line
     code, out, _ = _run(capsys, "models")
     assert code == 0 and "$0.006–0.211/image (by quality; read 2026-12-03)" in out

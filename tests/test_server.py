@@ -74,8 +74,8 @@ async def test_bad_arguments_get_one_line_errors(make_server, fake, out_dir, mod
         ({"prompt": "x", "prompts": ["y"]}, "either prompt or prompts"),
         ({}, "prompt is required"),
         ({"prompt": "x", "filename": "../escape"}, "plain file name"),
-        ({"prompt": "x", "output_dir": "/etc"}, "outside the allowed directories"),
-        ({"prompt": "x", "input_images": ["/etc/passwd"]}, "outside the allowed directories"),
+        ({"prompt": "x", "output_dir": "/etc"}, "output folder /etc is outside the allowed directories"),
+        ({"prompt": "x", "input_images": ["/etc/passwd"]}, "move the file there"),
         ({"prompt": "x", "continue_from": "openai_img_nope"}, "unknown continuation id"),
     ]
     async with Client(make_server("OPENAI_API_KEY"), mode=mode) as client:

@@ -42,6 +42,8 @@ _MEDIA = ("image", "video", "audio")
 _POSITIONAL = {"media_type", "prompt"}
 _CLI_ONLY_SKIP = {"preview"}
 _BAD_INPUT = (InvalidRequest, MissingKey, NotFound, AccessDenied)
+#: Request fields that name input files (paths typed on the command line are the person's own).
+_FILE_FIELDS = ("input_images", "mask", "last_frame", "reference_images", "input_audio", "voice_samples")
 
 
 def _base_type(annotation: Any) -> tuple[type, bool]:
@@ -55,9 +57,12 @@ def _base_type(annotation: Any) -> tuple[type, bool]:
     return (annotation if isinstance(annotation, type) else str), False
 
 
-def _add_request_options(parser: argparse.ArgumentParser) -> None:
+def _add_request_options(parser: argparse.ArgumentParser, models: list[Any]) -> None:
+    """One option per request field that some model of ``models`` (one media type's) takes."""
+    from .requests import applies
+
     for name, info in MediaRequest.model_fields.items():
-        if name in _POSITIONAL or name in _CLI_ONLY_SKIP:
+        if name in _POSITIONAL or name in _CLI_ONLY_SKIP or not applies(name, models):
             continue
         kind, is_list = _base_type(info.annotation)
         flag = "--" + name.replace("_", "-")
@@ -81,14 +86,20 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--log-level", default="WARNING", help="stderr log level")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    from .registry import load_registry
+    from .spec import MediaType
+
+    registry = load_registry()
     for media in _MEDIA:
+        media_type = MediaType(media)
+        taking = [model for spec in registry.serving(media_type) for model in spec.media[media_type].models]
         gen = sub.add_parser(
             media,
             help=f"generate {media}",
             description=f"Generate {media}. Long jobs wait to the end unless --wait-s is given.",
         )
         gen.add_argument("prompt", nargs="?", default=None, help="What to generate (the text to speak for speech).")
-        _add_request_options(gen)
+        _add_request_options(gen, taking)
     backends = sub.add_parser("backends", help="list backends, models, capabilities and which keys are set")
     backends.add_argument("--json", action="store_true", help="print as JSON")
     backends.add_argument("--voices", metavar="BACKEND", help="list the voices of BACKEND (e.g. elevenlabs)")
@@ -121,7 +132,12 @@ def _redact(settings: Settings, text: str) -> str:
     return Redactor(settings.secrets())(text)
 
 
-def _fail(settings: Settings, exc: GenerateMediaError) -> int:
+def _fail(settings: Settings, exc: GenerateMediaError, as_json: bool = False) -> int:
+    """One line on stderr (and with ``--json`` the tool's failed result on stdout); the exit status."""
+    if as_json:
+        from .results import failure
+
+        print(json.dumps(failure(Redactor(settings.secrets()).data(exc.to_dict())), indent=2))
     from rich.console import Console
 
     err = Console(stderr=True, highlight=False, soft_wrap=True)  # one line, whatever the width
@@ -147,22 +163,47 @@ def _backends(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print(json.dumps([asdict(r) for r in rows], indent=2))
         return 0
-    from rich.console import Console
     from rich.markup import escape
-    from rich.table import Table
 
-    table = Table(title="generate-media backends (✓ = chosen now for backend='auto')")
-    for column in ("media", "backend", "priority", "default model", "key / status", "chosen", "capabilities", "models"):
-        table.add_column(column)
+    console = _console()
+    wide = console.width >= _WIDE
+    columns = ["media", "backend", "default model", "key / status", "auto"]
+    if wide:
+        columns[2:2] = ["priority"]
+        columns += ["capabilities", "models"]
+    caption = None if wide else "capabilities and models: a wider terminal, or --json"
+    table = _table("generate-media backends (✓ = chosen now for backend='auto')", columns, caption)
     for r in rows:
         status = "key set" if r.key_set and r.status == "ready" else r.status
         models = ", ".join(f"{m} ({r.marks[m]})" if m in r.marks else m for m in r.models)
-        chosen = "✓" if r.would_be_chosen else ""
-        capabilities = ", ".join(r.capabilities)
-        cells = (r.media_type, r.backend, str(r.priority), r.default_model, status, chosen, capabilities, models)
+        cells = [r.media_type, r.backend, r.default_model, status, "✓" if r.would_be_chosen else ""]
+        if wide:
+            cells[2:2] = [str(r.priority)]
+            cells += [", ".join(r.capabilities), models]
         table.add_row(*(escape(c) for c in cells))
-    Console(width=220).print(table)
+    console.print(table)
     return 0
+
+
+#: Below this many columns, tables keep the columns needed to act and leave the long lists to --json.
+_WIDE = 160
+
+
+def _console() -> Any:
+    """A console as wide as the terminal (COLUMNS, else the tty's size, else 80), never wider."""
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+def _table(title: str, columns: list[str], caption: str | None = None) -> Any:
+    from rich import box
+    from rich.table import Table
+
+    table = Table(title=title, caption=caption, box=box.SIMPLE_HEAD, pad_edge=False, expand=False)
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    return table
 
 
 async def _voices(args: argparse.Namespace, settings: Settings) -> int:
@@ -204,17 +245,16 @@ def _models(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
-    from rich.console import Console
     from rich.markup import escape
-    from rich.table import Table
 
-    table = Table(title="generate-media models (prices are list prices, with the date they were read)")
-    for column in ("backend", "media", "model", "default", "lifecycle", "price", "price source"):
-        table.add_column(column)
+    console = _console()
+    wide = console.width >= _WIDE
+    columns = ["backend", "media", "model", "default", "lifecycle", "price"] + (["price source"] if wide else [])
+    table = _table("generate-media models (list prices, with the date they were read)", columns)
     for r in rows:
-        cells = (r["backend"], r["media_type"], r["model"], "✓" if r["default"] else "", r["lifecycle"])
-        table.add_row(*(escape(str(c)) for c in (*cells, r["price"], r["price_source"] or "")))
-    Console(width=220).print(table)
+        cells = [r["backend"], r["media_type"], r["model"], "✓" if r["default"] else "", r["lifecycle"], r["price"]]
+        table.add_row(*(escape(str(c)) for c in (cells + ([r["price_source"] or ""] if wide else []))))
+    console.print(table)
     return 0
 
 
@@ -253,17 +293,20 @@ def _jobs(args: argparse.Namespace, settings: Settings) -> int:
     if not records:
         print("No jobs yet.")
         return 0
-    from rich.console import Console
-    from rich.table import Table
+    from rich.markup import escape
 
-    table = Table(title=f"generate-media jobs ({settings.state_dir / 'jobs'})")
-    for column in ("job_id", "state", "media", "backend/model", "progress", "prompt"):
-        table.add_column(column)
+    console = _console()
+    table = _table(f"generate-media jobs ({settings.state_dir / 'jobs'})", [])
+    table.add_column("job_id", no_wrap=True)  # the handle to resume with: never folded
+    for column in ("state", "media", "backend/model", "progress"):
+        table.add_column(column, overflow="fold")
+    table.add_column("prompt", overflow="ellipsis", no_wrap=True, ratio=1)
     for r in records:
         percent = f"{r.percent:.0f}%" if r.percent is not None else ""
         prompt = str(r.request.get("prompt", ""))[:60]
-        table.add_row(r.id, r.state, r.media_type, f"{r.backend}/{r.model}", percent, prompt)
-    Console(width=200).print(table)
+        cells = (r.id, r.state, r.media_type, f"{r.backend}/{r.model}", percent, prompt)
+        table.add_row(*(escape(c) for c in cells))
+    console.print(table)
     pending = [r.id for r in records if not r.finished]
     if pending:
         print(f"Resume one with: generate-media jobs resume {pending[-1]}")
@@ -282,14 +325,46 @@ def _arguments(args: argparse.Namespace) -> dict[str, Any]:
     return arguments
 
 
+def _local_path(ref: str) -> Path | None:
+    """``ref`` as an absolute path when it names an existing local file (not a URL or data URI)."""
+    if ref.startswith("data:") or "://" in ref:
+        return None
+    path = Path(ref).expanduser()
+    return path.absolute() if path.is_file() else None
+
+
+def _named_paths(arguments: dict[str, Any]) -> tuple[Path, ...]:
+    """What the person named on the command line is theirs to use: the output folder (``~/clips``)
+    and the folders of the input files they typed. Made absolute against the working directory, as a shell user
+    means them, and returned as extra allowed roots for this call only (the MCP tool stays confined
+    to the output and allowed directories). Rewrites ``arguments`` in place."""
+    roots: list[Path] = []
+    if arguments.get("output_dir"):
+        folder = Path(arguments["output_dir"]).expanduser().absolute()
+        arguments["output_dir"] = str(folder)
+        roots.append(folder)
+    for name in _FILE_FIELDS:
+        value = arguments.get(name)
+        refs = value if isinstance(value, list) else [value] if isinstance(value, str) else []
+        paths = [_local_path(ref) for ref in refs]
+        roots.extend(p.parent for p in paths if p is not None)  # files are opened through their folder
+        fixed = [str(p) if p is not None else ref for p, ref in zip(paths, refs, strict=True)]
+        if isinstance(value, list):
+            arguments[name] = fixed
+        elif isinstance(value, str):
+            arguments[name] = fixed[0]
+    return tuple(roots)
+
+
 async def _run(arguments: dict[str, Any], settings: Settings, as_json: bool, label: str) -> int:
     from rich.console import Console
     from rich.markup import escape
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from .service import MediaService
+    from .service import Caller, MediaService
 
     service = MediaService(settings)
+    caller = Caller(roots=_named_paths(arguments))
     err = Console(stderr=True)
     columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
     # The bar is for people: with stderr redirected it stays off and stderr holds only errors.
@@ -300,10 +375,10 @@ async def _run(arguments: dict[str, Any], settings: Settings, as_json: bool, lab
             bar.update(task, description=escape(_redact(settings, message)), completed=value, total=total)
 
         try:
-            outcome = await service.generate(arguments, progress=progress)
+            outcome = await service.generate(arguments, caller, progress=progress)
         except GenerateMediaError as exc:
             bar.stop()
-            return _fail(settings, exc)
+            return _fail(settings, exc, as_json)
     result = outcome.result
     print(_redact(settings, result.model_dump_json(indent=2, exclude_none=True) if as_json else result.summary()))
     if result.status == "pending":

@@ -96,7 +96,7 @@ class Settings:
     state_dir: Path = field(default_factory=default_state_dir)
     allowed_dirs: tuple[Path, ...] = ()
     preview: bool = True
-    wait_budget_s: float = 45.0
+    wait_budget_s: float | None = None  # None: chosen per client (clients.py)
     poll_interval_s: float = 5.0
     job_deadline_s: float = 3600.0
     request_timeout_s: float = 120.0
@@ -121,7 +121,9 @@ class Settings:
             state_dir=Path(state).expanduser() if state else default_state_dir(),
             allowed_dirs=_paths(env.get("GENERATE_MEDIA_ALLOWED_DIRS", "")),
             preview=_flag(env, "GENERATE_MEDIA_PREVIEW", True),
-            wait_budget_s=_float(env, "GENERATE_MEDIA_WAIT_BUDGET_S", 45.0),
+            wait_budget_s=_float(env, "GENERATE_MEDIA_WAIT_BUDGET_S", 0.0)
+            if env.get("GENERATE_MEDIA_WAIT_BUDGET_S", "").strip()
+            else None,
             poll_interval_s=_float(env, "GENERATE_MEDIA_POLL_INTERVAL_S", 5.0),
             job_deadline_s=_float(env, "GENERATE_MEDIA_JOB_DEADLINE_S", 3600.0),
             request_timeout_s=_float(env, "GENERATE_MEDIA_REQUEST_TIMEOUT_S", 120.0),

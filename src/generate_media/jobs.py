@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from .clients import choose_wait_budget
 from .errors import (
     GenerateMediaError,
     InvalidRequest,
@@ -335,11 +336,10 @@ async def _sleep(clock: _Clock, seconds: float, reporter: _Progress, record: Job
 
 
 async def _poll_until_done(
-    service: MediaService, record: JobRecord, call: ItemCall, runner: Any, reporter: _Progress
+    service: MediaService, record: JobRecord, call: ItemCall, runner: Any, reporter: _Progress, budget: float
 ) -> JobStatus | None:
     """Poll to a terminal state; None when the caller's wait budget is spent first."""
     settings = service.settings
-    budget = call.request.wait_s if call.request.wait_s is not None else settings.wait_budget_s
     interval = max(settings.poll_interval_s, 0.01)
     clock = _Clock(budget=budget, deadline_at=record.created + settings.job_deadline_s, interval=interval)
     delay = interval
@@ -363,10 +363,12 @@ async def _wait(
 ) -> Outcome:
     from .service import Outcome, writing
 
+    budget, source = choose_wait_budget(call.request.wait_s, service.settings.wait_budget_s, caller.client)
+    waited = {"wait_budget_s": budget, "wait_budget_from": source}
     try:
-        status = await _poll_until_done(service, record, call, runner, reporter)
+        status = await _poll_until_done(service, record, call, runner, reporter, budget)
         if status is None:
-            return Outcome(result=_pending(service, record))
+            return Outcome(result=_pending(service, record).model_copy(update=waited))
         if status.state != "done":
             raise _job_failed(record, status)
         await reporter.report(100.0, 100.0, f"downloading from {record.backend}")
@@ -395,6 +397,7 @@ async def _wait(
         job_id=record.id,
         progress_percent=100.0,
         warnings=_deprecation(service, call),
+        **waited,
     )
     record.state, record.percent, record.result = "done", 100.0, result.model_dump(mode="json")
     service.jobs.save(record)

@@ -113,8 +113,11 @@ class Confinement:
             for fence in self.fenced
         )
 
-    def resolve(self, raw: str | Path, *, base: Path | None = None) -> Path:
+    def resolve(self, raw: str | Path, *, base: Path | None = None, output: bool = False) -> Path:
         """Resolve ``raw`` (relative to ``base``) and require it inside an allowed root.
+
+        ``output`` says ``raw`` is where files are to be written, so the message speaks of the
+        output folder rather than of moving an input file.
 
         Raises:
             AccessDenied: outside every allowed directory (after resolving symlinks and ..).
@@ -128,6 +131,11 @@ class Confinement:
         resolved = path.resolve()
         if not self.contains(resolved):
             roots = ", ".join(str(r) for r in self.roots)
+            if output:
+                raise AccessDenied(
+                    f"output folder {text} is outside the allowed directories ({roots}); choose an output folder "
+                    "inside them or add it to GENERATE_MEDIA_ALLOWED_DIRS"
+                )
             raise AccessDenied(
                 f"{text} is outside the allowed directories ({roots}); move the file there or add its "
                 "directory to GENERATE_MEDIA_ALLOWED_DIRS"

@@ -7,7 +7,7 @@ reasons it cannot, which the selector uses to filter and the service uses to rej
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -17,7 +17,18 @@ from .config import Limits
 from .errors import InvalidRequest, LimitExceeded
 from .spec import MediaType, ModelSpec
 
-__all__ = ["OPTION_FIELDS", "MediaRequest", "parse_request", "unsupported", "validate_limits"]
+__all__ = [
+    "KNOWN_FIELDS",
+    "OPTION_FIELDS",
+    "TAKEN_BY",
+    "MediaRequest",
+    "applies",
+    "check_known",
+    "known_values",
+    "parse_request",
+    "unsupported",
+    "validate_limits",
+]
 
 
 class MediaRequest(BaseModel):
@@ -29,32 +40,27 @@ class MediaRequest(BaseModel):
     prompt: str | None = Field(
         None, description="What to generate. For audio speech, the exact text to speak. Use `prompts` for a batch."
     )
-    prompts: list[str] | None = Field(
-        None, description="Batch: several prompts run concurrently (bounded by max_concurrent); each gets its own file."
-    )
+    prompts: list[str] | None = Field(None, description="Batch: several prompts run concurrently, one file each.")
     backend: str = Field("auto", description="Provider to use; 'auto' picks the best one with a key set.")
-    model: str | None = Field(None, description="Model id of the chosen backend (default: the backend's default).")
-    n: int = Field(1, description="Outputs per prompt, where the model allows more than one.")
+    model: str | None = Field(None, description="Model id (default: the backend's default).")
+    n: int = Field(1, description="Outputs per prompt (per model).")
     input_images: list[str] | None = Field(
         None,
-        description="Images to edit or animate: paths inside the allowed directories, file:// or https:// URLs, "
-        "data URIs, or earlier output paths.",
+        description="Images to edit or animate: paths, file:// or https:// URLs, data URIs.",
     )
     mask: str | None = Field(None, description="Inpainting mask (PNG with transparent areas to repaint).")
     continue_from: str | None = Field(
-        None, description="A continuation_id from an earlier result: apply this prompt to that output (edit/remix)."
+        None, description="A continuation_id from an earlier result, to edit that output."
     )
     job_id: str | None = Field(
         None,
-        description="Resume a pending long job (video, dubbing) returned by an earlier call; nothing is resubmitted.",
+        description="Resume a pending long job from an earlier result; nothing is resubmitted.",
     )
     aspect_ratio: str | None = Field(None, description="Aspect ratio such as 1:1, 16:9, 9:16 (per model).")
-    size: str | None = Field(
-        None, description="Size or resolution: 1024x1024 (OpenAI), 1K/2K/4K (Gemini), 1k/2k (Grok), 720p (video)."
-    )
-    quality: str | None = Field(None, description="Quality tier where the model has one (low, medium, high, auto).")
-    background: str | None = Field(None, description="Image background: transparent, opaque or auto (OpenAI).")
-    output_format: str | None = Field(None, description="Image file format to request: png, jpeg or webp.")
+    size: str | None = Field(None, description="Size or resolution (per model): 1024x1024, 1K, 2k, 720p...")
+    quality: str | None = Field(None, description="Quality tier (models that have one).")
+    background: str | None = Field(None, description="Image background (OpenAI).")
+    output_format: str | None = Field(None, description="Image file format.")
     duration: float | None = Field(None, description="Seconds of video, music or sound effect (per model).")
     negative_prompt: str | None = Field(None, description="What to avoid, where the model supports it.")
     seed: int | None = Field(None, description="Seed for repeatable output, where the model supports it.")
@@ -62,8 +68,8 @@ class MediaRequest(BaseModel):
     reference_images: list[str] | None = Field(None, description="Video: reference images for subject or style.")
     generate_audio: bool | None = Field(None, description="Video: include a soundtrack (models that declare it).")
     audio_type: str = Field("speech", description="Audio operation; the tool description says what each does.")
-    voice: str | None = Field(None, description="Voice id or name (resolved through the provider's voice list).")
-    audio_format: str | None = Field(None, description="Audio format requested from the provider: mp3, wav, opus...")
+    voice: str | None = Field(None, description="Voice id or name.")
+    audio_format: str | None = Field(None, description="Audio format: mp3, wav, opus...")
     input_audio: str | None = Field(None, description="Source audio/video for voice_conversion, isolation or dubbing.")
     voice_samples: list[str] | None = Field(None, description="Audio samples for voice_clone.")
     target_language: str | None = Field(None, description="Dubbing target language code (e.g. es, fr, de).")
@@ -88,21 +94,19 @@ class MediaRequest(BaseModel):
     )
     timestamps: bool | None = Field(
         None,
-        description="Speech and dialogue: also write word timings next to the audio, as <name>.json and <name>.srt.",
+        description="Speech and dialogue: also write word timings (<name>.json, <name>.srt).",
     )
     sections: list[SongSection] | None = Field(
         None,
         description="Music: a structured song, a list of {name, duration (seconds), lyrics, styles} sections in order; "
         "the prompt gives the overall style (on the CLI: one JSON object per section).",
     )
-    style: str | None = Field(None, description="Local image restyle: a style name or index.")
-    output_dir: str | None = Field(
-        None, description="Directory for the files (inside the allowed directories; default: the server's output dir)."
-    )
-    filename: str | None = Field(None, description="Base file name (no directories); the real extension is added.")
+    style: str | None = Field(None, description="Local image restyle: a style name (or its index).")
+    output_dir: str | None = Field(None, description="Directory for the files, inside the allowed directories.")
+    filename: str | None = Field(None, description="Base file name; the real extension is added.")
     max_concurrent: int = Field(4, description="Batch: how many prompts run at once (1 to 16).")
     wait_s: float | None = Field(
-        None, description="Long jobs: seconds to wait before returning a pending job_id (0 waits to the end)."
+        None, description="Long jobs: seconds to wait before a pending job_id (0: to the end)."
     )
     preview: bool | None = Field(None, description="Include a small inline image preview (default on).")
 
@@ -167,6 +171,41 @@ OPTION_FIELDS: tuple[str, ...] = (
 )
 
 
+def _offers(attribute: str) -> Callable[[ModelSpec], bool]:
+    return lambda model: bool(getattr(model, attribute))
+
+
+def _option(name: str) -> Callable[[ModelSpec], bool]:
+    return lambda model: name in model.options
+
+
+#: Fields only some models take, with the capability that says a model takes it. The other fields
+#: (prompt, backend, model, output_dir, wait_s...) apply to every request.
+TAKEN_BY: dict[str, Callable[[ModelSpec], bool]] = {
+    "n": lambda model: model.max_outputs > 1,
+    "input_images": lambda model: model.max_input_images > 0,
+    "mask": _offers("mask"),
+    "continue_from": _offers("continuation"),
+    "aspect_ratio": _offers("aspect_ratios"),
+    "size": _offers("sizes"),
+    "quality": _offers("qualities"),
+    "output_format": _offers("output_formats"),
+    "audio_format": _offers("audio_formats"),
+    "duration": lambda model: model.takes_duration,
+    "voice": lambda model: model.voices is None or bool(model.voices),
+    "audio_type": lambda model: model.operations != ("generate",),
+    "dialogue": lambda model: "dialogue" in model.operations,
+    "speaker_voices": lambda model: "dialogue" in model.operations,
+    **{name: _option(name) for name in OPTION_FIELDS},
+}
+
+
+def applies(field: str, models: Iterable[ModelSpec]) -> bool:
+    """Whether some model of ``models`` takes ``field`` (the CLI shows each media type only those)."""
+    taken = TAKEN_BY.get(field)
+    return taken is None or any(taken(model) for model in models)
+
+
 def _choice(field: str, values: str) -> Callable[[MediaRequest, ModelSpec], str | None]:
     def check(req: MediaRequest, model: ModelSpec) -> str | None:
         value = getattr(req, field)
@@ -188,6 +227,21 @@ def _check_size(req: MediaRequest, model: ModelSpec) -> str | None:
         return None
     named = f"{', '.join(model.sizes)} or " if model.sizes else ""
     return f"size={req.size!r} is not accepted by {model.id}: {why} (accepted: {named}{model.pixel_sizes.describe()})"
+
+
+def _accepts(name: str, value: str, allowed: tuple[str, ...] | list[str]) -> bool:
+    """``value`` is one of ``allowed``; a style may also be given by its index."""
+    if value in allowed:
+        return True
+    return name == "style" and value.isdigit() and int(value) < len(allowed)
+
+
+def _check_choices(req: MediaRequest, model: ModelSpec) -> str | None:
+    for name, allowed in model.choices.items():
+        value = getattr(req, name)
+        if value is not None and name in model.options and not _accepts(name, value, allowed):
+            return f"{name}={value!r} is not accepted by {model.id} (accepted: {', '.join(allowed)})"
+    return None
 
 
 def _check_n(req: MediaRequest, model: ModelSpec) -> str | None:
@@ -276,12 +330,57 @@ _CHECKS: tuple[Callable[[MediaRequest, ModelSpec], str | None], ...] = (
     _check_voice,
     _check_speakers,
     _check_options,
+    _check_choices,
 )
 
 
 def unsupported(req: MediaRequest, model: ModelSpec) -> list[str]:
     """Every reason ``model`` cannot honour ``req`` (empty when it can)."""
     return [r for check in _CHECKS if (r := check(req, model))]
+
+
+#: Fields whose every accepted value the registry declares: checked before any backend is called,
+#: and offered as enums in the tool's input schema.
+KNOWN_FIELDS: tuple[str, ...] = ("model", "quality", "background", "output_format", "style")
+
+
+def known_values(models: list[ModelSpec]) -> dict[str, list[str]]:
+    """Every value of each known field that some model of ``models`` accepts (declaration order)."""
+    values: dict[str, list[str]] = {name: [] for name in KNOWN_FIELDS}
+    for model in models:
+        found = {
+            "model": (model.id,),
+            "quality": model.qualities,
+            "output_format": model.output_formats,
+            "background": model.choices.get("background", ()),
+            "style": model.choices.get("style", ()),
+        }
+        for name, declared in found.items():
+            values[name].extend(v for v in declared if v not in values[name])
+    return values
+
+
+def check_known(req: MediaRequest, models: list[ModelSpec]) -> None:
+    """Refuse a value no model of the request's media type accepts, listing the ones that exist.
+
+    Raises:
+        InvalidRequest: naming the field and its allowed values (before any provider is called).
+    """
+    if req.job_id:
+        return
+    known = known_values(models)
+    for name in KNOWN_FIELDS:
+        value = getattr(req, name)
+        if value is None:
+            continue
+        allowed = known[name]
+        if not allowed:
+            raise InvalidRequest(f"no {req.media.value} model takes {name}; remove it")
+        if not _accepts(name, value, allowed):
+            listed = [f"{i}={v}" for i, v in enumerate(allowed)] if name == "style" else allowed  # name or index
+            raise InvalidRequest(
+                f"{name}={value!r} is not known for media_type={req.media.value!r}; use one of: {', '.join(listed)}"
+            )
 
 
 def parse_request(

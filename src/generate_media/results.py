@@ -82,6 +82,8 @@ class GenerationResult(BaseModel):
     items: list[ItemResult] = Field(default_factory=list)
     job_id: str | None = Field(None, description="Long job id: call again with job_id to resume or re-fetch.")
     progress_percent: float | None = None
+    wait_budget_s: float | None = None  # long jobs: the most this call waited, in seconds (0: to the end)
+    wait_budget_from: str | None = None  # wait_s, GENERATE_MEDIA_WAIT_BUDGET_S, client <name> or default
     next_step: str | None = None
     backends_tried: list[dict[str, Any]] = Field(default_factory=list)
     estimated_cost: CostEstimate | None = None
@@ -115,16 +117,18 @@ def failure(error: dict[str, Any]) -> dict[str, Any]:
 
 
 def _compact(node: Any) -> Any:
-    """Drop pydantic's titles and null defaults; ``anyOf: [X, null]`` becomes X (results omit None)."""
+    """Types only: pydantic's titles, descriptions and defaults go (the field docs live here, in the
+    models, and in TOOL.md; the tools/list answer has a size budget); ``anyOf: [X, null]`` becomes X
+    (results omit None)."""
     if isinstance(node, list):
         return [_compact(v) for v in node]
     if not isinstance(node, dict):
         return node
     out: dict[str, Any] = {}
     for key, value in node.items():
-        if key == "title" and isinstance(value, str):
+        if key in ("title", "description", "default") and not isinstance(value, dict):
             continue
-        if key == "default" and value is None:
+        if key == "additionalProperties" and value is True:  # the JSON Schema default
             continue
         out[key] = _compact(value)
     variants = out.get("anyOf")

@@ -2,8 +2,9 @@
 
 Order: an explicit ``backend`` (and ``model``) if usable; else the backends serving the media type
 by priority (``GENERATE_MEDIA_PRIORITY_<TYPE>=a,b`` reorders them), keeping the first that has a
-key and a model that can honour the request. When nothing fits, the error lists every backend with
-the reason it was rejected.
+key and a model that can honour the request. When nothing fits: ``missing_key`` naming only the
+backends that could serve the request once set up (a key, an extra), and the parameter a set-up
+backend would need changed; else (no backend could serve it at all) ``no_backend`` with each reason.
 
 Lifecycle: the selector is given the day (``today``, from the service's clock). A model retired on
 that day (its declared status, or a shutdown date that has come) is never a candidate, and naming it
@@ -13,8 +14,9 @@ explicitly is an error that names its replacement. Deprecated models come after 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import NoReturn
 
 from .config import Settings
 from .errors import InvalidRequest, MissingKey, NoBackendAvailable
@@ -130,6 +132,38 @@ def _fit(
     return None, reasons[0] if len(reasons) == 1 else "; ".join(dict.fromkeys(reasons))
 
 
+def _replaced_here(model: ModelSpec) -> bool:
+    return bool(model.replacement) and not model.replacement_backend
+
+
+def _auto_fit(
+    spec: BackendSpec, req: MediaRequest, settings: Settings, today: date, exclude_models: frozenset[Pair]
+) -> tuple[ModelSpec | None, str]:
+    """The model ``backend='auto'`` would use on ``spec`` for ``req`` whether or not its key is set,
+    else why none fits ('' when the backend has no model of that name: it is not a candidate at all).
+    A named model that is retired is refused, naming its replacement."""
+    if not req.model:
+        default = spec.media[req.media].model(default_model_id(spec, req.media, settings))
+        if default is not None and (spec.name, default.id) in exclude_models and not _replaced_here(default):
+            # Its default is gone and nothing replaces it here: the next backend, as on the failed call.
+            return None, f"{default.id} is no longer served (the provider answered model not found)"
+        return _fit(spec, req, settings, today, auto=True, exclude=exclude_models)
+    if spec.media[req.media].model(req.model) is None:
+        return None, ""
+    model = _named(spec, req, today)
+    problems = _problems(req, model)
+    return (None, problems[0]) if problems else (model, "")
+
+
+def _made_for(spec: BackendSpec, req: MediaRequest) -> bool:
+    """``spec`` has a real model for this kind of request (its operation, with the inputs it needs):
+    when it still cannot do it, the reason is a parameter the caller may change, worth naming."""
+    return any(
+        req.operation in m.operations and not m.placeholder and all(getattr(req, f) for f in m.required)
+        for m in spec.media[req.media].models
+    )
+
+
 def _named(spec: BackendSpec, req: MediaRequest, today: date) -> ModelSpec:
     """The model the request names on ``spec``, refused when it is retired on ``today``."""
     model = spec.media[req.media].model(req.model or "")
@@ -164,36 +198,6 @@ def _explicit(req: MediaRequest, registry: Registry, settings: Settings, today: 
     return Selection(spec, fit)
 
 
-def _replaced_here(model: ModelSpec) -> bool:
-    return bool(model.replacement) and not model.replacement_backend
-
-
-def _skip(spec: BackendSpec, req: MediaRequest, settings: Settings, exclude: frozenset[str]) -> str | None:
-    """Why ``auto`` passes over ``spec`` before looking at its models, or None."""
-    if spec.name in exclude:
-        return "already failed this request"
-    why = backend_unavailable(spec, settings)
-    if why:
-        return why
-    if req.model and spec.media[req.media].model(req.model) is None:
-        return f"has no model {req.model!r}"
-    return None
-
-
-def _auto_pick(
-    spec: BackendSpec, req: MediaRequest, settings: Settings, today: date, exclude_models: frozenset[Pair]
-) -> tuple[ModelSpec | None, str]:
-    if not req.model:
-        default = spec.media[req.media].model(default_model_id(spec, req.media, settings))
-        if default is not None and (spec.name, default.id) in exclude_models and not _replaced_here(default):
-            # Its default is gone and nothing replaces it here: the next backend, as on the failed call.
-            return None, f"{default.id} is no longer served (the provider answered model not found)"
-        return _fit(spec, req, settings, today, auto=True, exclude=exclude_models)
-    model = _named(spec, req, today)  # a named retired model is refused, naming its replacement
-    problems = _problems(req, model)
-    return (None, problems[0]) if problems else (model, "")
-
-
 def select(
     req: MediaRequest,
     registry: Registry,
@@ -216,19 +220,14 @@ def select(
     today = today or utc_today()
     if req.backend != "auto":
         return _explicit(req, registry, settings, today)
-    rejected: list[str] = []
-    missing_keys = True
+    survey = _Survey()
     deferred: Selection | None = None
     for spec in ordered_backends(registry, req.media, settings):
-        why = _skip(spec, req, settings, exclude)
-        if why:
-            rejected.append(f"{spec.name}: {why}")
+        if spec.name in exclude:
+            survey.reasons.append(f"{spec.name}: already failed this request")
             continue
-        model, why = _auto_pick(spec, req, settings, today, exclude_models)
+        model = survey.fit(spec, req, settings, today, exclude_models)
         if model is None:
-            rejected.append(f"{spec.name}: {why}")
-            # A backend that only offers placeholders does not make the failure a capability one.
-            missing_keys = missing_keys and "placeholder" in why
             continue
         if model.status_on(today) == "deprecated" and not req.model:
             # A deprecated model runs only when no keyed backend has a current one.
@@ -237,9 +236,44 @@ def select(
         return deferred if deferred is not None and not spec.env_keys else Selection(spec, model)
     if deferred is not None:
         return deferred
-    for spec in registry:
-        if req.media not in spec.media:
-            rejected.append(f"{spec.name}: no {req.media.value} support")
-    what = req.media.value if req.media is not MediaType.AUDIO else f"audio {req.audio_type}"
-    error = MissingKey if missing_keys else NoBackendAvailable
-    raise error(f"no backend can make this {what}: " + "; ".join(rejected))
+    survey.fail(req)
+
+
+@dataclass
+class _Survey:
+    """What ``auto`` learnt of each backend that could not serve the request, for the one error."""
+
+    reasons: list[str] = field(default_factory=list)  # why each backend cannot do this request
+    mismatched: list[str] = field(default_factory=list)  # ...set up and made for it (a parameter to change)
+    need_setup: list[str] = field(default_factory=list)  # could do it once their key is set (or extra installed)
+    placeholders: list[str] = field(default_factory=list)  # would make a labelled placeholder if asked by name
+
+    def fit(
+        self, spec: BackendSpec, req: MediaRequest, settings: Settings, today: date, exclude_models: frozenset[Pair]
+    ) -> ModelSpec | None:
+        """The model ``spec`` would use, when it is set up; else None, with the reason noted."""
+        unavailable = backend_unavailable(spec, settings)
+        model, why = _auto_fit(spec, req, settings, today, exclude_models)
+        if model is not None:
+            if unavailable is None:
+                return model
+            self.need_setup.append(f"{spec.name}: {unavailable}")
+        elif why:
+            self.reasons.append(f"{spec.name}: {why}")
+            if unavailable is None and _made_for(spec, req):
+                self.mismatched.append(f"{spec.name}: {why}")
+            if "placeholder" in why:
+                self.placeholders.append(spec.name)
+        return None
+
+    def fail(self, req: MediaRequest) -> NoReturn:
+        what = req.media.value if req.media is not MediaType.AUDIO else f"audio {req.audio_type}"
+        if self.need_setup:
+            # One situation, one code: setting a key (or installing an extra) would make this work. Only the
+            # backends that could serve the request are named.
+            alternative = "".join(
+                f" (or backend={name!r} for a labelled placeholder)" for name in self.placeholders[:1]
+            )
+            lines = "; ".join(self.need_setup + self.mismatched)
+            raise MissingKey(f"no backend set up can make this {what}: {lines}{alternative}")
+        raise NoBackendAvailable(f"no backend can make this {what}: " + ("; ".join(self.reasons) or "none serves it"))

@@ -45,7 +45,7 @@ from .output import (
 )
 from .pricing import Estimate, estimate
 from .registry import Registry, load_registry
-from .requests import MediaRequest, parse_request, validate_limits
+from .requests import MediaRequest, check_known, parse_request, validate_limits
 from .results import CostEstimate, ErrorInfo, GenerationResult, ItemResult
 from .retry import RetryPolicy, bounded, retrying
 from .selector import Selection, select
@@ -77,6 +77,7 @@ class Caller:
     session: str = "local"
     roots: tuple[Path, ...] = ()  # stdio: the local client's roots (README: "Files and folders")
     remote: bool = False  # HTTP: files are the principal's own (see MediaService.confinement)
+    client: str = ""  # its clientInfo name, when it sent one (chooses the long-job wait budget)
 
 
 @dataclass
@@ -200,6 +201,7 @@ class MediaService:
             audio_types=self.registry.operation_names(MediaType.AUDIO),
         )
         validate_limits(req, self.settings.limits)
+        check_known(req, [m for s in self.registry.serving(req.media) for m in s.media[req.media].models])
         return req
 
     async def generate(
@@ -402,10 +404,10 @@ class MediaService:
         if req.output_dir:
             check_output_dir(req.output_dir)
         writable = confinement.writable()
-        directory = writable.resolve(req.output_dir, base=confinement.home) if req.output_dir else None
+        directory = writable.resolve(req.output_dir, base=confinement.home, output=True) if req.output_dir else None
         directory = directory or confinement.home
         if directory.exists() and not directory.is_dir():
-            raise InvalidRequest(f"output_dir {directory} is not a directory")
+            raise InvalidRequest(f"output folder {directory} is a file, not a folder; choose another output_dir")
         folder = Folder.open(writable, directory)
         self._sweep(directory)
         return folder

@@ -172,6 +172,8 @@ class ModelSpec:
     options: frozenset[str] = frozenset()
     #: Custom WIDTHxHEIGHT sizes accepted besides ``sizes`` (None: only the named sizes).
     pixel_sizes: PixelSizes | None = None
+    #: The accepted values of option fields that have a known set, e.g. ``{"background": ("auto", ...)}``.
+    choices: Mapping[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
     placeholder: bool = False
     notes: str = ""
     #: Request fields that must be set for this model (e.g. ``("input_images", "style")``).

@@ -8,9 +8,12 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import os
+import signal
 import sys
+from typing import Any
 
 from .. import __version__
 
@@ -83,14 +86,46 @@ def main(argv: list[str] | None = None) -> None:
     from .app import create_server
     from .stdio import serve_stdio
 
-    anyio.run(serve_stdio, create_server())
-    # The client closed stdin and every call has ended (files are written before results are sent).
-    # Interpreter teardown of the SDK modules would add about half a second before the client sees
-    # the process exit; flush and leave now.
+    by_hand = sys.stdin.isatty()
+    signal.signal(signal.SIGINT, functools.partial(_interrupted, by_hand))
+    server = create_server()
+    if by_hand:
+        print(WAITING, file=sys.stderr, flush=True)
+    anyio.run(serve_stdio, server)
+    if by_hand:
+        print("generate-media-mcp: end of input (Ctrl-D); stopped.", file=sys.stderr)
+    _leave(0)
+
+
+#: Said on stderr when stdin is a terminal: a person started the server by hand.
+WAITING = (
+    "generate-media-mcp: waiting for an MCP client on stdin (JSON-RPC messages, one per line). "
+    "MCP clients start this command themselves: add it to yours (README, mcp.json.example). "
+    'To make media from a terminal, use generate-media (e.g. generate-media image "a red fox"). '
+    "Ctrl-C or Ctrl-D stops it."
+)
+
+
+def _interrupted(by_hand: bool, signum: int, frame: Any) -> None:
+    """Ctrl-C stops the server at once. Left to asyncio, SIGINT would cancel the server but then wait
+    for the thread blocked reading stdin, so nothing happened until the next line (and Ctrl-D then
+    ended in a KeyboardInterrupt traceback). Files are written atomically, so none is left half done;
+    a pending provider job is on disk and resumable."""
+    # os.write, not print: the signal may arrive in the middle of a print to the same stream, and the
+    # buffered writer refuses a reentrant call.
+    if by_hand:
+        os.write(2, b"\ngenerate-media-mcp: interrupted (Ctrl-C); stopped.\n")
+    os._exit(128 + signal.SIGINT)
+
+
+def _leave(status: int) -> None:
+    # Every call has ended (files are written before results are sent). Interpreter teardown of the
+    # SDK modules would add about half a second before the client sees the process exit, and a
+    # thread blocked reading stdin would hold it forever: flush and leave now.
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
-    os._exit(0)
+    os._exit(status)
 
 
 if __name__ == "__main__":

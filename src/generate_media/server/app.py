@@ -57,7 +57,25 @@ def caller_of(
         elif connection.protocol_version < "2026-07-28":
             # Handshake-era connections are long-lived: each is its own client.
             session = f"{principal}/conn:{id(connection)}"
-    return Caller(principal=principal, session=session, roots=roots, remote=remote)
+    return Caller(principal=principal, session=session, roots=roots, remote=remote, client=client_name(ctx))
+
+
+#: Where a 2026-07-28 client names itself on every request (it sends no ``initialize``).
+CLIENT_INFO_META = "io.modelcontextprotocol/clientInfo"
+
+
+def client_name(ctx: Context) -> str:
+    """The client's ``clientInfo.name``: from this request's ``_meta`` (2026-07-28), else from the
+    connection's ``initialize``; '' when it sent none."""
+    try:
+        request = ctx.request_context
+    except ValueError:
+        return ""
+    info = (request.meta or {}).get(CLIENT_INFO_META)
+    if isinstance(info, dict) and isinstance(info.get("name"), str):
+        return str(info["name"])
+    params = getattr(request.session, "client_params", None)
+    return params.client_info.name if params is not None and params.client_info else ""
 
 
 async def _client_roots(ctx: Context) -> tuple[Path, ...]:

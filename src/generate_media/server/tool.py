@@ -18,8 +18,9 @@ from pydantic import ConfigDict, Field
 
 from ..docs import search_hint, tool_description
 from ..registry import Registry
-from ..requests import MediaRequest
+from ..requests import MediaRequest, known_values
 from ..results import GenerationResult, result_schema
+from ..selector import utc_today
 from ..spec import MediaType
 
 __all__ = ["MAX_RESULT_CHARS", "build_tool", "flatten_schema", "tool_meta"]
@@ -109,6 +110,15 @@ def flatten_schema(schema: dict[str, Any], registry: Registry) -> dict[str, Any]
     props["media_type"]["enum"] = media_types
     props["backend"]["enum"] = ["auto", *registry.names()]
     props["audio_type"]["enum"] = registry.operation_names(MediaType.AUDIO)
+    # The values the registry knows, over all media types (the service checks each per media type and
+    # still accepts a deprecated model id, which is not advertised; a style may also be its index).
+    today = utc_today()
+    current = [m for spec in registry for _, m in spec.models() if m.status_on(today) == "current"]
+    for name, values in known_values(current).items():
+        props[name]["enum"] = values
+    for prop in props.values():  # an array's items repeat what the array's description says
+        if isinstance(prop.get("items"), dict):
+            prop["items"].pop("description", None)
     props["max_concurrent"].update(minimum=1, maximum=16)
     props["n"]["minimum"] = 1
     props["duration"]["exclusiveMinimum"] = 0

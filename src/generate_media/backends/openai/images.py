@@ -36,6 +36,7 @@ _COMMON = {
     "qualities": ("low", "medium", "high", "auto"),
     "output_formats": ("png", "jpeg", "webp"),
     "options": frozenset({"background"}),
+    "choices": {"background": ("transparent", "opaque", "auto")},
     "checked": CHECKED,
 }
 #: The 2.5/2.6 lines: two more qualities and GIF/SVG output.
