@@ -59,7 +59,7 @@ def _base_type(annotation: Any) -> tuple[type, bool]:
 
 def _add_request_options(parser: argparse.ArgumentParser, models: list[Any]) -> None:
     """One option per request field that some model of ``models`` (one media type's) takes."""
-    from .requests import applies
+    from .requests import CLI_FORMS, applies
 
     for name, info in MediaRequest.model_fields.items():
         if name in _POSITIONAL or name in _CLI_ONLY_SKIP or not applies(name, models):
@@ -67,6 +67,8 @@ def _add_request_options(parser: argparse.ArgumentParser, models: list[Any]) -> 
         kind, is_list = _base_type(info.annotation)
         flag = "--" + name.replace("_", "-")
         help_text = info.description or ""
+        if name in CLI_FORMS:
+            help_text = f"{help_text} ({CLI_FORMS[name]})"
         if kind is bool:
             parser.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, default=None, help=help_text)
         elif is_list:

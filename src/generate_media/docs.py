@@ -35,8 +35,8 @@ __all__ = [
 ]
 
 TOOL_SUMMARY = (
-    "Results: file paths, resource links and metadata (a preview for images). To edit a result, pass its "
-    "continuation_id as continue_from; a 'pending' result's job_id resumes it."
+    "Results: file paths, resource links, metadata. Edit a result: its continuation_id as continue_from; "
+    "resume a pending one: its job_id."
 )
 
 #: Server settings (read once at startup). The API keys and base URLs come from the registry.
@@ -130,22 +130,28 @@ def search_hint(registry: Registry) -> str:
     return ", ".join(kept)
 
 
-def _advertised(spec: BackendSpec, media_type: MediaType) -> str:
-    support = spec.media[media_type]
-    if all(m.status == "retired" for m in support.models):
-        return f"{media_type.value} (retired)"
-    return f"{media_type.value} ({support.default_model})"
+def _live_media(spec: BackendSpec) -> str:
+    """The media types ``spec`` still serves (a type whose models are all retired is left out)."""
+    return ", ".join(
+        mt.value for mt in MediaType if mt in spec.media and any(m.status != "retired" for m in spec.media[mt].models)
+    )
 
 
 def tool_description(registry: Registry) -> str:
-    lines = [what_it_does(registry), TOOL_SUMMARY, ""]
-    lines.append("Backends (backend='auto' picks the first with a key set):")
-    for spec in registry:
-        media = ", ".join(_advertised(spec, mt) for mt in MediaType if mt in spec.media)
-        keys = " or ".join(spec.env_keys) if spec.env_keys else "no key"
-        lines.append(f"- {spec.name}: {media}; {keys}")
-    lines.append(_cost_line())
-    return "\n".join(lines)
+    """What the tool does, then which key reaches which backend (models are in the ``model`` enum)."""
+    backends = "; ".join(
+        f"{spec.name} {' or '.join(spec.env_keys) or 'no key'} ({_live_media(spec)})"
+        for spec in registry
+        if _live_media(spec)
+    )
+    return "\n".join(
+        [
+            what_it_does(registry),
+            TOOL_SUMMARY,
+            f"Backends, keys (backend='auto' picks the first set): {backends}.",
+            _cost_line(),
+        ]
+    )
 
 
 def _typical_usd(price: Price) -> float:
@@ -158,10 +164,8 @@ def _cost_line(limit: int = 3) -> str:
     costly = sorted(((k, p) for k, p in PRICES.items() if _typical_usd(p) >= 0.10), key=lambda kp: -_typical_usd(kp[1]))
     parts = []
     for (_, model_id), price in costly[:limit]:
-        per = f"${price.high:g}/{price.unit}"
-        seconds = price.default_seconds or 8.0
-        typical = f" (~${_typical_usd(price):.2f} for {seconds:g} s)" if price.unit == "second" else ""
-        parts.append(f"{model_id} {per}{typical}")
+        per = f"{price.default_seconds or 8.0:g} s" if price.unit == "second" else price.unit
+        parts.append(f"{model_id} ~${_typical_usd(price):.2f}/{per}")
     costly_text = f"Costly: {'; '.join(parts)}. " if parts else ""
     return f"{costly_text}Results carry estimated_cost (list price)."
 

@@ -18,6 +18,7 @@ from .errors import InvalidRequest, LimitExceeded
 from .spec import MediaType, ModelSpec
 
 __all__ = [
+    "CLI_FORMS",
     "KNOWN_FIELDS",
     "OPTION_FIELDS",
     "TAKEN_BY",
@@ -31,17 +32,23 @@ __all__ = [
 ]
 
 
+#: How the terminal takes the structured fields (added to their CLI help; the tool schema stays short).
+CLI_FORMS: dict[str, str] = {
+    "dialogue": "on the CLI: 'Speaker: text' per turn",
+    "speaker_voices": "on the CLI: 'Alice=Kore,Bob=Puck'",
+    "sections": "on the CLI: one JSON object per section",
+}
+
+
 class MediaRequest(BaseModel):
     """Arguments of ``generate_media``. Field descriptions are the tool's parameter docs."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    media_type: str = Field("image", description="What to make: image, video or audio.")
-    prompt: str | None = Field(
-        None, description="What to generate. For audio speech, the exact text to speak. Use `prompts` for a batch."
-    )
-    prompts: list[str] | None = Field(None, description="Batch: several prompts run concurrently, one file each.")
-    backend: str = Field("auto", description="Provider to use; 'auto' picks the best one with a key set.")
+    media_type: str = Field("image", description="What to make.")
+    prompt: str | None = Field(None, description="What to make; for speech, the exact text to speak.")
+    prompts: list[str] | None = Field(None, description="Batch: several prompts, one file each.")
+    backend: str = Field("auto", description="Provider; 'auto' picks one with a key set.")
     model: str | None = Field(None, description="Model id (default: the backend's default).")
     n: int = Field(1, description="Outputs per prompt (per model).")
     input_images: list[str] | None = Field(
@@ -49,25 +56,23 @@ class MediaRequest(BaseModel):
         description="Images to edit or animate: paths, file:// or https:// URLs, data URIs.",
     )
     mask: str | None = Field(None, description="Inpainting mask (PNG with transparent areas to repaint).")
-    continue_from: str | None = Field(
-        None, description="A continuation_id from an earlier result, to edit that output."
-    )
+    continue_from: str | None = Field(None, description="An earlier result's continuation_id, to edit that output.")
     job_id: str | None = Field(
         None,
-        description="Resume a pending long job from an earlier result; nothing is resubmitted.",
+        description="Resume a pending job (nothing is resubmitted).",
     )
-    aspect_ratio: str | None = Field(None, description="Aspect ratio such as 1:1, 16:9, 9:16 (per model).")
+    aspect_ratio: str | None = Field(None, description="Such as 1:1, 16:9, 9:16 (per model).")
     size: str | None = Field(None, description="Size or resolution (per model): 1024x1024, 1K, 2k, 720p...")
-    quality: str | None = Field(None, description="Quality tier (models that have one).")
+    quality: str | None = Field(None, description="Quality tier.")
     background: str | None = Field(None, description="Image background (OpenAI).")
     output_format: str | None = Field(None, description="Image file format.")
     duration: float | None = Field(None, description="Seconds of video, music or sound effect (per model).")
-    negative_prompt: str | None = Field(None, description="What to avoid, where the model supports it.")
-    seed: int | None = Field(None, description="Seed for repeatable output, where the model supports it.")
-    last_frame: str | None = Field(None, description="Video: image to end on (models that declare it).")
+    negative_prompt: str | None = Field(None, description="What to avoid.")
+    seed: int | None = Field(None, description="Seed for repeatable output.")
+    last_frame: str | None = Field(None, description="Video: image to end on.")
     reference_images: list[str] | None = Field(None, description="Video: reference images for subject or style.")
-    generate_audio: bool | None = Field(None, description="Video: include a soundtrack (models that declare it).")
-    audio_type: str = Field("speech", description="Audio operation; the tool description says what each does.")
+    generate_audio: bool | None = Field(None, description="Video: include a soundtrack.")
+    audio_type: str = Field("speech", description="Audio operation (see the description).")
     voice: str | None = Field(None, description="Voice id or name.")
     audio_format: str | None = Field(None, description="Audio format: mp3, wav, opus...")
     input_audio: str | None = Field(None, description="Source audio/video for voice_conversion, isolation or dubbing.")
@@ -75,7 +80,7 @@ class MediaRequest(BaseModel):
     target_language: str | None = Field(None, description="Dubbing target language code (e.g. es, fr, de).")
     source_language: str | None = Field(None, description="Dubbing or speech source language code.")
     speed: float | None = Field(None, description="Speech speed multiplier (OpenAI 0.25 to 4).")
-    instructions: str | None = Field(None, description="Speaking style instructions (models that take them).")
+    instructions: str | None = Field(None, description="Speaking style instructions.")
     voice_stability: float | None = Field(None, description="ElevenLabs voice stability, 0 to 1.")
     voice_similarity: float | None = Field(None, description="ElevenLabs voice similarity boost, 0 to 1.")
     prompt_influence: float | None = Field(None, description="Sound effects: how closely to follow the prompt, 0 to 1.")
@@ -84,13 +89,11 @@ class MediaRequest(BaseModel):
     voice_name: str | None = Field(None, description="Name for a designed or cloned voice.")
     dialogue: list[DialogueTurn] | None = Field(
         None,
-        description="audio_type=dialogue: the script, a list of {speaker, text} turns in order "
-        "(on the CLI: 'Speaker: text' per turn).",
+        description="audio_type=dialogue: the script, a list of {speaker, text} turns in order.",
     )
     speaker_voices: dict[str, str] | None = Field(
         None,
-        description="audio_type=dialogue: the voice of each speaker, {speaker: voice} "
-        "(on the CLI: 'Alice=Kore,Bob=Puck').",
+        description="audio_type=dialogue: the voice of each speaker, {speaker: voice}.",
     )
     timestamps: bool | None = Field(
         None,
@@ -99,12 +102,12 @@ class MediaRequest(BaseModel):
     sections: list[SongSection] | None = Field(
         None,
         description="Music: a structured song, a list of {name, duration (seconds), lyrics, styles} sections in order; "
-        "the prompt gives the overall style (on the CLI: one JSON object per section).",
+        "the prompt gives the overall style.",
     )
     style: str | None = Field(None, description="Local image restyle: a style name (or its index).")
     output_dir: str | None = Field(None, description="Directory for the files, inside the allowed directories.")
     filename: str | None = Field(None, description="Base file name; the real extension is added.")
-    max_concurrent: int = Field(4, description="Batch: how many prompts run at once (1 to 16).")
+    max_concurrent: int = Field(4, description="Batch: prompts run at once.")
     wait_s: float | None = Field(
         None, description="Long jobs: seconds to wait before a pending job_id (0: to the end)."
     )

@@ -119,6 +119,8 @@ def flatten_schema(schema: dict[str, Any], registry: Registry) -> dict[str, Any]
     for prop in props.values():  # an array's items repeat what the array's description says
         if isinstance(prop.get("items"), dict):
             prop["items"].pop("description", None)
+            for field_schema in prop["items"].get("properties", {}).values():
+                field_schema.pop("description", None)
     props["max_concurrent"].update(minimum=1, maximum=16)
     props["n"]["minimum"] = 1
     props["duration"]["exclusiveMinimum"] = 0
