@@ -177,10 +177,11 @@ async def test_auto_never_offers_sora_even_with_only_an_openai_key(dated_server,
     server, _ = dated_server("2026-12-03", OPENAI)
     async with Client(server) as client:
         result = await client.call_tool("generate_media", {"media_type": "video", "prompt": "x", "backend": "auto"})
-    # Only the offline slideshow is left; its hint names the keys that reach a live video model, not OpenAI's.
-    assert result.structured_content["backend"] == "local", result.content
-    [hint] = [w for w in result.structured_content["warnings"] if "made offline" in w]
-    assert "GEMINI_API_KEY" in hint and "OPENAI_API_KEY" not in hint
+    # Sora is retired and slides without pictures are a placeholder (never auto): the error names the
+    # keys that reach a live video model, not OpenAI's.
+    assert result.is_error and result.structured_content["error"]["code"] == "missing_key", result.content
+    message = result.structured_content["error"]["message"]
+    assert "GEMINI_API_KEY" in message and "OPENAI_API_KEY" not in message, message
     assert fake.of("openai") == []
 
 
