@@ -11,6 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import settings as declared
+from .settings import Setting
+
 __all__ = ["Limits", "Settings", "default_output_dir", "default_state_dir"]
 
 
@@ -27,31 +30,40 @@ def default_state_dir() -> Path:
     return Path(user_state_dir("generate-media", appauthor=False))
 
 
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
+def _number(env: Mapping[str, str], name: str) -> float | None:
     raw = env.get(name, "").strip()
     try:
-        return float(raw) if raw else default
+        return float(raw) if raw else None
     except ValueError as exc:
         raise ValueError(f"{name} must be a number, got {raw!r}") from exc
 
 
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
-    return int(_float(env, name, default))
+def _float(env: Mapping[str, str], setting: Setting[float]) -> float:
+    value = _number(env, setting.name)
+    return setting.default if value is None else value
 
 
-def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = env.get(name, "").strip().lower()
+def _optional_float(env: Mapping[str, str], setting: Setting[float | None]) -> float | None:
+    value = _number(env, setting.name)
+    return setting.default if value is None else value
+
+
+def _int(env: Mapping[str, str], setting: Setting[int]) -> int:
+    value = _number(env, setting.name)
+    return setting.default if value is None else int(value)
+
+
+def _flag(env: Mapping[str, str], setting: Setting[bool]) -> bool:
+    raw = env.get(setting.name, "").strip().lower()
     if not raw:
-        return default
+        return setting.default
     return raw in ("1", "true", "yes", "on")
 
 
 def _budget(env: Mapping[str, str]) -> float | None:
-    if not env.get("GENERATE_MEDIA_BUDGET_USD", "").strip():
-        return None
-    value = _float(env, "GENERATE_MEDIA_BUDGET_USD", 0.0)
-    if value < 0:
-        raise ValueError(f"GENERATE_MEDIA_BUDGET_USD must be 0 or more, got {value:g}")
+    value = _optional_float(env, declared.BUDGET_USD)
+    if value is not None and value < 0:
+        raise ValueError(f"{declared.BUDGET_USD.name} must be 0 or more, got {value:g}")
     return value
 
 
@@ -63,27 +75,27 @@ def _paths(raw: str) -> tuple[Path, ...]:
 class Limits:
     """Every limit is configurable by env and named in the error that enforces it."""
 
-    max_prompt_chars: int = 32_000
-    max_batch: int = 32
-    max_concurrent: int = 16
-    max_input_files: int = 16
-    max_input_bytes: int = 50 * 1024 * 1024
-    max_download_bytes: int = 2 * 1024 * 1024 * 1024
-    max_jobs_per_client: int = 16
-    preview_bytes: int = 48 * 1024
+    max_prompt_chars: int = declared.MAX_PROMPT_CHARS.default
+    max_batch: int = declared.MAX_BATCH.default
+    max_concurrent: int = declared.MAX_CONCURRENT.default
+    max_input_files: int = declared.MAX_INPUT_FILES.default
+    max_input_bytes: int = declared.MAX_INPUT_BYTES.default
+    max_download_bytes: int = declared.MAX_DOWNLOAD_BYTES.default
+    max_jobs_per_client: int = declared.MAX_JOBS_PER_CLIENT.default
+    preview_bytes: int = declared.PREVIEW_BYTES.default
     preview_pixels: int = 256
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Limits:
         return cls(
-            max_prompt_chars=_int(env, "GENERATE_MEDIA_MAX_PROMPT_CHARS", cls.max_prompt_chars),
-            max_batch=_int(env, "GENERATE_MEDIA_MAX_BATCH", cls.max_batch),
-            max_concurrent=_int(env, "GENERATE_MEDIA_MAX_CONCURRENT", cls.max_concurrent),
-            max_input_files=_int(env, "GENERATE_MEDIA_MAX_INPUT_FILES", cls.max_input_files),
-            max_input_bytes=_int(env, "GENERATE_MEDIA_MAX_INPUT_BYTES", cls.max_input_bytes),
-            max_download_bytes=_int(env, "GENERATE_MEDIA_MAX_DOWNLOAD_BYTES", cls.max_download_bytes),
-            max_jobs_per_client=_int(env, "GENERATE_MEDIA_MAX_JOBS_PER_CLIENT", cls.max_jobs_per_client),
-            preview_bytes=_int(env, "GENERATE_MEDIA_PREVIEW_BYTES", cls.preview_bytes),
+            max_prompt_chars=_int(env, declared.MAX_PROMPT_CHARS),
+            max_batch=_int(env, declared.MAX_BATCH),
+            max_concurrent=_int(env, declared.MAX_CONCURRENT),
+            max_input_files=_int(env, declared.MAX_INPUT_FILES),
+            max_input_bytes=_int(env, declared.MAX_INPUT_BYTES),
+            max_download_bytes=_int(env, declared.MAX_DOWNLOAD_BYTES),
+            max_jobs_per_client=_int(env, declared.MAX_JOBS_PER_CLIENT),
+            preview_bytes=_int(env, declared.PREVIEW_BYTES),
         )
 
 
@@ -95,45 +107,43 @@ class Settings:
     output_dir: Path = field(default_factory=default_output_dir)
     state_dir: Path = field(default_factory=default_state_dir)
     allowed_dirs: tuple[Path, ...] = ()
-    preview: bool = True
+    preview: bool = declared.PREVIEW.default
     wait_budget_s: float | None = None  # None: chosen per client (clients.py)
-    poll_interval_s: float = 5.0
-    job_deadline_s: float = 3600.0
-    request_timeout_s: float = 120.0
+    poll_interval_s: float = declared.POLL_INTERVAL_S.default
+    job_deadline_s: float = declared.JOB_DEADLINE_S.default
+    request_timeout_s: float = declared.REQUEST_TIMEOUT_S.default
     call_deadline_s: float | None = None  # None: 3 x request_timeout_s (see provider_deadline_s)
-    max_retries: int = 2
-    allow_http_urls: bool = False
-    allow_private_urls: bool = False
+    max_retries: int = declared.MAX_RETRIES.default
+    allow_http_urls: bool = declared.ALLOW_HTTP_URLS.default
+    allow_private_urls: bool = declared.ALLOW_PRIVATE_URLS.default
     limits: Limits = field(default_factory=Limits)
     #: Spend cap in USD per principal per UTC day (list-price estimates); None: no cap.
     budget_usd: float | None = None
     #: Offer the MCP Apps viewer (ui://generate-media/viewer.html) to clients that render apps.
-    viewer: bool = True
+    viewer: bool = declared.VIEWER.default
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = dict(os.environ if env is None else env)
-        out = env.get("GENERATE_MEDIA_OUTPUT_DIR", "").strip()
-        state = env.get("GENERATE_MEDIA_STATE_DIR", "").strip()
+        out = env.get(declared.OUTPUT_DIR.name, "").strip()
+        state = env.get(declared.STATE_DIR.name, "").strip()
         return cls(
             env=env,
             output_dir=Path(out).expanduser() if out else default_output_dir(),
             state_dir=Path(state).expanduser() if state else default_state_dir(),
-            allowed_dirs=_paths(env.get("GENERATE_MEDIA_ALLOWED_DIRS", "")),
-            preview=_flag(env, "GENERATE_MEDIA_PREVIEW", True),
-            wait_budget_s=_float(env, "GENERATE_MEDIA_WAIT_BUDGET_S", 0.0)
-            if env.get("GENERATE_MEDIA_WAIT_BUDGET_S", "").strip()
-            else None,
-            poll_interval_s=_float(env, "GENERATE_MEDIA_POLL_INTERVAL_S", 5.0),
-            job_deadline_s=_float(env, "GENERATE_MEDIA_JOB_DEADLINE_S", 3600.0),
-            request_timeout_s=_float(env, "GENERATE_MEDIA_REQUEST_TIMEOUT_S", 120.0),
-            call_deadline_s=_float(env, "GENERATE_MEDIA_CALL_DEADLINE_S", 0.0) or None,
-            max_retries=_int(env, "GENERATE_MEDIA_MAX_RETRIES", 2),
-            allow_http_urls=_flag(env, "GENERATE_MEDIA_ALLOW_HTTP_URLS", False),
-            allow_private_urls=_flag(env, "GENERATE_MEDIA_ALLOW_PRIVATE_URLS", False),
+            allowed_dirs=_paths(env.get(declared.ALLOWED_DIRS.name, "")),
+            preview=_flag(env, declared.PREVIEW),
+            wait_budget_s=_optional_float(env, declared.WAIT_BUDGET_S),
+            poll_interval_s=_float(env, declared.POLL_INTERVAL_S),
+            job_deadline_s=_float(env, declared.JOB_DEADLINE_S),
+            request_timeout_s=_float(env, declared.REQUEST_TIMEOUT_S),
+            call_deadline_s=_optional_float(env, declared.CALL_DEADLINE_S) or None,
+            max_retries=_int(env, declared.MAX_RETRIES),
+            allow_http_urls=_flag(env, declared.ALLOW_HTTP_URLS),
+            allow_private_urls=_flag(env, declared.ALLOW_PRIVATE_URLS),
             limits=Limits.from_env(env),
             budget_usd=_budget(env),
-            viewer=_flag(env, "GENERATE_MEDIA_VIEWER", True),
+            viewer=_flag(env, declared.VIEWER),
         )
 
     @property

@@ -22,12 +22,15 @@ from .pricing import PRICES, Price
 from .registry import Registry
 from .requests import OPTION_FIELDS, MediaRequest
 from .selector import backend_unavailable, default_model_id, ordered_backends, select, utc_today
+from .settings import CORE_SETTINGS, Setting
 from .spec import BackendSpec, MediaType, ModelSpec
 
 __all__ = [
     "BackendRow",
     "backend_rows",
     "capabilities",
+    "declared_settings",
+    "env_names",
     "search_hint",
     "tool_description",
     "tool_markdown",
@@ -37,34 +40,6 @@ __all__ = [
 TOOL_SUMMARY = (
     "Results: file paths, resource links, metadata. Edit a result: its continuation_id as continue_from; "
     "resume a pending one: its job_id."
-)
-
-#: Server settings (read once at startup). The API keys and base URLs come from the registry.
-SETTINGS_ENV: tuple[tuple[str, str], ...] = (
-    ("GENERATE_MEDIA_OUTPUT_DIR", "where files go (default ~/Pictures/generate-media, else ~/generate-media)"),
-    ("GENERATE_MEDIA_ALLOWED_DIRS", "extra directories (os.pathsep-separated) inputs may come from and outputs go to"),
-    ("GENERATE_MEDIA_STATE_DIR", "job records and the resource index (default: the user state dir)"),
-    ("GENERATE_MEDIA_PRIORITY_IMAGE / _VIDEO / _AUDIO", "backend order for backend='auto', e.g. openai,grok"),
-    ("GENERATE_MEDIA_<BACKEND>_<TYPE>_MODEL", "default model override, e.g. GENERATE_MEDIA_OPENAI_IMAGE_MODEL"),
-    ("GENERATE_MEDIA_WAIT_BUDGET_S", "seconds a long job is waited for before a pending job_id (default: per client)"),
-    ("GENERATE_MEDIA_PREVIEW", "0 turns off inline image previews"),
-    ("GENERATE_MEDIA_VIEWER", "0 turns off the in-chat viewer (MCP Apps clients)"),
-    ("GENERATE_MEDIA_BUDGET_USD", "daily spend cap per client, USD (list-price estimates); calls over it are refused"),
-    ("GENERATE_MEDIA_HTTP_TOKEN / GENERATE_MEDIA_HTTP_TOKENS", "bearer token(s) for --http (name:token,...)"),
-)
-
-#: The same settings as env var names, for TOOL.md's frontmatter.
-SETTINGS_NAMES: tuple[str, ...] = (
-    "GENERATE_MEDIA_OUTPUT_DIR",
-    "GENERATE_MEDIA_ALLOWED_DIRS",
-    "GENERATE_MEDIA_STATE_DIR",
-    *(f"GENERATE_MEDIA_PRIORITY_{mt.value.upper()}" for mt in MediaType),
-    "GENERATE_MEDIA_WAIT_BUDGET_S",
-    "GENERATE_MEDIA_PREVIEW",
-    "GENERATE_MEDIA_VIEWER",
-    "GENERATE_MEDIA_BUDGET_USD",
-    "GENERATE_MEDIA_HTTP_TOKEN",
-    "GENERATE_MEDIA_HTTP_TOKENS",
 )
 
 _EXAMPLES: tuple[tuple[MediaType, str, dict[str, object]], ...] = (
@@ -275,9 +250,31 @@ def _yaml_list(values: Iterable[str]) -> str:
     return "[" + ", ".join(json.dumps(v) for v in values) + "]"
 
 
+def declared_settings(registry: Registry) -> list[Setting[Any]]:
+    """Every environment variable the server reads: the core's, then each backend's (keys first)."""
+    return [*CORE_SETTINGS, *(s for spec in registry for s in spec.all_settings())]
+
+
+def _instances(setting: Setting[Any], registry: Registry) -> list[str]:
+    """A pattern's names for this registry (``GENERATE_MEDIA_PRIORITY_<TYPE>`` for each media type served)."""
+    if not setting.is_pattern:
+        return [setting.name]
+    pairs = [(spec.name, mt) for spec in registry for mt in spec.media] if "<BACKEND>" in setting.name else []
+    if not pairs:
+        pairs = [("", mt) for mt in _served(registry)]
+    names = [setting.name.replace("<BACKEND>", b.upper()).replace("<TYPE>", mt.value.upper()) for b, mt in pairs]
+    return list(dict.fromkeys(names))
+
+
+def env_names(registry: Registry) -> list[str]:
+    """Every variable name the server reads, patterns spelled out (backends' first), for TOOL.md's front matter."""
+    backend = [n for spec in registry for s in spec.all_settings() for n in _instances(s, registry)]
+    core = [n for s in CORE_SETTINGS for n in _instances(s, registry)]
+    return list(dict.fromkeys([*backend, *core]))
+
+
 def _frontmatter(registry: Registry) -> list[str]:
     keys = list(dict.fromkeys(k for spec in registry for k in spec.env_keys))
-    urls = [spec.base_url_env for spec in registry if spec.base_url_env]
     served = _served(registry)
     keywords = ["mcp", *(f"{mt.value}-generation" for mt in served), *registry.names()]
     keywords += [support.default_model for spec in registry for support in spec.media.values()]
@@ -289,7 +286,7 @@ def _frontmatter(registry: Registry) -> list[str]:
         "category: multimodal",
         "requires_api_keys: []  # none: the local backend runs offline; any key below adds a provider",
         f"optional_api_keys: {_yaml_list(keys)}",
-        f"env: {_yaml_list([*keys, *urls, *SETTINGS_NAMES])}",
+        f"env: {_yaml_list(env_names(registry))}",
         "tasks:",
         *(f"  - {json.dumps(task)}" for task in tasks),
         f"keywords: {_yaml_list(dict.fromkeys(keywords))}",
@@ -501,8 +498,20 @@ def _examples(registry: Registry) -> list[str]:
     return lines[:-1]
 
 
-def _settings() -> list[str]:
-    return ["## Settings", "", *_table(["env var", "what"], ([f"`{k}`", v] for k, v in SETTINGS_ENV))]
+def _setting_row(setting: Setting[Any]) -> list[str]:
+    return [f"`{setting.name}`", setting.kind, setting.shown_default, setting.what]
+
+
+def _settings(registry: Registry) -> list[str]:
+    intro = (
+        "Every environment variable the server reads, all optional; read once at startup. Names in `<...>` "
+        "stand for a backend name or media type in capitals (`GENERATE_MEDIA_OPENAI_IMAGE_MODEL`). Flags take "
+        "1/true/yes/on; a limit is named in the error that enforces it."
+    )
+    core = _table(["env var", "type", "default", "what"], (_setting_row(s) for s in CORE_SETTINGS))
+    own = [[f"`{spec.name}`", *_setting_row(s)] for spec in registry for s in spec.all_settings()]
+    backend = _table(["backend", "env var", "type", "default", "what"], own)
+    return ["## Settings", "", intro, "", *core, "", "### Backend settings", "", *backend]
 
 
 def tool_markdown(registry: Registry) -> str:
@@ -527,6 +536,6 @@ def tool_markdown(registry: Registry) -> str:
         _flagged(registry),
         _prices(registry),
         _examples(registry),
-        _settings(),
+        _settings(registry),
     ]
     return "\n\n".join("\n".join(s) for s in sections) + "\n"

@@ -15,6 +15,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
+from .settings import Setting
+
 __all__ = [
     "LIFECYCLE_STATUSES",
     "BackendSpec",
@@ -279,6 +281,27 @@ class BackendSpec:
     docs_url: str = ""
     availability: Callable[[], str | None] | None = field(default=None, compare=False)
     notes: str = ""
+    #: Environment variables this backend reads beyond its keys and base URL (e.g. Vertex mode).
+    settings: tuple[Setting[Any], ...] = ()
+
+    def all_settings(self) -> tuple[Setting[Any], ...]:
+        """Every variable the backend reads: its keys, its base URL override, then its own settings."""
+        first = self.env_keys[0] if self.env_keys else ""
+        keys = tuple(
+            Setting(
+                k, "secret", "", f"API key; enables {self.title}" + (f" when {first} is unset" if i else ""), self.name
+            )
+            for i, k in enumerate(self.env_keys)
+        )
+        url: tuple[Setting[Any], ...] = ()
+        if self.base_url_env:
+            what = "endpoint override (proxies, gateways, tests)"
+            default = self.default_base_url or ""
+            url = (Setting(self.base_url_env, "url", default, what, self.name, "" if default else "the SDK's own"),)
+        return (*keys, *url, *self.settings)
+
+    def _fallback(self, index: int) -> str:
+        return f" when {self.env_keys[0]} is unset" if index else ""
 
     def models(self) -> list[tuple[MediaType, ModelSpec]]:
         return [(mt, m) for mt, support in self.media.items() for m in support.models]

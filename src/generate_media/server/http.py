@@ -33,6 +33,7 @@ from mcp.server.auth.provider import AccessToken
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 
+from .. import settings as declared
 from ..config import Settings
 from ..service import MediaService
 
@@ -48,13 +49,13 @@ __all__ = [
 
 log = logging.getLogger("generate_media.server.http")
 
-TOKEN_ENV = "GENERATE_MEDIA_HTTP_TOKEN"
-TOKENS_ENV = "GENERATE_MEDIA_HTTP_TOKENS"
-HOSTS_ENV = "GENERATE_MEDIA_HTTP_ALLOWED_HOSTS"
-SESSIONS_ENV = "GENERATE_MEDIA_HTTP_MAX_SESSIONS_PER_TOKEN"
-IDLE_ENV = "GENERATE_MEDIA_HTTP_SESSION_IDLE_S"
-DEFAULT_SESSIONS_PER_TOKEN = 16
-DEFAULT_SESSION_IDLE_S = 300.0
+TOKEN_ENV = declared.HTTP_TOKEN.name
+TOKENS_ENV = declared.HTTP_TOKENS.name
+HOSTS_ENV = declared.HTTP_ALLOWED_HOSTS.name
+SESSIONS_ENV = declared.HTTP_MAX_SESSIONS_PER_TOKEN.name
+IDLE_ENV = declared.HTTP_SESSION_IDLE_S.name
+DEFAULT_SESSIONS_PER_TOKEN = declared.HTTP_MAX_SESSIONS_PER_TOKEN.default
+DEFAULT_SESSION_IDLE_S = declared.HTTP_SESSION_IDLE_S.default
 MIN_TOKEN_CHARS = 16
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 _NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")

@@ -1,6 +1,7 @@
 """ElevenLabs: speech, sound effects, music, voice conversion, isolation, design, cloning, dubbing."""
 
 from .._compose import compose
+from .voices import VOICE_SETTING
 
 SPEC, BACKEND = compose(
     __name__,
@@ -9,4 +10,5 @@ SPEC, BACKEND = compose(
     env_keys=("ELEVENLABS_API_KEY",),
     base_url_env="ELEVENLABS_BASE_URL",
     docs_url="https://elevenlabs.io/docs/api-reference",
+    settings=(VOICE_SETTING,),
 )

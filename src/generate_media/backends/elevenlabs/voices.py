@@ -15,14 +15,23 @@ from typing import Any
 import anyio
 
 from ...errors import InvalidRequest
+from ...settings import Setting
 from ...spec import Call
 from ._client import KEY_ENV, NO_RETRIES, guarded, open_client
 
-__all__ = ["DEFAULT_VOICE", "list_voices", "remember", "resolve_voice"]
+__all__ = ["DEFAULT_VOICE", "VOICE_SETTING", "list_voices", "remember", "resolve_voice"]
 
 #: "George", a premade voice every account has. GENERATE_MEDIA_ELEVENLABS_VOICE overrides it.
 DEFAULT_VOICE = "JBFqnCBsd6RMkjVDRZzb"
 DEFAULT_VOICE_ENV = "GENERATE_MEDIA_ELEVENLABS_VOICE"
+VOICE_SETTING = Setting(
+    DEFAULT_VOICE_ENV,
+    "text",
+    DEFAULT_VOICE,
+    "voice (name or id) used when a request names none",
+    "elevenlabs",
+    f"{DEFAULT_VOICE} (George)",
+)
 _VOICE_ID = re.compile(r"^[A-Za-z0-9]{20}$")
 
 

@@ -1,6 +1,7 @@
 """Google: Gemini image models, Imagen (Vertex), video (Interactions API / Veo). One module per media type."""
 
 from .._compose import compose
+from ._client import SETTINGS
 
 SPEC, BACKEND = compose(
     __name__,
@@ -9,4 +10,5 @@ SPEC, BACKEND = compose(
     env_keys=("GEMINI_API_KEY", "GOOGLE_API_KEY"),
     base_url_env="GOOGLE_GEMINI_BASE_URL",
     docs_url="https://ai.google.dev/gemini-api/docs",
+    settings=SETTINGS,
 )

@@ -15,15 +15,20 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from ...errors import GenerateMediaError, InvalidRequest
+from ...settings import Setting
 from ...spec import Call
 from .._clients import key_digest, shared_client
 from .._errors import from_sdk
 
-__all__ = ["KEY_ENV", "VERTEX_ENV", "gemini_client", "translate", "vertex_client", "vertex_enabled"]
+__all__ = ["KEY_ENV", "SETTINGS", "VERTEX_ENV", "gemini_client", "translate", "vertex_client", "vertex_enabled"]
 
 KEY_ENV = "GEMINI_API_KEY or GOOGLE_API_KEY"
 VERTEX_ENV = "GOOGLE_GENAI_USE_VERTEXAI"
 VERTEX_BASE_URL_ENV = "GOOGLE_VERTEX_BASE_URL"
+SETTINGS: tuple[Setting[Any], ...] = (
+    Setting(VERTEX_ENV, "flag", False, "run Imagen and Veo on Vertex AI express mode with the API key", "google"),
+    Setting(VERTEX_BASE_URL_ENV, "url", "", "a Vertex AI endpoint (implies Vertex mode)", "google"),
+)
 
 
 def vertex_enabled(settings: Any) -> bool:
