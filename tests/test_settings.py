@@ -157,6 +157,20 @@ def test_defaults_come_from_the_declarations():
     assert changed.job_deadline_s == 60.0 and changed.call_deadline_s is None
 
 
+def test_server_json_lists_only_declared_variables_with_their_kind():
+    import json
+
+    server = json.loads((ROOT / "server.json").read_text("utf-8"))
+    by_name = {s.name: s for s in declared_settings(load_registry())}
+    formats = {"path": "filepath", "int": "number", "float": "number"}
+    listed = server["packages"][0]["environmentVariables"]
+    assert len(listed) >= 6
+    for var in listed:
+        setting = by_name[var["name"]]  # KeyError: server.json names a variable the code does not read
+        assert var["isSecret"] is (setting.kind == "secret"), var["name"]
+        assert var["format"] == formats.get(setting.kind, "string"), var["name"]
+
+
 def test_the_readme_names_only_declared_variables_and_points_to_the_full_table():
     readme = (ROOT / "README.md").read_text("utf-8")
     names = set(

@@ -1,7 +1,8 @@
 """Settings, read from the environment once at the edge and passed down.
 
 Nothing below the server or CLI reads ``os.environ``: backends get their key and base URL from
-``Settings`` through the service.
+``Settings`` through the service. Every variable's name and default is declared once in
+``settings.py`` (a backend's own on its ``BackendSpec``); TOOL.md's settings tables come from there.
 """
 
 from __future__ import annotations
