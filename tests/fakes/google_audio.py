@@ -14,8 +14,6 @@ at 40 s to keep tests fast).
 from __future__ import annotations
 
 import base64
-import functools
-import io
 import math
 import re
 import struct
@@ -25,7 +23,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from . import google, google_video
+from . import google, google_video, media
 from .core import FakeServer, Recorded
 
 ENV: dict[str, str] = {}  # served under google's prefix
@@ -76,28 +74,6 @@ def _error(code: int, status: str, message: str) -> JSONResponse:
 def pcm(seconds: float, rate: int = TTS_RATE) -> bytes:
     frames = int(seconds * rate)
     return b"".join(struct.pack("<h", int(6000 * math.sin(2 * math.pi * 220 * i / rate))) for i in range(frames))
-
-
-@functools.cache
-def stereo_mp3(seconds: float) -> bytes:
-    import av
-    import numpy as np
-
-    buf, rate = io.BytesIO(), 44100
-    with av.open(buf, "w", format="mp3") as out:
-        stream = out.add_stream("mp3", rate=rate, layout="stereo")
-        t, total = 0, int(seconds * rate)
-        while t < total:
-            n = min(1152, total - t)
-            wave = (0.2 * np.sin(2 * np.pi * 330 * (np.arange(t, t + n) / rate))).astype(np.float32)
-            frame = av.AudioFrame.from_ndarray(np.stack([wave, wave]), format="fltp", layout="stereo")
-            frame.sample_rate, frame.pts = rate, t
-            for packet in stream.encode(frame):
-                out.mux(packet)
-            t += n
-        for packet in stream.encode(None):
-            out.mux(packet)
-    return buf.getvalue()
 
 
 def camel(value: Any) -> Any:
@@ -183,7 +159,7 @@ async def lyria(request: Request, rec: Recorded, fake: FakeServer) -> Response:
         return _error(400, "input must be a text prompt", "INVALID_ARGUMENT")
     if body.get("background"):
         return _error(400, "Lyria does not run in the background", "INVALID_ARGUMENT")
-    song = stereo_mp3(_lyria_seconds(model, prompt))
+    song = media.mp3(_lyria_seconds(model, prompt), channels=2)  # Lyria answers stereo MP3
     lyrics = "[Instrumental]" if "Instrumental only" in prompt else LYRICS
     content = [
         {"type": "audio", "data": base64.b64encode(song).decode(), "mime_type": "audio/mpeg"},

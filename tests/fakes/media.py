@@ -51,10 +51,12 @@ def wav(seconds: float = 1.0, rate: int = 22050) -> bytes:
     return buf.getvalue()
 
 
-def _encode_audio(codec: str, fmt: str, seconds: float, rate: int, layout: str = "mono") -> bytes:
+def _encode_audio(codec: str, fmt: str, seconds: float, rate: int, channels: int = 1) -> bytes:
+    """A real tone in ``codec``/``fmt``, mono or stereo (the same wave on every channel)."""
     import av
     import numpy as np
 
+    layout = "stereo" if channels == 2 else "mono"
     buf = io.BytesIO()
     with av.open(buf, "w", format=fmt) as out:
         stream = out.add_stream(codec, rate=rate, layout=layout)
@@ -63,8 +65,9 @@ def _encode_audio(codec: str, fmt: str, seconds: float, rate: int, layout: str =
         t = 0
         while t < total:
             n = min(chunk, total - t)
-            samples = (0.2 * np.sin(2 * np.pi * 440 * (np.arange(t, t + n) / rate))).astype(np.float32)
-            frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="flt", layout=layout)
+            wave = (0.2 * np.sin(2 * np.pi * 440 * (np.arange(t, t + n) / rate))).astype(np.float32)
+            samples = np.tile(wave, (channels, 1))
+            frame = av.AudioFrame.from_ndarray(samples, format="fltp", layout=layout)
             frame.sample_rate = rate
             frame.pts = t
             for packet in stream.encode(frame):
@@ -76,8 +79,8 @@ def _encode_audio(codec: str, fmt: str, seconds: float, rate: int, layout: str =
 
 
 @functools.cache
-def mp3(seconds: float = 1.0, rate: int = 44100) -> bytes:
-    return _encode_audio("mp3", "mp3", seconds, rate)
+def mp3(seconds: float = 1.0, rate: int = 44100, channels: int = 1) -> bytes:
+    return _encode_audio("mp3", "mp3", seconds, rate, channels)
 
 
 @functools.cache
