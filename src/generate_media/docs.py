@@ -38,8 +38,8 @@ __all__ = [
 ]
 
 TOOL_SUMMARY = (
-    "Results: file paths, resource links, metadata. Edit a result: its continuation_id as continue_from; "
-    "resume a pending one: its job_id."
+    "Results: file paths, resource links, metadata. To edit a result, pass its continuation_id as continue_from; "
+    "to resume a pending one, its job_id."
 )
 
 _EXAMPLES: tuple[tuple[MediaType, str, dict[str, object]], ...] = (
@@ -142,7 +142,7 @@ def _cost_line(limit: int = 3) -> str:
         per = f"{price.default_seconds or 8.0:g} s" if price.unit == "second" else price.unit
         parts.append(f"{model_id} ~${_typical_usd(price):.2f}/{per}")
     costly_text = f"Costly: {'; '.join(parts)}. " if parts else ""
-    return f"{costly_text}Results carry estimated_cost (list price)."
+    return f"{costly_text}Results carry estimated_cost."
 
 
 def capabilities(model: ModelSpec) -> list[str]:
