@@ -35,6 +35,16 @@ def _attr(module: str, name: str) -> object:
     return getattr(import_module(module), name)
 
 
+def _literal(dotted: str) -> tuple[str, Callable[[], set[str]]]:
+    """Where a Literal alias lives (``package.module.Name``) and a loader of its values."""
+    module, name = dotted.rsplit(".", 1)
+    return dotted, lambda: _literals(_attr(module, name))
+
+
+#: google-genai lists every Gemini, Omni, TTS and Lyria id in one Literal.
+GEMINI_MODELS = "google.genai._gaos.types.interactions.model.Model"
+
+
 def _tts_request_models() -> set[str]:
     union = _attr("elevenlabs.types.text_to_speech_generation_request", "TextToSpeechGenerationRequest")
     return {
@@ -46,41 +56,13 @@ def _tts_request_models() -> set[str]:
 
 #: (backend, media type, operation) -> (SDK distribution, where the literal lives, its values).
 SOURCES: dict[tuple[str, MediaType, str], tuple[str, str, Callable[[], set[str]]]] = {
-    ("openai", MediaType.IMAGE, "generate"): (
-        "openai",
-        "openai.types.image_model.ImageModel",
-        lambda: _literals(_attr("openai.types.image_model", "ImageModel")),
-    ),
-    ("openai", MediaType.AUDIO, "speech"): (
-        "openai",
-        "openai.types.audio.speech_model.SpeechModel",
-        lambda: _literals(_attr("openai.types.audio.speech_model", "SpeechModel")),
-    ),
-    ("openai", MediaType.VIDEO, "generate"): (
-        "openai",
-        "openai.types.video_model.VideoModel",
-        lambda: _literals(_attr("openai.types.video_model", "VideoModel")),
-    ),
-    ("google", MediaType.IMAGE, "generate"): (
-        "google-genai",
-        "google.genai._gaos.types.interactions.model.Model",
-        lambda: _literals(_attr("google.genai._gaos.types.interactions.model", "Model")),
-    ),
-    ("google", MediaType.VIDEO, "generate"): (
-        "google-genai",
-        "google.genai._gaos.types.interactions.model.Model",
-        lambda: _literals(_attr("google.genai._gaos.types.interactions.model", "Model")),
-    ),
-    ("google", MediaType.AUDIO, "speech"): (
-        "google-genai",
-        "google.genai._gaos.types.interactions.model.Model",
-        lambda: _literals(_attr("google.genai._gaos.types.interactions.model", "Model")),
-    ),
-    ("google", MediaType.AUDIO, "music"): (
-        "google-genai",
-        "google.genai._gaos.types.interactions.model.Model",
-        lambda: _literals(_attr("google.genai._gaos.types.interactions.model", "Model")),
-    ),
+    ("openai", MediaType.IMAGE, "generate"): ("openai", *_literal("openai.types.image_model.ImageModel")),
+    ("openai", MediaType.AUDIO, "speech"): ("openai", *_literal("openai.types.audio.speech_model.SpeechModel")),
+    ("openai", MediaType.VIDEO, "generate"): ("openai", *_literal("openai.types.video_model.VideoModel")),
+    ("google", MediaType.IMAGE, "generate"): ("google-genai", *_literal(GEMINI_MODELS)),
+    ("google", MediaType.VIDEO, "generate"): ("google-genai", *_literal(GEMINI_MODELS)),
+    ("google", MediaType.AUDIO, "speech"): ("google-genai", *_literal(GEMINI_MODELS)),
+    ("google", MediaType.AUDIO, "music"): ("google-genai", *_literal(GEMINI_MODELS)),
     ("elevenlabs", MediaType.AUDIO, "speech"): (
         "elevenlabs",
         "TtsConversationalModel, TextToDialogueTtsModelId, TextToSpeechGenerationRequest.model_id",
@@ -97,14 +79,9 @@ SOURCES: dict[tuple[str, MediaType, str], tuple[str, str, Callable[[], set[str]]
     ),
     ("elevenlabs", MediaType.AUDIO, "sound_effect"): (
         "elevenlabs",
-        "elevenlabs.types.sfx_model_id.SfxModelId",
-        lambda: _literals(_attr("elevenlabs.types.sfx_model_id", "SfxModelId")),
+        *_literal("elevenlabs.types.sfx_model_id.SfxModelId"),
     ),
-    ("elevenlabs", MediaType.AUDIO, "music"): (
-        "elevenlabs",
-        "elevenlabs.types.music_model_id.MusicModelId",
-        lambda: _literals(_attr("elevenlabs.types.music_model_id", "MusicModelId")),
-    ),
+    ("elevenlabs", MediaType.AUDIO, "music"): ("elevenlabs", *_literal("elevenlabs.types.music_model_id.MusicModelId")),
     ("elevenlabs", MediaType.AUDIO, "voice_design"): (
         "elevenlabs",
         "VoiceDesignRequestModelModelId",
