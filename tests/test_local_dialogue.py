@@ -21,7 +21,11 @@ pytestmark = [
     pytest.mark.skipif(extra_missing() is not None, reason=f"local extra: {extra_missing()}"),
 ]
 
-LINE = "Hello there, how are you doing today?"
+LINE = "Hello there, how are you doing today? The weather is lovely and warm this morning."
+# Two sentences per turn: piper's prosody is random from run to run, and one short sentence gave too few
+# voiced frames for a steady median pitch (its ratio once measured 0.97 on CI; with this line 20 runs gave
+# 0.805 to 0.891, while joe against joe gave 0.94 to 1.08 in 10).
+WORDS = len(LINE.split())
 
 
 def _samples(path: str):
@@ -83,15 +87,15 @@ async def test_a_dialogue_gives_each_speaker_a_distinct_voice_joined_with_pauses
     item = result.structured_content["items"][0]
     assert item["metadata"]["speakers"] == {"Ann": "joe", "Bob": "joe-deep"}
     words = json.loads(Path(item["sidecars"]["json"]).read_text())["words"]
-    assert [w["speaker"] for w in words] == ["Ann"] * 7 + ["Bob"] * 7
+    assert [w["speaker"] for w in words] == ["Ann"] * WORDS + ["Bob"] * WORDS
     assert [w["text"] for w in words] == LINE.split() * 2
     samples, rate = _samples(item["path"])
-    ann_end, bob_start = words[6]["end"], words[7]["start"]
+    ann_end, bob_start = words[WORDS - 1]["end"], words[WORDS]["start"]
     gap = samples[int(ann_end * rate) + 200 : int(bob_start * rate) - 200]
     assert bob_start - ann_end >= 0.35 and float(abs(gap).max()) < 0.05  # a pause of silence between turns
     ann = _pitch(samples[: int(ann_end * rate)], rate)
     bob = _pitch(samples[int(bob_start * rate) :], rate)
-    assert 0.72 < bob / ann < 0.92, (ann, bob)  # joe-deep is joe at 0.82 of the pitch
+    assert 0.72 < bob / ann < 0.93, (ann, bob)  # joe-deep is joe at 0.82 of the pitch
     assert "Ann: Hello there," in Path(item["sidecars"]["srt"]).read_text()
 
 
