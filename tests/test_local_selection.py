@@ -19,14 +19,15 @@ from generate_media.spec import BackendSpec, MediaSupport, MediaType, ModelSpec
 REGISTRY = load_registry()
 LOCAL = REGISTRY.get("local")
 NO_KEYS = Settings(env={})
+Request = REGISTRY.request_type  # the request with the backends' declared options (style...)
 
 
 def _audio(audio_type: str, **kwargs) -> MediaRequest:
-    return MediaRequest(media_type="audio", audio_type=audio_type, prompt="p", **kwargs)
+    return Request(media_type="audio", audio_type=audio_type, prompt="p", **kwargs)
 
 
 def _image(**kwargs) -> MediaRequest:
-    return MediaRequest(media_type="image", prompt="p", **kwargs)
+    return Request(media_type="image", prompt="p", **kwargs)
 
 
 def _registry_with(*specs: BackendSpec) -> Registry:
@@ -50,7 +51,7 @@ def test_every_local_placeholder_model_is_declared_a_placeholder():
     ("request_", "model"),
     [
         (_audio("speech"), "local-piper-joe"),
-        (MediaRequest(media_type="video", prompt="p", input_images=["x.png"]), "local-slideshow"),
+        (Request(media_type="video", prompt="p", input_images=["x.png"]), "local-slideshow"),
         (_image(input_images=["x.png"], style="3"), "local-styletransfer"),
     ],
 )
@@ -60,7 +61,7 @@ def test_with_no_keys_real_local_capabilities_are_chosen_automatically(request_,
 
 
 @pytest.mark.parametrize(
-    "request_", [_audio("sound_effect"), _image(), MediaRequest(media_type="video", prompt="waves at dusk")]
+    "request_", [_audio("sound_effect"), _image(), Request(media_type="video", prompt="waves at dusk")]
 )
 def test_placeholders_are_never_automatic_and_the_error_names_keys_and_backend_local(request_):
     with pytest.raises(MissingKey) as info:
@@ -79,7 +80,7 @@ def test_any_keyed_backend_serving_the_request_wins_over_local():
                 continue  # a retired backend (OpenAI video) serves nothing
             operation = support.model(support.default_model).operations[0]
             extra = {"audio_type": operation} if media_type is MediaType.AUDIO else {}
-            req = MediaRequest(media_type=media_type.value, prompt="p", **extra)
+            req = Request(media_type=media_type.value, prompt="p", **extra)
             chosen = select(req, REGISTRY, Settings(env={spec.env_keys[0]: "k" * 12}))
             assert chosen.name != "local", (spec.name, media_type)
 
@@ -114,8 +115,9 @@ def test_a_model_naming_restyle_with_no_style_says_style_is_needed():
 
 def test_required_fields_are_reported_together_and_satisfied_by_any_value():
     model = ModelSpec(id="m", max_input_images=1, options=frozenset({"style"}), required=("input_images", "style"))
-    assert unsupported(_image(), model) == ["m needs input_images and style"]
-    assert unsupported(_image(input_images=["a.png"], style="0"), model) == []
+    support = LOCAL.media[MediaType.IMAGE]
+    assert unsupported(_image(), model, support) == ["m needs input_images and style"]
+    assert unsupported(_image(input_images=["a.png"], style="0"), model, support) == []
 
 
 def _spec(availability=None, model_availability=None) -> BackendSpec:

@@ -57,13 +57,18 @@ def _base_type(annotation: Any) -> tuple[type, bool]:
     return (annotation if isinstance(annotation, type) else str), False
 
 
-def _add_request_options(parser: argparse.ArgumentParser, models: list[Any]) -> None:
-    """One option per request field that some model of ``models`` (one media type's) takes."""
+def _add_request_options(parser: argparse.ArgumentParser, models: list[Any], request_type: type[MediaRequest]) -> None:
+    """One option per request field (the backends' declared options included) that some model of
+    ``models`` (one media type's) takes."""
     from .requests import CLI_FORMS, applies
 
-    for name, info in MediaRequest.model_fields.items():
-        if name in _POSITIONAL or name in _CLI_ONLY_SKIP or not applies(name, models):
-            continue
+    fields = [
+        (name, info)
+        for name, info in request_type.model_fields.items()
+        if name not in _POSITIONAL and name not in _CLI_ONLY_SKIP and applies(name, models)
+    ]
+    parser.set_defaults(request_fields=(*_POSITIONAL, *(name for name, _ in fields)))
+    for name, info in fields:
         kind, is_list = _base_type(info.annotation)
         flag = "--" + name.replace("_", "-")
         help_text = info.description or ""
@@ -101,7 +106,7 @@ def _parser() -> argparse.ArgumentParser:
             description=f"Generate {media}. Long jobs wait to the end unless --wait-s is given.",
         )
         gen.add_argument("prompt", nargs="?", default=None, help="What to generate (the text to speak for speech).")
-        _add_request_options(gen, taking)
+        _add_request_options(gen, taking, registry.request_type)
     backends = sub.add_parser("backends", help="list backends, models, capabilities and which keys are set")
     backends.add_argument("--json", action="store_true", help="print as JSON")
     backends.add_argument("--voices", metavar="BACKEND", help="list the voices of BACKEND (e.g. elevenlabs)")
@@ -319,7 +324,7 @@ def _jobs(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _arguments(args: argparse.Namespace) -> dict[str, Any]:
-    arguments = {k: v for k, v in vars(args).items() if k in MediaRequest.model_fields and v is not None}
+    arguments = {k: v for k, v in vars(args).items() if k in args.request_fields and v is not None}
     arguments["media_type"] = args.command
     arguments["preview"] = False
     # A terminal can wait: long jobs run to the end unless --wait-s says otherwise.

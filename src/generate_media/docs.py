@@ -20,7 +20,7 @@ from .config import Settings
 from .errors import GenerateMediaError
 from .pricing import PRICES, Price
 from .registry import Registry
-from .requests import OPTION_FIELDS, MediaRequest
+from .requests import OPTION_FIELDS, MediaRequest, Taker
 from .selector import backend_unavailable, default_model_id, ordered_backends, select, utc_today
 from .settings import CORE_SETTINGS, Setting
 from .spec import BackendSpec, MediaType, ModelSpec
@@ -303,11 +303,23 @@ def _type_name(annotation: Any) -> str:
     return str(getattr(annotation, "__name__", annotation))
 
 
-def _parameters() -> list[str]:
+def _accepted_by(takers: list[Taker]) -> str:
+    """Who takes a declared option, with what: ``elevenlabs 0.7 to 1.2, openai 0.25 to 4``."""
+    found: dict[str, str] = {}
+    for taker in takers:
+        values = taker.option.accepted(taker.values)
+        found.setdefault(f"{taker.backend} {taker.media.value}", values)
+    return ", ".join(f"{who} ({values})" if values else who for who, values in found.items())
+
+
+def _parameters(registry: Registry) -> list[str]:
     rows = []
-    for name, info in MediaRequest.model_fields.items():
+    declared = registry.options()
+    for name, info in registry.request_type.model_fields.items():
         default = "" if info.default is None else json.dumps(info.default)
         note = " Model option: only models listing it accept it." if name in OPTION_FIELDS else ""
+        if name in declared:
+            note = f" Model option: {_accepted_by(declared[name])}."
         rows.append([f"`{name}`", _type_name(info.annotation), default or "—", (info.description or "") + note])
     return ["## Parameters", "", "Every parameter is optional.", "", *_table(["name", "type", "default", "what"], rows)]
 
@@ -528,7 +540,7 @@ def tool_markdown(registry: Registry) -> str:
             TOOL_SUMMARY,
         ],
         _asked_for(registry),
-        _parameters(),
+        _parameters(registry),
         _backends(registry),
         _priorities(registry),
         _models(registry),

@@ -10,9 +10,11 @@ import importlib
 import pkgutil
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from types import ModuleType
 from typing import Any
 
+from .requests import OPTION_FIELDS, MediaRequest, Taker, request_model
 from .spec import BackendSpec, MediaType, ModelSpec, Operation
 
 __all__ = ["Registry", "load_registry"]
@@ -59,6 +61,23 @@ class Registry:
         models = [m for spec in self.serving(media_type) for m in spec.media[media_type].models]
         return list(dict.fromkeys(name for m in models for name in m.operations))
 
+    def options(self) -> dict[str, list[Taker]]:
+        """Every option the backends declare, by name, with each model that takes it
+        (by media type, then backend in discovery order)."""
+        found: dict[str, list[Taker]] = {}
+        for media_type in MediaType:
+            for spec in self.serving(media_type):
+                support = spec.media[media_type]
+                for option in support.options:
+                    takers = [m for m in support.models if option.name in m.options]
+                    found.setdefault(option.name, []).extend(Taker(spec.name, media_type, m, option) for m in takers)
+        return found
+
+    @cached_property
+    def request_type(self) -> type[MediaRequest]:
+        """The request with every declared option as a parameter (see ``requests.request_model``)."""
+        return request_model(self.options())
+
     def by_prefix(self, continuation_id: str) -> tuple[BackendSpec, MediaType] | None:
         """The backend and media type whose continuation prefix starts this id."""
         for spec in self.specs.values():
@@ -84,6 +103,7 @@ def load_registry(package: str = "generate_media.backends") -> Registry:
         if spec.name != info.name:
             raise RuntimeError(f"backend module {info.name} declares SPEC.name={spec.name!r}; they must match")
         _check_worded(spec)
+        _check_options(spec)
         specs[spec.name] = spec
         modules[spec.name] = module
     return Registry(specs=specs, modules=modules)
@@ -100,3 +120,19 @@ def _check_worded(spec: BackendSpec) -> None:
                 f"backend {spec.name} ({media_type.value}) does {', '.join(missing)} without saying so in words: "
                 "add an Operation for each to its MediaSupport.operations"
             )
+
+
+def _check_options(spec: BackendSpec) -> None:
+    """Every option a model names is a core one or declared next to it, and every declared one is taken."""
+    for media_type, support in spec.media.items():
+        declared = [o.name for o in support.options]
+        if dup := sorted({n for n in declared if declared.count(n) > 1}):
+            raise RuntimeError(f"backend {spec.name} ({media_type.value}) declares option {dup[0]} twice")
+        for model in support.models:
+            if unknown := sorted(model.options - set(OPTION_FIELDS) - set(declared)):
+                raise RuntimeError(
+                    f"{spec.name}/{model.id} takes {', '.join(unknown)}, which {spec.name} does not declare: "
+                    "add an Option for each to its MediaSupport.options"
+                )
+        if idle := [n for n in declared if not any(n in m.options for m in support.models)]:
+            raise RuntimeError(f"backend {spec.name} declares option {idle[0]} that no model takes; remove it")

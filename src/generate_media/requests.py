@@ -1,21 +1,23 @@
 """The request model (every tool parameter, documented once) and its checks against a model.
 
-The MCP tool's input schema and the CLI's options are both derived from :class:`MediaRequest`,
+:class:`MediaRequest` holds the parameters the core knows; each backend declares its own options
+(:class:`~generate_media.spec.Option`) and :func:`request_model` merges them into one request type
+per registry. The MCP tool's input schema and the CLI's options are both derived from that type,
 so they cannot drift. :func:`unsupported` answers "can this model honour this request?" with the
 reasons it cannot, which the selector uses to filter and the service uses to reject.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
 
 from .audio_parts import DialogueTurn, SongSection, parse_sections, parse_speaker_voices, parse_turns
 from .config import Limits
 from .errors import InvalidRequest, LimitExceeded
-from .spec import MediaType, ModelSpec
+from .spec import MediaSupport, MediaType, ModelSpec, Option
 
 __all__ = [
     "CLI_FORMS",
@@ -23,10 +25,13 @@ __all__ = [
     "OPTION_FIELDS",
     "TAKEN_BY",
     "MediaRequest",
+    "Taker",
     "applies",
     "check_known",
     "known_values",
+    "option_bounds",
     "parse_request",
+    "request_model",
     "unsupported",
     "validate_limits",
 ]
@@ -64,47 +69,28 @@ class MediaRequest(BaseModel):
     aspect_ratio: str | None = Field(None, description="Such as 1:1, 16:9, 9:16 (per model).")
     size: str | None = Field(None, description="Size or resolution (per model): 1024x1024, 1K, 2k, 720p...")
     quality: str | None = Field(None, description="Quality tier.")
-    background: str | None = Field(None, description="Image background (OpenAI).")
     output_format: str | None = Field(None, description="Image file format.")
     duration: float | None = Field(None, description="Seconds of video, music or sound effect (per model).")
-    negative_prompt: str | None = Field(None, description="What to avoid.")
-    seed: int | None = Field(None, description="Seed for repeatable output.")
     last_frame: str | None = Field(None, description="Video: image to end on.")
     reference_images: list[str] | None = Field(None, description="Video: reference images for subject or style.")
-    generate_audio: bool | None = Field(None, description="Video: include a soundtrack.")
     audio_type: str = Field("speech", description="Audio operation (see the description).")
     voice: str | None = Field(None, description="Voice id or name.")
     audio_format: str | None = Field(None, description="Audio format: mp3, wav, opus...")
     input_audio: str | None = Field(None, description="Source audio/video for voice_conversion, isolation or dubbing.")
     voice_samples: list[str] | None = Field(None, description="Audio samples for voice_clone.")
-    target_language: str | None = Field(None, description="Dubbing target language code (e.g. es, fr, de).")
-    source_language: str | None = Field(None, description="Dubbing or speech source language code.")
-    speed: float | None = Field(None, description="Speech speed multiplier (OpenAI 0.25 to 4).")
-    instructions: str | None = Field(None, description="Speaking style instructions.")
-    voice_stability: float | None = Field(None, description="ElevenLabs voice stability, 0 to 1.")
-    voice_similarity: float | None = Field(None, description="ElevenLabs voice similarity boost, 0 to 1.")
-    prompt_influence: float | None = Field(None, description="Sound effects: how closely to follow the prompt, 0 to 1.")
-    loop: bool | None = Field(None, description="Sound effects: make a seamless loop.")
-    instrumental: bool | None = Field(None, description="Music: no vocals.")
-    voice_name: str | None = Field(None, description="Name for a designed or cloned voice.")
     dialogue: list[DialogueTurn] | None = Field(
         None,
-        description="audio_type=dialogue: the script, a list of {speaker, text} turns in order.",
+        description="Dialogue script: {speaker, text} turns in order.",
     )
     speaker_voices: dict[str, str] | None = Field(
         None,
-        description="audio_type=dialogue: the voice of each speaker, {speaker: voice}.",
-    )
-    timestamps: bool | None = Field(
-        None,
-        description="Speech and dialogue: also write word timings (<name>.json, <name>.srt).",
+        description="Dialogue: {speaker: voice}.",
     )
     sections: list[SongSection] | None = Field(
         None,
         description="Music: a structured song, a list of {name, duration (seconds), lyrics, styles} sections in order; "
         "the prompt gives the overall style.",
     )
-    style: str | None = Field(None, description="Local image restyle: a style name (or its index).")
     output_dir: str | None = Field(None, description="Directory for the files, inside the allowed directories.")
     filename: str | None = Field(None, description="Base file name; the real extension is added.")
     max_concurrent: int = Field(4, description="Batch: prompts run at once.")
@@ -133,6 +119,11 @@ class MediaRequest(BaseModel):
     def _sections(cls, value: Any) -> Any:
         return parse_sections(value)
 
+    def options(self) -> dict[str, Any]:
+        """The backend-declared options this request sets, by name (see :func:`request_model`)."""
+        core = MediaRequest.model_fields
+        return {n: v for n in type(self).model_fields if n not in core and (v := getattr(self, n)) is not None}
+
     @property
     def media(self) -> MediaType:
         return MediaType(self.media_type)
@@ -148,30 +139,58 @@ class MediaRequest(BaseModel):
         return list(self.prompts) if self.prompts else [self.prompt or ""]
 
 
-#: Fields honoured only when the model lists them in ``ModelSpec.options``.
+#: Core fields honoured only when the model lists them in ``ModelSpec.options``: the core loads their
+#: files or parses their structure. A backend's own parameters are declared by the backend (``Option``).
 OPTION_FIELDS: tuple[str, ...] = (
-    "background",
-    "negative_prompt",
-    "seed",
     "last_frame",
     "reference_images",
-    "generate_audio",
     "input_audio",
     "voice_samples",
-    "target_language",
-    "source_language",
-    "speed",
-    "instructions",
-    "voice_stability",
-    "voice_similarity",
-    "prompt_influence",
-    "loop",
-    "instrumental",
-    "voice_name",
-    "style",
-    "timestamps",
     "sections",
 )
+
+
+class Taker(NamedTuple):
+    """One model that takes a declared option, with its backend's declaration of it."""
+
+    backend: str
+    media: MediaType
+    model: ModelSpec
+    option: Option
+
+    @property
+    def values(self) -> tuple[str, ...]:
+        """The strings this model accepts (its ``choices`` narrow the option's ``values``)."""
+        return tuple(self.model.choices.get(self.option.name, self.option.values))
+
+
+def request_model(options: Mapping[str, list[Taker]]) -> type[MediaRequest]:
+    """:class:`MediaRequest` with one optional field per declared option (the first declaration's
+    type and description).
+
+    Raises:
+        RuntimeError: an option reuses a core parameter's name, or two backends give it different types.
+    """
+    fields: dict[str, Any] = {}
+    for name, takers in options.items():
+        first = takers[0].option
+        if name in MediaRequest.model_fields:
+            raise RuntimeError(f"backend {takers[0].backend} declares option {name!r}, a core parameter; rename it")
+        if clash := next((t for t in takers if t.option.type is not first.type), None):
+            raise RuntimeError(
+                f"option {name!r} is a {first.type.__name__} on {takers[0].backend} but a "
+                f"{clash.option.type.__name__} on {clash.backend}; declare one type"
+            )
+        fields[name] = (first.type | None, Field(None, description=first.description))
+    if not fields:
+        return MediaRequest
+    return create_model("MediaRequest", __base__=MediaRequest, __module__=__name__, **fields)
+
+
+def option_bounds(takers: Iterable[Taker]) -> tuple[float, float] | None:
+    """The union of the takers' ranges (None when no taker bounds the option)."""
+    ranges = [t.option.range for t in takers if t.option.range is not None]
+    return (min(r[0] for r in ranges), max(r[1] for r in ranges)) if ranges else None
 
 
 def _offers(attribute: str) -> Callable[[ModelSpec], bool]:
@@ -205,6 +224,8 @@ TAKEN_BY: dict[str, Callable[[ModelSpec], bool]] = {
 
 def applies(field: str, models: Iterable[ModelSpec]) -> bool:
     """Whether some model of ``models`` takes ``field`` (the CLI shows each media type only those)."""
+    if field not in MediaRequest.model_fields:  # a declared option
+        return any(field in model.options for model in models)
     taken = TAKEN_BY.get(field)
     return taken is None or any(taken(model) for model in models)
 
@@ -232,18 +253,16 @@ def _check_size(req: MediaRequest, model: ModelSpec) -> str | None:
     return f"size={req.size!r} is not accepted by {model.id}: {why} (accepted: {named}{model.pixel_sizes.describe()})"
 
 
-def _accepts(name: str, value: str, allowed: tuple[str, ...] | list[str]) -> bool:
-    """``value`` is one of ``allowed``; a style may also be given by its index."""
-    if value in allowed:
-        return True
-    return name == "style" and value.isdigit() and int(value) < len(allowed)
-
-
-def _check_choices(req: MediaRequest, model: ModelSpec) -> str | None:
-    for name, allowed in model.choices.items():
-        value = getattr(req, name)
-        if value is not None and name in model.options and not _accepts(name, value, allowed):
-            return f"{name}={value!r} is not accepted by {model.id} (accepted: {', '.join(allowed)})"
+def _check_declared(req: MediaRequest, model: ModelSpec, support: MediaSupport | None) -> str | None:
+    """A declared option's value outside what this model accepts (its range or values)."""
+    for name, value in req.options().items():
+        option = support.option(name) if support is not None else None
+        if option is None or name not in model.options:
+            continue  # _check_options names an option the model does not take
+        values = model.choices.get(name)
+        if not option.accepts(value, values):
+            shown = f"{value:g}" if isinstance(value, float) else repr(value)
+            return f"{name}={shown} is not accepted by {model.id} (accepted: {option.accepted(values)})"
     return None
 
 
@@ -304,14 +323,15 @@ def _check_operation(req: MediaRequest, model: ModelSpec) -> str | None:
 
 
 def _check_required(req: MediaRequest, model: ModelSpec) -> str | None:
-    missing = [f for f in model.required if not getattr(req, f)]
+    missing = [f for f in model.required if not getattr(req, f, None)]
     if not missing:
         return None
     return f"{model.id} needs {' and '.join(missing)}"
 
 
 def _check_options(req: MediaRequest, model: ModelSpec) -> str | None:
-    extra = [f for f in OPTION_FIELDS if getattr(req, f) is not None and f not in model.options]
+    given = [f for f in OPTION_FIELDS if getattr(req, f) is not None] + list(req.options())
+    extra = [f for f in given if f not in model.options]
     if not extra:
         return None
     return f"{model.id} does not support {', '.join(extra)}"
@@ -333,18 +353,21 @@ _CHECKS: tuple[Callable[[MediaRequest, ModelSpec], str | None], ...] = (
     _check_voice,
     _check_speakers,
     _check_options,
-    _check_choices,
 )
 
 
-def unsupported(req: MediaRequest, model: ModelSpec) -> list[str]:
-    """Every reason ``model`` cannot honour ``req`` (empty when it can)."""
-    return [r for check in _CHECKS if (r := check(req, model))]
+def unsupported(req: MediaRequest, model: ModelSpec, support: MediaSupport | None = None) -> list[str]:
+    """Every reason ``model`` cannot honour ``req`` (empty when it can); ``support`` (the model's media
+    type on its backend) holds the declarations its option values are checked against."""
+    reasons = [r for check in _CHECKS if (r := check(req, model))]
+    if why := _check_declared(req, model, support):
+        reasons.append(why)
+    return reasons
 
 
-#: Fields whose every accepted value the registry declares: checked before any backend is called,
-#: and offered as enums in the tool's input schema.
-KNOWN_FIELDS: tuple[str, ...] = ("model", "quality", "background", "output_format", "style")
+#: Core fields whose every accepted value the registry declares: checked before any backend is called,
+#: and offered as enums in the tool's input schema (declared options with values are too).
+KNOWN_FIELDS: tuple[str, ...] = ("model", "quality", "output_format")
 
 
 def known_values(models: list[ModelSpec]) -> dict[str, list[str]]:
@@ -355,16 +378,36 @@ def known_values(models: list[ModelSpec]) -> dict[str, list[str]]:
             "model": (model.id,),
             "quality": model.qualities,
             "output_format": model.output_formats,
-            "background": model.choices.get("background", ()),
-            "style": model.choices.get("style", ()),
         }
         for name, declared in found.items():
             values[name].extend(v for v in declared if v not in values[name])
     return values
 
 
-def check_known(req: MediaRequest, models: list[ModelSpec]) -> None:
+def _union(takers: list[Taker]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(v for t in takers for v in t.values))
+
+
+def _check_option(req: MediaRequest, name: str, value: Any, takers: list[Taker]) -> None:
+    """Refuse a declared option's value that no model of the request's media type accepts."""
+    media = req.media.value
+    if not takers:
+        raise InvalidRequest(f"no {media} model takes {name}; remove it")
+    if any(t.option.accepts(value, t.values) for t in takers):
+        return
+    values = _union(takers)
+    if values:
+        by_index = any(t.option.by_index for t in takers)
+        listed = [f"{i}={v}" for i, v in enumerate(values)] if by_index else values  # a name or its index
+        raise InvalidRequest(f"{name}={value!r} is not known for media_type={media!r}; use one of: {', '.join(listed)}")
+    ranges = dict.fromkeys(t.option.accepted() for t in takers if t.option.range is not None)
+    raise InvalidRequest(f"{name}={value:g} is out of range for media_type={media!r}; use {' or '.join(ranges)}")
+
+
+def check_known(req: MediaRequest, models: list[ModelSpec], options: Mapping[str, list[Taker]] | None = None) -> None:
     """Refuse a value no model of the request's media type accepts, listing the ones that exist.
+
+    ``options`` are the declared options by name with the models that take them (``Registry.options``).
 
     Raises:
         InvalidRequest: naming the field and its allowed values (before any provider is called).
@@ -379,23 +422,30 @@ def check_known(req: MediaRequest, models: list[ModelSpec]) -> None:
         allowed = known[name]
         if not allowed:
             raise InvalidRequest(f"no {req.media.value} model takes {name}; remove it")
-        if not _accepts(name, value, allowed):
-            listed = [f"{i}={v}" for i, v in enumerate(allowed)] if name == "style" else allowed  # name or index
+        if value not in allowed:
             raise InvalidRequest(
-                f"{name}={value!r} is not known for media_type={req.media.value!r}; use one of: {', '.join(listed)}"
+                f"{name}={value!r} is not known for media_type={req.media.value!r}; use one of: {', '.join(allowed)}"
             )
+    for name, value in req.options().items():
+        takers = [t for t in (options or {}).get(name, []) if t.media is req.media]
+        _check_option(req, name, value, takers)
 
 
 def parse_request(
-    arguments: dict[str, Any], *, media_types: list[str], backends: list[str], audio_types: list[str]
+    arguments: dict[str, Any],
+    *,
+    media_types: list[str],
+    backends: list[str],
+    audio_types: list[str],
+    request_type: type[MediaRequest] = MediaRequest,
 ) -> MediaRequest:
     """Build a request from tool/CLI arguments, turning validation errors into one clear line.
 
-    The accepted values come from the registry: what it serves, its backends and the audio operations
-    its models do."""
+    The accepted values come from the registry: what it serves, its backends, the audio operations
+    its models do and ``request_type`` (the request with the backends' options)."""
     args = {k: v for k, v in arguments.items() if v is not None}
     try:
-        req = MediaRequest(**args)
+        req = request_type(**args)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ())) or "arguments"

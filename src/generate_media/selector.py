@@ -86,9 +86,9 @@ def _candidate_models(
     return first + rest + deprecated
 
 
-def _problems(req: MediaRequest, model: ModelSpec) -> list[str]:
+def _problems(spec: BackendSpec, req: MediaRequest, model: ModelSpec) -> list[str]:
     """Why ``model`` cannot honour ``req`` here: request mismatches first, then a missing install."""
-    problems = unsupported(req, model)
+    problems = unsupported(req, model, spec.media[req.media])
     why = None if problems else model.unavailable()
     return [f"{model.id}: {why}"] if why else problems
 
@@ -123,7 +123,7 @@ def _fit(
         if auto and model.placeholder:
             reasons.append(f"{model.id} is a placeholder (only with backend={spec.name!r})")
             continue
-        problems = _problems(req, model)
+        problems = _problems(spec, req, model)
         if not problems:
             return model, ""
         reasons.append(problems[0])
@@ -151,7 +151,7 @@ def _auto_fit(
     if spec.media[req.media].model(req.model) is None:
         return None, ""
     model = _named(spec, req, today)
-    problems = _problems(req, model)
+    problems = _problems(spec, req, model)
     return (None, problems[0]) if problems else (model, "")
 
 
@@ -159,7 +159,7 @@ def _made_for(spec: BackendSpec, req: MediaRequest) -> bool:
     """``spec`` has a real model for this kind of request (its operation, with the inputs it needs):
     when it still cannot do it, the reason is a parameter the caller may change, worth naming."""
     return any(
-        req.operation in m.operations and not m.placeholder and all(getattr(req, f) for f in m.required)
+        req.operation in m.operations and not m.placeholder and all(getattr(req, f, None) for f in m.required)
         for m in spec.media[req.media].models
     )
 
@@ -188,7 +188,7 @@ def _explicit(req: MediaRequest, registry: Registry, settings: Settings, today: 
         raise error(f"{spec.name} is not available: {why}", backend=spec.name)
     if req.model:
         model = _named(spec, req, today)
-        problems = _problems(req, model)
+        problems = _problems(spec, req, model)
         if problems:
             raise InvalidRequest("; ".join(problems), backend=spec.name)
         return Selection(spec, model)

@@ -199,9 +199,11 @@ class MediaService:
             media_types=media_types,
             backends=self.registry.names(),
             audio_types=self.registry.operation_names(MediaType.AUDIO),
+            request_type=self.registry.request_type,
         )
         validate_limits(req, self.settings.limits)
-        check_known(req, [m for s in self.registry.serving(req.media) for m in s.media[req.media].models])
+        models = [m for s in self.registry.serving(req.media) for m in s.media[req.media].models]
+        check_known(req, models, self.registry.options())
         return req
 
     async def generate(

@@ -9,7 +9,7 @@ TOOL.md and the ``backends`` listing are all derived from these declarations.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
@@ -24,6 +24,7 @@ __all__ = [
     "MediaType",
     "ModelSpec",
     "Operation",
+    "Option",
     "PixelSizes",
 ]
 
@@ -136,6 +137,51 @@ class PixelSizes:
             f"WxH: multiples of {self.multiple}, edge ≤{self.max_edge}, ≤{self.max_pixels:,} px, "
             f"ratio within 1:{self.max_ratio:g}–{self.max_ratio:g}:1"
         )
+
+
+@dataclass(frozen=True)
+class Option:
+    """A request parameter a backend adds to the tool: its name, type, accepted values and words.
+
+    A backend lists its options in ``MediaSupport.options`` (next to the models of that media type); a
+    model takes one when its ``ModelSpec.options`` names it (its ``choices`` may narrow ``values``). The tool's input
+    schema, the CLI flags, TOOL.md and validation are merged from these declarations over the
+    registry, so adding an option touches only the backend that declares it. Options of the same
+    name from several backends must agree on the type; the first declaration's description is the
+    tool's (shared ones are worded once in ``backends/_options.py``), and the accepted values and
+    ranges are their union.
+
+    ``range`` bounds a number (inclusive); ``values`` lists the accepted strings; ``by_index`` also
+    accepts a value's position in ``values`` ("3" for the fourth).
+    """
+
+    name: str
+    type: type
+    description: str
+    range: tuple[float, float] | None = None
+    values: tuple[str, ...] = ()
+    by_index: bool = False
+
+    def within(self, low: float, high: float) -> Option:
+        """This option with another range (a backend's own bounds for a shared option)."""
+        return replace(self, range=(low, high))
+
+    def accepted(self, values: tuple[str, ...] | None = None) -> str:
+        """The accepted values in words: ``0 to 1`` or ``a, b, c``."""
+        if self.range is not None:
+            return f"{self.range[0]:g} to {self.range[1]:g}"
+        return ", ".join(self.values if values is None else values)
+
+    def accepts(self, value: Any, values: tuple[str, ...] | None = None) -> bool:
+        """Whether ``value`` is within the range or among ``values`` (the model's, else the option's)."""
+        if self.range is not None and isinstance(value, int | float) and not isinstance(value, bool):
+            return self.range[0] <= value <= self.range[1]
+        allowed = self.values if values is None else values
+        if not allowed or not isinstance(value, str):
+            return True
+        if value in allowed:
+            return True
+        return self.by_index and value.isdigit() and int(value) < len(allowed)
 
 
 @dataclass(frozen=True)
@@ -259,9 +305,14 @@ class MediaSupport:
     #: What these models do, in people's words. Every operation a real (non-placeholder) model
     #: does must be worded here; the registry refuses a backend that leaves one out.
     operations: tuple[Operation, ...] = ()
+    #: Request parameters these models add to the tool (a model takes those its ``options`` name).
+    options: tuple[Option, ...] = ()
 
     def model(self, model_id: str) -> ModelSpec | None:
         return next((m for m in self.models if m.id == model_id), None)
+
+    def option(self, name: str) -> Option | None:
+        return next((o for o in self.options if o.name == name), None)
 
 
 @dataclass(frozen=True)

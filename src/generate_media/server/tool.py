@@ -1,7 +1,8 @@
-"""The ``generate_media`` tool: a signature derived from ``MediaRequest`` and a client-safe schema.
+"""The ``generate_media`` tool: a signature derived from the registry's request type and a client-safe schema.
 
 The input schema is flat: every field optional with a default, no ``anyOf`` (some clients, such as
-Cursor, reject it), ``media_type``/``backend``/``audio_type`` as enums taken from the registry.
+Cursor, reject it), ``media_type``/``backend``/``audio_type`` as enums taken from the registry, and
+each backend-declared option with the union of its declared values (enum) or range (minimum/maximum).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pydantic import ConfigDict, Field
 
 from ..docs import search_hint, tool_description
 from ..registry import Registry
-from ..requests import MediaRequest, known_values
+from ..requests import known_values, option_bounds
 from ..results import GenerationResult, result_schema
 from ..selector import utc_today
 from ..spec import MediaType
@@ -68,9 +69,9 @@ class RawArguments(ArgModelBase):
         return dict(self.model_extra or {})
 
 
-def _signature() -> inspect.Signature:
+def _signature(registry: Registry) -> inspect.Signature:
     params = [inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context)]
-    for name, info in MediaRequest.model_fields.items():
+    for name, info in registry.request_type.model_fields.items():
         annotation = Annotated[info.annotation, Field(description=info.description)]  # type: ignore[name-defined]
         params.append(
             inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=info.default, annotation=annotation)
@@ -116,6 +117,7 @@ def flatten_schema(schema: dict[str, Any], registry: Registry) -> dict[str, Any]
     current = [m for spec in registry for _, m in spec.models() if m.status_on(today) == "current"]
     for name, values in known_values(current).items():
         props[name]["enum"] = values
+    _declared(props, registry, today)
     for prop in props.values():  # an array's items repeat what the array's description says
         if isinstance(prop.get("items"), dict):
             prop["items"].pop("description", None)
@@ -127,11 +129,22 @@ def flatten_schema(schema: dict[str, Any], registry: Registry) -> dict[str, Any]
     return {"type": "object", "properties": props, "additionalProperties": False}
 
 
+def _declared(props: dict[str, Any], registry: Registry, today: Any) -> None:
+    """Each declared option's accepted values (of the models current today) or range, merged."""
+    for name, takers in registry.options().items():
+        values = list(dict.fromkeys(v for t in takers if t.model.status_on(today) == "current" for v in t.values))
+        if values:
+            props[name]["enum"] = values
+        if bounds := option_bounds(takers):
+            low, high = (int(b) if float(b).is_integer() else b for b in bounds)  # 0, not 0.0: shorter
+            props[name].update(minimum=low, maximum=high)
+
+
 def build_tool(registry: Registry, handler: Handler) -> Tool:
     async def generate_media(ctx: Context, **arguments: Any) -> CallToolResult:
         return await handler(ctx, arguments)
 
-    generate_media.__signature__ = _signature()  # type: ignore[attr-defined]
+    generate_media.__signature__ = _signature(registry)  # type: ignore[attr-defined]
     tool = Tool.from_function(
         generate_media,
         name="generate_media",

@@ -27,8 +27,10 @@ from ...spec import (
     MediaSupport,
     MediaType,
     ModelSpec,
+    Option,
     Produced,
 )
+from .._options import INSTRUMENTAL, LOOP, SEED, SOURCE_LANGUAGE, SPEED, TIMESTAMPS
 from . import _dubbing
 from ._client import NO_RETRIES, client, drop_none, output_format, produced_from, stream_to_temp
 from ._plan import composition_plan
@@ -43,6 +45,15 @@ _FORMATS = ("mp3", "wav", "pcm", "opus")
 _NO_WAV = ("mp3", "pcm", "opus")  # music and voice design: the API offers no wav
 _VOICE_OPTS = frozenset({"voice_stability", "voice_similarity", "speed", "seed"})
 CHECKED = "2026-12-03"
+#: The request options only ElevenLabs takes (ranges: elevenlabs 2.78.0 types/voice_settings.py and
+#: text_to_sound_effects/client.py; speed 0.7 to 1.2 per the voice settings docs).
+VOICE_STABILITY = Option("voice_stability", float, "Voice stability.", range=(0.0, 1.0))
+VOICE_SIMILARITY = Option("voice_similarity", float, "Voice similarity boost.", range=(0.0, 1.0))
+PROMPT_INFLUENCE = Option(
+    "prompt_influence", float, "Sound effects: how closely to follow the prompt.", range=(0.0, 1.0)
+)
+TARGET_LANGUAGE = Option("target_language", str, "Dubbing target language code.")
+VOICE_NAME = Option("voice_name", str, "Name for a designed or cloned voice.")
 #: Where each model id was read (elevenlabs 2.78.0): the operation's model literal in the SDK.
 _TTS_SRC = "elevenlabs 2.78.0 types/tts_conversational_model.py, text_to_speech_generation_request.py"
 _SRC = {
@@ -108,6 +119,19 @@ def _design(model_id: str, notes: str) -> ModelSpec:
 SUPPORT = MediaSupport(
     priority=90,
     default_model="eleven_v4",
+    options=(
+        VOICE_STABILITY,
+        VOICE_SIMILARITY,
+        SPEED.within(0.7, 1.2),
+        SEED,
+        SOURCE_LANGUAGE,
+        TARGET_LANGUAGE,
+        VOICE_NAME,
+        TIMESTAMPS,
+        PROMPT_INFLUENCE,
+        LOOP,
+        INSTRUMENTAL,
+    ),
     operations=(
         SPEECH,
         DIALOGUE,
@@ -187,22 +211,12 @@ _ONLY_FOR = {
     "source_language": ("speech", "dialogue", "voice_clone", "dubbing"),
     "timestamps": ("speech", "dialogue", "voice_clone"),
 }
-_RANGES = {
-    "voice_stability": (0.0, 1.0),
-    "voice_similarity": (0.0, 1.0),
-    "speed": (0.7, 1.2),
-    "prompt_influence": (0.0, 1.0),
-}
 
 
 def _check(req: Any) -> None:
     for field, operations in _ONLY_FOR.items():
         if getattr(req, field) is not None and req.audio_type not in operations:
             raise InvalidRequest(f"{field} is only for audio_type {' or '.join(operations)}; remove it")
-    for field, (low, high) in _RANGES.items():
-        value = getattr(req, field)
-        if value is not None and not low <= value <= high:
-            raise InvalidRequest(f"{field}={value:g} is out of range for ElevenLabs ({low:g} to {high:g})")
 
 
 def _settings(req: Any) -> dict[str, float]:

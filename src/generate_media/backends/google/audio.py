@@ -26,6 +26,7 @@ from typing import Any
 
 from ...errors import BadProviderResponse, InvalidRequest, SafetyBlocked
 from ...spec import DIALOGUE, MUSIC, SPEECH, Call, MediaSupport, MediaType, ModelSpec, Produced
+from .._options import INSTRUCTIONS, INSTRUMENTAL, SOURCE_LANGUAGE
 from ._client import gemini_client, translate
 
 MEDIA = MediaType.AUDIO
@@ -83,6 +84,7 @@ def _tts(model_id: str, notes: str) -> ModelSpec:
 
 SUPPORT = MediaSupport(
     priority=40,
+    options=(INSTRUCTIONS, SOURCE_LANGUAGE, INSTRUMENTAL),
     default_model="gemini-3.8-flash-tts",
     operations=(SPEECH, DIALOGUE, MUSIC),
     models=(

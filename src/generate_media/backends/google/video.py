@@ -30,6 +30,7 @@ from ...errors import DISK_ERRNOS, BadProviderResponse, GenerateMediaError, Inva
 from ...output import cleanup_temp
 from ...spec import ANIMATE, VIDEO_CLIPS, Call, JobStatus, MediaSupport, MediaType, ModelSpec, Produced
 from .._errors import failure_code
+from .._options import GENERATE_AUDIO, NEGATIVE_PROMPT, SEED
 from . import _veo
 from ._client import translate
 from ._frames_for import fitted_image, orientation
@@ -68,6 +69,7 @@ SUPPORT = MediaSupport(
     priority=80,
     default_model="gemini-omni-1.2-flash",
     continuation_prefix="gemini_vid",
+    options=(NEGATIVE_PROMPT, SEED, GENERATE_AUDIO),
     operations=(VIDEO_CLIPS, ANIMATE),
     models=(
         ModelSpec(

@@ -8,9 +8,10 @@ from typing import Any
 
 from ...errors import InvalidRequest
 from ...spec import DIALOGUE, MUSIC, SPEECH, Call, MediaSupport, MediaType, ModelSpec, Produced
+from .._options import INSTRUMENTAL, LOOP, SEED, SPEED, TIMESTAMPS
 from .._timings import sidecars
 from . import _piper
-from ._piper import VOICE, VOICES
+from ._piper import SPEED_RANGE, VOICE, VOICES
 from ._probe import music_missing
 from ._wav import prompt_seed, wav_bytes
 from ._work import in_thread
@@ -22,6 +23,7 @@ DEFAULT_EFFECT_S = 2.0
 SUPPORT = MediaSupport(
     priority=1,  # the lowest: local audio only when asked for or when no keyed backend fits
     default_model="local-piper-joe",
+    options=(SPEED.within(*SPEED_RANGE), TIMESTAMPS, SEED, INSTRUMENTAL, LOOP),
     operations=(SPEECH, DIALOGUE, MUSIC),
     models=(
         ModelSpec(

