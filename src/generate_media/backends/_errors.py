@@ -1,17 +1,27 @@
 """The one translation seam from HTTP statuses and SDK exceptions to our error tree.
 
-Backends call :func:`from_status` (plain HTTP) or :func:`from_sdk` (any SDK exception carrying a
-status code and headers) and ``raise ... from exc``.
+Each SDK has one :class:`ErrorMap`: an explicit table from its exception types to our errors (the
+most specific type wins, as in httpx's ``map_httpcore_exceptions``), used as one ``with`` block
+around each provider call::
+
+    with OPENAI_ERRORS:  # or the backend's own map
+        response = await client.images.generate(...)
+
+Plain HTTP answers are classified by :func:`from_status`. The tables import their SDK only when
+an exception has to be translated, so nothing here costs an import on the startup path.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from types import TracebackType
 from typing import Any
 
 from ..errors import (
+    DISK_ERRNOS,
     AuthError,
     BadProviderResponse,
     GenerateMediaError,
@@ -26,7 +36,20 @@ from ..errors import (
     SafetyBlocked,
 )
 
-__all__ = ["failure_code", "from_sdk", "from_status", "provider_message", "retry_after"]
+__all__ = [
+    "ErrorMap",
+    "Handler",
+    "Table",
+    "failure_code",
+    "from_sdk",
+    "from_status",
+    "genai_errors",
+    "httpx_errors",
+    "openai_errors",
+    "provider_message",
+    "retry_after",
+    "status_error",
+]
 
 _SAFETY_WORDS = re.compile(r"safety|moderation|content[_ -]?policy|blocked|prohibited|flagged", re.I)
 _QUOTA_WORDS = re.compile(r"quota|insufficient[_ ]credits|billing|credit balance|payment", re.I)
@@ -129,38 +152,159 @@ def from_status(
     return ProviderError(where, backend=backend, status=status)
 
 
-def _unreadable(exc: BaseException) -> bool:
+#: How one exception type becomes our error: ``handler(exc, backend, key_env)``.
+Handler = Callable[[Any, str, str], GenerateMediaError]
+Table = Mapping[type[BaseException], Handler]
+
+
+def _timeout(exc: BaseException, backend: str, key_env: str) -> GenerateMediaError:
+    return ProviderTimeout(f"{backend} did not answer in time; try again", backend=backend)
+
+
+def _unavailable(exc: BaseException, backend: str, key_env: str) -> GenerateMediaError:
+    return ProviderUnavailable(f"{backend} connection failed ({type(exc).__name__}); try again", backend=backend)
+
+
+def _unreadable(exc: BaseException, backend: str, key_env: str) -> GenerateMediaError:
     """A 200 whose body is not what the API documents: not JSON (an HTML error page from a proxy), or
     JSON of the wrong shape (``null``, a list) that the SDK's models or parsers refuse."""
-    if isinstance(exc, json.JSONDecodeError | UnicodeDecodeError | TypeError | AttributeError | IndexError):
-        return True
-    if type(exc).__name__ == "ValidationError":  # pydantic models (openai, google-genai, elevenlabs)
-        return True
-    return isinstance(exc, ValueError | KeyError) and "json" in str(exc).lower()
+    return BadProviderResponse(
+        f"{backend} sent a response that could not be read ({type(exc).__name__}); try again", backend=backend
+    )
+
+
+def _failed(exc: BaseException, backend: str, key_env: str) -> GenerateMediaError:
+    return ProviderError(f"{backend} failed: {type(exc).__name__}: {str(exc)[:200]}", backend=backend)
+
+
+def status_error(
+    status: int, body: Any, headers: Any, backend: str, key_env: str, *, fallback: Any = None
+) -> GenerateMediaError:
+    """An SDK exception that carries the provider's HTTP answer, classified by its status and body."""
+    return from_status(status, fallback if body is None else body, backend=backend, headers=headers, key_env=key_env)
+
+
+def _headers(exc: Any) -> Any:
+    return getattr(getattr(exc, "response", None), "headers", None)
+
+
+@functools.cache
+def _base_errors() -> Table:
+    """What any SDK call may raise besides its own types: our parsing of a body it handed back."""
+    import pydantic
+
+    return {
+        TimeoutError: _timeout,
+        json.JSONDecodeError: _unreadable,
+        UnicodeDecodeError: _unreadable,
+        pydantic.ValidationError: _unreadable,  # the SDKs' response models (openai, google-genai, elevenlabs)
+        TypeError: _unreadable,  # ``null`` or a list where an object was documented
+        AttributeError: _unreadable,
+        IndexError: _unreadable,
+    }
+
+
+def _transport(httpx: Any) -> Table:
+    return {
+        httpx.TimeoutException: _timeout,  # connect, read, write and pool timeouts
+        httpx.TransportError: _unavailable,  # connection refused or reset, protocol and proxy errors
+        httpx.DecodingError: _unreadable,  # a body that does not decode (bad gzip, bad charset)
+        httpx.TooManyRedirects: _failed,
+    }
+
+
+@functools.cache
+def httpx_errors() -> Table:
+    """httpx and its fork httpx2 (openai and google-genai speak httpx2): transport failures, which
+    every SDK here lets through raw while a body streams."""
+    import httpx
+    import httpx2
+
+    return {**_base_errors(), **_transport(httpx), **_transport(httpx2)}
+
+
+def _openai_status(exc: Any, backend: str, key_env: str) -> GenerateMediaError:
+    return status_error(exc.status_code, exc.body, exc.response.headers, backend, key_env, fallback=exc.message)
+
+
+@functools.cache
+def openai_errors() -> Table:
+    """The openai SDK (OpenAI and the OpenAI-compatible providers)."""
+    import openai
+
+    return {
+        **httpx_errors(),
+        openai.APIStatusError: _openai_status,
+        openai.APITimeoutError: _timeout,
+        openai.APIConnectionError: _unavailable,
+        openai.APIResponseValidationError: _unreadable,
+    }
+
+
+def _genai_status(exc: Any, backend: str, key_env: str) -> GenerateMediaError:
+    body = exc.message or exc.details or str(exc)
+    return status_error(exc.code, body, _headers(exc), backend, key_env)
+
+
+@functools.cache
+def genai_errors() -> Table:
+    """google-genai: ``APIError`` (and its Client/ServerError) carries the HTTP ``code`` and ``message``;
+    the Interactions API (Lyria, Gemini Omni video) raises openai-shaped errors of its own."""
+    from google.genai import _interactions_errors as interactions
+    from google.genai import errors
+
+    return {
+        **httpx_errors(),
+        errors.APIError: _genai_status,
+        errors.UnknownApiResponseError: _unreadable,  # a body that is not the JSON the API documents
+        interactions.APIStatusError: _openai_status,
+        interactions.APITimeoutError: _timeout,
+        interactions.APIConnectionError: _unavailable,
+        interactions.APIResponseValidationError: _unreadable,
+    }
+
+
+class ErrorMap:
+    r"""One SDK's translation to our errors, as a table (exception type -> handler) and a ``with`` seam.
+
+    The handler of the most specific type in the exception's MRO wins; an exception no table names is
+    a :class:`ProviderError` carrying its type and message. Our own errors pass through unchanged, and
+    so do ``BaseException``\ s that are not errors (cancellation).
+    """
+
+    def __init__(self, backend: str, key_env: str, table: Callable[[], Table]) -> None:
+        self.backend = backend
+        self.key_env = key_env
+        self.table = table
+
+    def translate(self, exc: BaseException) -> GenerateMediaError:
+        if isinstance(exc, GenerateMediaError):
+            return exc
+        table = self.table()
+        for cls in type(exc).__mro__:
+            handler = table.get(cls)
+            if handler is not None:
+                return handler(exc, self.backend, self.key_env)
+        if isinstance(exc, ValueError | KeyError) and "json" in str(exc).lower():
+            return _unreadable(exc, self.backend, self.key_env)
+        return _failed(exc, self.backend, self.key_env)
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if exc is None or isinstance(exc, GenerateMediaError) or not isinstance(exc, Exception):
+            return
+        if isinstance(exc, OSError) and exc.errno in DISK_ERRNOS:
+            return  # our disk, not the provider: the caller names the folder (errors.storage_error)
+        raise self.translate(exc) from exc
 
 
 def from_sdk(exc: BaseException, *, backend: str, key_env: str = "") -> GenerateMediaError:
-    """Classify any SDK exception by duck typing (openai, google-genai, elevenlabs, httpx)."""
-    if isinstance(exc, GenerateMediaError):
-        return exc
-    status = getattr(exc, "status_code", None) or getattr(exc, "code", None)
-    response = getattr(exc, "response", None)
-    headers = getattr(response, "headers", None)
-    if isinstance(status, int) and 100 <= status < 600:
-        body = getattr(exc, "body", None)
-        if body is None:
-            body = getattr(exc, "message", None) or getattr(exc, "details", None) or str(exc)
-        return from_status(status, body, backend=backend, headers=headers, key_env=key_env)
-    name = type(exc).__name__.lower()
-    if "timeout" in name or isinstance(exc, TimeoutError):
-        return ProviderTimeout(f"{backend} did not answer in time; try again", backend=backend)
-    if any(word in name for word in ("connect", "network", "protocol", "readerror", "remoteprotocol")):
-        return ProviderUnavailable(f"{backend} connection failed ({type(exc).__name__}); try again", backend=backend)
-    if _unreadable(exc):
-        return BadProviderResponse(
-            f"{backend} sent a response that could not be read ({type(exc).__name__}); try again", backend=backend
-        )
-    return ProviderError(f"{backend} failed: {type(exc).__name__}: {str(exc)[:200]}", backend=backend)
+    """An httpx (or parsing) exception of a plain-HTTP call as our error: ``ErrorMap`` over :func:`httpx_errors`."""
+    return ErrorMap(backend, key_env, httpx_errors).translate(exc)
 
 
 def failure_code(message: str, code: str | None = None) -> str:

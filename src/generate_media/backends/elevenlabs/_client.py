@@ -5,6 +5,7 @@ The SDK (``elevenlabs``) is imported inside the functions that use it, never at 
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -15,11 +16,12 @@ import anyio
 
 from ...errors import GenerateMediaError, InvalidRequest, QuotaExceeded
 from ...spec import Call, Produced
-from .._errors import from_sdk, from_status, provider_message
+from .._errors import ErrorMap, Table, httpx_errors, provider_message, status_error
 
 __all__ = [
     "BACKEND",
     "DEFAULT_BASE_URL",
+    "ERRORS",
     "KEY_ENV",
     "NO_RETRIES",
     "PCM_METADATA",
@@ -30,7 +32,6 @@ __all__ = [
     "output_format",
     "produced_from",
     "stream_to_temp",
-    "translate",
 ]
 
 T = TypeVar("T")
@@ -78,30 +79,35 @@ def _normalised_body(body: Any) -> Any:
     return body
 
 
-def translate(exc: BaseException) -> GenerateMediaError:
-    """The one translation seam for ElevenLabs SDK and transport errors."""
-    if isinstance(exc, GenerateMediaError):
-        return exc
-    status = getattr(exc, "status_code", None)
-    if isinstance(status, int) and hasattr(exc, "body"):  # elevenlabs.core.ApiError and subclasses
-        body = _normalised_body(exc.body)
-        detail = body.get("detail") if isinstance(body, dict) else None
-        if isinstance(detail, dict) and detail.get("status") == "quota_exceeded":
-            message = provider_message(body)
-            return QuotaExceeded(
-                f"elevenlabs quota exceeded: {message}; add credits or raise the quota", backend=BACKEND, status=status
-            )
-        headers = getattr(exc, "headers", None) or {}
-        return from_status(status, body, backend=BACKEND, headers=headers, key_env=KEY_ENV)
-    return from_sdk(exc, backend=BACKEND, key_env=KEY_ENV)
+def _api_error(exc: Any, backend: str, key_env: str) -> GenerateMediaError:
+    """``elevenlabs.core.ApiError`` (and its subclasses): the status, headers and JSON body as received."""
+    body = _normalised_body(exc.body)
+    detail = body.get("detail") if isinstance(body, dict) else None
+    if isinstance(detail, dict) and detail.get("status") == "quota_exceeded":
+        message = provider_message(body)
+        return QuotaExceeded(
+            f"elevenlabs quota exceeded: {message}; add credits or raise the quota",
+            backend=backend,
+            status=exc.status_code,
+        )
+    return status_error(exc.status_code, body, exc.headers or {}, backend, key_env)
+
+
+@functools.cache
+def _errors() -> Table:
+    from elevenlabs.core.api_error import ApiError
+
+    return {**httpx_errors(), ApiError: _api_error}
+
+
+#: The one translation of the ElevenLabs SDK's errors (and of the httpx transport under it).
+ERRORS = ErrorMap(BACKEND, KEY_ENV, _errors)
 
 
 async def guarded(make: Callable[[], Awaitable[T]]) -> T:
     """Await an SDK call, translating its failures."""
-    try:
+    with ERRORS:
         return await make()
-    except Exception as exc:
-        raise translate(exc) from exc
 
 
 async def _heartbeat(call: Call, started: float) -> None:
@@ -128,7 +134,8 @@ async def stream_to_temp(call: Call, chunks: Callable[[], AsyncIterator[bytes]])
         finally:
             tg.cancel_scope.cancel()
     if failure is not None:
-        raise translate(failure) from failure
+        with ERRORS:
+            raise failure
     return path
 
 

@@ -14,13 +14,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from ...errors import GenerateMediaError, InvalidRequest
+from ...errors import InvalidRequest
 from ...settings import Setting
 from ...spec import Call
 from .._clients import key_digest, shared_client
-from .._errors import from_sdk
+from .._errors import ErrorMap, genai_errors
 
-__all__ = ["KEY_ENV", "SETTINGS", "VERTEX_ENV", "gemini_client", "translate", "vertex_client", "vertex_enabled"]
+__all__ = ["ERRORS", "KEY_ENV", "SETTINGS", "VERTEX_ENV", "gemini_client", "vertex_client", "vertex_enabled"]
 
 KEY_ENV = "GEMINI_API_KEY or GOOGLE_API_KEY"
 VERTEX_ENV = "GOOGLE_GENAI_USE_VERTEXAI"
@@ -36,9 +36,8 @@ def vertex_enabled(settings: Any) -> bool:
     return flag or bool(settings.get(VERTEX_BASE_URL_ENV))
 
 
-def translate(exc: BaseException) -> GenerateMediaError:
-    """google.genai.errors.APIError carries ``code`` (HTTP status) and ``message``; the rest is generic."""
-    return from_sdk(exc, backend="google", key_env=KEY_ENV)
+#: The one translation of google-genai's errors (``APIError`` carries the HTTP ``code`` and ``message``).
+ERRORS = ErrorMap("google", KEY_ENV, genai_errors)
 
 
 def _build(call: Call, *, vertex: bool) -> Any:

@@ -18,7 +18,7 @@ import anyio
 from ...errors import BadProviderResponse, InvalidRequest
 from ...spec import Call, JobStatus, Produced
 from .._errors import failure_code
-from ._client import translate, vertex_client
+from ._client import ERRORS, vertex_client
 from ._frames_for import fitted_image
 
 __all__ = ["cancel", "fetch", "poll", "submit"]
@@ -74,10 +74,8 @@ async def submit(call: Call, aspect: str | None, warnings: list[str]) -> dict[st
     source = await _source(call, aspect, warnings)
     config = await _config(call, aspect, warnings)
     async with vertex_client(call) as aio:
-        try:
+        with ERRORS:
             operation = await aio.models.generate_videos(model=call.model.id, source=source, config=config)
-        except Exception as exc:
-            raise translate(exc) from exc
     if not operation.name:
         raise BadProviderResponse("Veo accepted the video but returned no operation name; try again", backend="google")
     return {"api": "veo", "operation": operation.name}
@@ -87,10 +85,8 @@ async def _operation(call: Call, name: str) -> Any:
     from google.genai import types
 
     async with vertex_client(call) as aio:
-        try:
+        with ERRORS:
             return await aio.operations.get(types.GenerateVideosOperation(name=name))  # type: ignore[call-arg]
-        except Exception as exc:
-            raise translate(exc) from exc
 
 
 async def poll(call: Call, handle: dict[str, Any]) -> JobStatus:

@@ -27,7 +27,7 @@ from typing import Any
 from ...errors import BadProviderResponse, InvalidRequest, SafetyBlocked
 from ...spec import DIALOGUE, MUSIC, SPEECH, Call, MediaSupport, MediaType, ModelSpec, Produced
 from .._options import INSTRUCTIONS, INSTRUMENTAL, SOURCE_LANGUAGE
-from ._client import gemini_client, translate
+from ._client import ERRORS, gemini_client
 
 MEDIA = MediaType.AUDIO
 
@@ -194,10 +194,8 @@ def _audio_part(response: Any) -> Any:
 async def _speak(call: Call) -> list[Produced]:
     async with gemini_client(call) as aio:  # first: it imports the SDK off the event loop
         contents, config = _speech_request(call)
-        try:
+        with ERRORS:
             response = await aio.models.generate_content(model=call.model.id, contents=contents, config=config)
-        except Exception as exc:
-            raise translate(exc) from exc
     blob = _audio_part(response)
     mime = (blob.mime_type or "").lower()
     meta: dict[str, Any] = {"provider_mime_type": blob.mime_type}
@@ -255,13 +253,11 @@ async def _music(call: Call) -> list[Produced]:
         raise InvalidRequest("music needs a prompt: the style, mood and instruments", backend="google")
     async with gemini_client(call) as aio:
         await call.progress(f"composing on google/{call.model.id}")
-        try:
+        with ERRORS:
             # A whole song is made before the answer starts: wait up to the call's overall deadline,
             # not just one read timeout.
             timeout = call.settings.provider_deadline_s
             interaction = await aio.interactions.create(model=call.model.id, input=prompt, timeout=timeout)
-        except Exception as exc:
-            raise translate(exc) from exc
     audio = interaction.output_audio
     if audio is None or not audio.data:
         status = getattr(interaction, "status", None) or "unknown"

@@ -21,7 +21,7 @@ import anyio
 from ...errors import BadProviderResponse, GenerateMediaError, ProviderError, SafetyBlocked
 from ...spec import PICTURES, Call, MediaSupport, MediaType, ModelSpec, Produced
 from . import _history
-from ._client import gemini_client, translate
+from ._client import ERRORS, gemini_client
 
 MEDIA = MediaType.IMAGE
 
@@ -160,10 +160,8 @@ async def _gemini(call: Call) -> list[Produced]:
         config = _config(call)
 
         async def ask() -> Any:
-            try:
+            with ERRORS:
                 return await aio.models.generate_content(model=call.model.id, contents=contents, config=config)
-            except Exception as exc:
-                raise translate(exc) from exc
 
         responses = await _concurrently(call.request.n, ask)
     user, warnings = _history.user_turn(call)

@@ -26,13 +26,13 @@ from typing import Any
 
 import anyio
 
-from ...errors import DISK_ERRNOS, BadProviderResponse, GenerateMediaError, InvalidRequest, storage_error
+from ...errors import DISK_ERRNOS, BadProviderResponse, InvalidRequest, storage_error
 from ...output import cleanup_temp
 from ...spec import ANIMATE, VIDEO_CLIPS, Call, JobStatus, MediaSupport, MediaType, ModelSpec, Produced
 from .._errors import failure_code
 from .._options import GENERATE_AUDIO, NEGATIVE_PROMPT, SEED
 from . import _veo
-from ._client import translate
+from ._client import ERRORS
 from ._frames_for import fitted_image, orientation
 
 MEDIA = MediaType.VIDEO
@@ -206,10 +206,8 @@ async def _omni_submit(call: Call, aspect: str | None, warnings: list[str]) -> d
         blocks, task = await _input(call, aspect, warnings)
     body.update(input=blocks, response_format=_format(call, aspect), generation_config={"video_config": {"task": task}})
     async with _gemini(call) as aio:
-        try:
+        with ERRORS:
             interaction = await aio.interactions.create(**body)
-        except Exception as exc:
-            raise translate(exc) from exc
     if not interaction.id:
         raise BadProviderResponse("Gemini accepted the video but returned no interaction id", backend="google")
     return {"api": "omni", "interaction_id": interaction.id, "task": task}
@@ -241,14 +239,13 @@ async def _omni_fetch(call: Call, handle: dict[str, Any], status: JobStatus) -> 
             await anyio.Path(path).write_bytes(base64.b64decode(result["data"]))
         else:
             async with _gemini(call) as aio:
-                await aio.files.download(file=result["uri"], destination=str(path))
+                with ERRORS:
+                    await aio.files.download(file=result["uri"], destination=str(path))
     except BaseException as exc:
         cleanup_temp(path)
         if isinstance(exc, OSError) and exc.errno in DISK_ERRNOS:
             raise storage_error(exc, path.parent) from exc  # our disk, not Google: disk_full / not_writable
-        if isinstance(exc, GenerateMediaError) or not isinstance(exc, Exception):
-            raise
-        raise translate(exc) from exc
+        raise
     state = {"interaction_id": handle["interaction_id"]}
     return [Produced(path=path, state=state, metadata={**state, "task": handle.get("task")})]
 
@@ -269,10 +266,8 @@ class GoogleVideo:
         if handle.get("api") == "veo":
             return await _veo.poll(call, handle)
         async with _gemini(call) as aio:
-            try:
+            with ERRORS:
                 interaction = await aio.interactions.get(handle["interaction_id"])
-            except Exception as exc:
-                raise translate(exc) from exc
         return _omni_status(interaction)
 
     async def fetch(self, call: Call, handle: dict[str, Any], status: JobStatus) -> list[Produced]:
@@ -284,10 +279,8 @@ class GoogleVideo:
         if handle.get("api") == "veo":
             return await _veo.cancel(call, handle)
         async with _gemini(call) as aio:
-            try:
+            with ERRORS:
                 await aio.interactions.cancel(handle["interaction_id"])
-            except Exception as exc:
-                raise translate(exc) from exc
         return True
 
 

@@ -12,11 +12,12 @@ from typing import Any
 from ...errors import BadProviderResponse, InvalidRequest, SafetyBlocked
 from ...spec import PICTURES, Call, MediaSupport, MediaType, ModelSpec, Produced
 from .._clients import shared_client
-from .._errors import from_sdk, from_status
+from .._errors import ErrorMap, from_status, httpx_errors
 from .._image_payload import decode_b64, download
 
 MEDIA = MediaType.IMAGE
 KEY_ENV = "XAI_API_KEY"
+ERRORS = ErrorMap("grok", KEY_ENV, httpx_errors)
 MAX_SOURCES = 3  # source images per edit (docs.x.ai image editing)
 
 _ASPECTS = (
@@ -104,18 +105,14 @@ def _http(call: Call) -> Any:
 
 
 async def generate(call: Call) -> list[Produced]:
-    import httpx
-
     client = await shared_client(call.cache, ("grok-httpx", call.settings.request_timeout_s), lambda: _http(call))
     sources = await _sources(call)
     body = _body(call, sources)
     path = "/images/edits" if sources else "/images/generations"
     base = (call.base_url or "").rstrip("/")  # the spec declares the default
     headers = {"Authorization": f"Bearer {call.api_key}"}
-    try:
+    with ERRORS:
         resp = await client.post(base + path, json=body, headers=headers)
-    except httpx.HTTPError as exc:
-        raise from_sdk(exc, backend="grok", key_env=KEY_ENV) from exc
     if resp.status_code != 200:
         raise from_status(resp.status_code, resp.content, backend="grok", headers=resp.headers, key_env=KEY_ENV)
     try:

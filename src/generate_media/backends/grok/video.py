@@ -23,11 +23,12 @@ import anyio
 from ...errors import BadProviderResponse, InvalidRequest
 from ...spec import ANIMATE, VIDEO_CLIPS, Call, JobStatus, MediaSupport, MediaType, ModelSpec, Produced
 from .._download import download_url
-from .._errors import failure_code, from_sdk, from_status
+from .._errors import ErrorMap, failure_code, from_status, httpx_errors
 from .._frames import fit_frame
 
 MEDIA = MediaType.VIDEO
 KEY_ENV = "XAI_API_KEY"
+ERRORS = ErrorMap("grok", KEY_ENV, httpx_errors)
 
 EDIT_MAX_S = 8.7
 EXTEND_RANGE = (2.0, 10.0)
@@ -75,11 +76,9 @@ def _client(call: Call) -> Any:
 
 async def _send(call: Call, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
     """One request; any failure comes out as our error (the one translation seam)."""
-    try:
+    with ERRORS:
         async with _client(call) as client:
             resp = await client.request(method, path, json=body)
-    except Exception as exc:
-        raise from_sdk(exc, backend="grok", key_env=KEY_ENV) from exc
     if resp.status_code >= 400:
         raise from_status(resp.status_code, resp.content, backend="grok", headers=resp.headers, key_env=KEY_ENV)
     try:

@@ -19,8 +19,10 @@ import anyio
 from ...errors import InvalidRequest
 from ...spec import SPEECH, Call, MediaSupport, MediaType, ModelSpec, Produced
 from .._clients import openai_session
-from .._errors import from_sdk
+from .._errors import ErrorMap, openai_errors
 from .._options import INSTRUCTIONS, SPEED
+
+ERRORS = ErrorMap("openai", "OPENAI_API_KEY", openai_errors)
 
 MEDIA = MediaType.AUDIO
 
@@ -101,15 +103,13 @@ async def speech(call: Call) -> list[Produced]:
     opts = _options(call)
     path = call.temp_file()
     async with openai_session(call) as client:
-        try:
+        with ERRORS:
             async with (
                 client.audio.speech.with_streaming_response.create(**opts) as response,
                 await anyio.open_file(path, "wb") as fh,
             ):
                 async for chunk in response.iter_bytes():
                     await fh.write(chunk)
-        except Exception as exc:
-            raise from_sdk(exc, backend="openai", key_env="OPENAI_API_KEY") from exc
     meta: dict[str, Any] = {"voice": opts["voice"], "response_format": opts["response_format"]}
     if opts["response_format"] == "pcm":
         meta.update(PCM_METADATA)

@@ -17,7 +17,9 @@ from typing import Any
 from ...errors import BadProviderResponse, InvalidRequest
 from ...spec import PICTURES, Call, MediaSupport, MediaType, ModelSpec, Option, PixelSizes, Produced
 from .._clients import openai_session
-from .._errors import from_sdk
+from .._errors import ErrorMap, openai_errors
+
+ERRORS = ErrorMap("openai", "OPENAI_API_KEY", openai_errors)
 
 MEDIA = MediaType.IMAGE
 
@@ -137,7 +139,7 @@ async def generate(call: Call) -> list[Produced]:
     if call.mask is not None and not sources:
         raise InvalidRequest("mask needs an image to edit: give input_images or continue_from")
     async with openai_session(call) as client:
-        try:
+        with ERRORS:
             if sources:
                 extra: dict[str, Any] = {}
                 if call.mask is not None:
@@ -146,8 +148,6 @@ async def generate(call: Call) -> list[Produced]:
                 response = await client.images.edit(image=image, **opts, **extra)
             else:
                 response = await client.images.generate(**opts)
-        except Exception as exc:
-            raise from_sdk(exc, backend="openai", key_env="OPENAI_API_KEY") from exc
     return _produced(response, opts)
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from ...errors import BadProviderResponse, GenerateMediaError, InvalidRequest, ProviderError, SafetyBlocked
 from ...spec import PICTURES, Call, MediaSupport, MediaType, ModelSpec, Produced
 from .._clients import openai_client
-from .._errors import from_sdk, from_status
+from .._errors import ErrorMap, Table, from_status, openai_errors, status_error
 from .._image_payload import decode_data_url, download, mime_of_data_url
 
 MEDIA = MediaType.IMAGE
@@ -107,31 +107,39 @@ def _extra_body(call: Call) -> dict[str, Any]:
     return extra
 
 
-def _translate(exc: BaseException) -> GenerateMediaError:
-    """OpenRouter's 403 moderation carries its reasons in ``error.metadata``; the rest is generic."""
-    body = getattr(exc, "body", None)
+def _forbidden(exc: Any, backend: str, key_env: str) -> GenerateMediaError:
+    """OpenRouter's 403 moderation carries its reasons in ``error.metadata``; other 403s are generic."""
+    body = exc.body
     metadata = body.get("metadata") if isinstance(body, dict) else None
-    if getattr(exc, "status_code", None) == 403 and isinstance(metadata, dict) and metadata.get("reasons"):
+    if isinstance(metadata, dict) and metadata.get("reasons"):
         reasons = ", ".join(str(r) for r in metadata["reasons"])
-        message = str(body.get("message") or "flagged by moderation")  # type: ignore[union-attr]
+        message = str(body.get("message") or "flagged by moderation")
         return SafetyBlocked(
             f"openrouter moderation blocked the request: {message} (reasons: {reasons}); rephrase the prompt",
             backend="openrouter",
             status=403,
         )
-    return from_sdk(exc, backend="openrouter", key_env=KEY_ENV)
+    return status_error(403, body, exc.response.headers, backend, key_env, fallback=exc.message)
+
+
+def _errors() -> Table:
+    """The openai SDK's table, with OpenRouter's moderation refusal read from its 403."""
+    from openai import PermissionDeniedError
+
+    return {**openai_errors(), PermissionDeniedError: _forbidden}
+
+
+ERRORS = ErrorMap("openrouter", KEY_ENV, _errors)
 
 
 async def generate(call: Call) -> list[Produced]:
     client = await openai_client(call)
     content = await _content(call)
     messages: Any = [{"role": "user", "content": content}]
-    try:
+    with ERRORS:
         completion = await client.chat.completions.create(
             model=call.model.id, messages=messages, extra_body=_extra_body(call)
         )
-    except Exception as exc:
-        raise _translate(exc) from exc
     return await _produced(call, completion)
 
 
