@@ -382,7 +382,8 @@ async def _run(arguments: dict[str, Any], settings: Settings, as_json: bool, lab
             bar.update(task, description=escape(_redact(settings, message)), completed=value, total=total)
 
         try:
-            outcome = await service.generate(arguments, caller, progress=progress)
+            async with service.serving():  # its clients are closed before the command returns
+                outcome = await service.generate(arguments, caller, progress=progress)
         except GenerateMediaError as exc:
             bar.stop()
             return _fail(settings, exc, as_json)

@@ -122,6 +122,8 @@ class Settings:
     budget_usd: float | None = None
     #: Offer the MCP Apps viewer (ui://generate-media/viewer.html) to clients that render apps.
     viewer: bool = declared.VIEWER.default
+    #: Build the keyed backends' clients in the background once a client has listed the tools.
+    warm_up: bool = declared.WARM_UP.default
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -145,6 +147,7 @@ class Settings:
             limits=Limits.from_env(env),
             budget_usd=_budget(env),
             viewer=_flag(env, declared.VIEWER),
+            warm_up=_flag(env, declared.WARM_UP),
         )
 
     @property

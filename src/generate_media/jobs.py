@@ -69,8 +69,7 @@ def _runner(service: MediaService, record: JobRecord) -> Any:
 
 
 def _lock(service: MediaService, job_id: str) -> anyio.Lock:
-    locks: dict[str, anyio.Lock] = service.cache.setdefault("jobs.locks", {})
-    return locks.setdefault(job_id, anyio.Lock())
+    return service.job_locks.setdefault(job_id, anyio.Lock())
 
 
 # --- progress ------------------------------------------------------------------------------------

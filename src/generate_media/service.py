@@ -8,15 +8,17 @@ import contextlib
 import functools
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import anyio
+import anyio.abc
 import anyio.lowlevel
 
+from .client_registry import BackendEndpoint, ClientRegistry
 from .config import Settings
 from .errors import (
     DISK_ERRNOS,
@@ -49,7 +51,7 @@ from .requests import MediaRequest, check_known, parse_request, validate_limits
 from .results import CostEstimate, ErrorInfo, GenerationResult, ItemResult
 from .retry import RetryPolicy, bounded, retrying
 from .selector import Selection, select
-from .spec import MediaType, ModelSpec, Produced
+from .spec import BackendSpec, MediaType, ModelSpec, Produced
 from .stores import ContinuationRecord, ContinuationStore, JobStore, Reservation, SpendLedger
 
 __all__ = ["Caller", "ItemCall", "MediaService", "Outcome", "ProgressFn"]
@@ -97,7 +99,7 @@ class ItemCall:
     input_images: list[LoadedFile] = field(default_factory=list)
     mask: LoadedFile | None = None
     reporter: ProgressFn | None = None
-    cache: dict[str, Any] = field(default_factory=dict)  # per-service: lives as long as the server
+    clients: ClientRegistry = field(default_factory=ClientRegistry)  # the server's (MediaService.serving)
     deadline_s: float | None = None  # each provider call's overall deadline; None for offline backends
     temps: list[Path] = field(default_factory=list)
     _ticks: int = 0
@@ -170,7 +172,12 @@ class MediaService:
         self.spend = SpendLedger(settings.state_dir / "spend", clock=clock)
         self.clock = clock
         self.retry_sleep = retry_sleep
-        self.cache: dict[str, Any] = {}
+        #: The SDK clients of this server's lifetime (see ``serving``), and one lock per job id (jobs.py).
+        self.clients = ClientRegistry()
+        self.job_locks: dict[str, anyio.Lock] = {}
+        self._lifespans = 0
+        self._background: anyio.abc.TaskGroup | None = None
+        self._warmed: ClientRegistry | None = None
         self.redact = Redactor(settings.secrets())
         self._swept: set[Path] = set()
         self._sweep(settings.output_dir.expanduser())  # partial files a crashed server left behind
@@ -189,6 +196,58 @@ class MediaService:
     def gone_models(self) -> frozenset[tuple[str, str]]:
         now = self.clock.time()
         return frozenset(pair for pair, until in self.gone.items() if until > now)
+
+    # --- the server's lifetime ------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def serving(self) -> AsyncIterator[ClientRegistry]:
+        """The MCP server's lifespan: one client registry for its lifetime, warmed in the background
+        after the first ``tools/list`` (``warm_up``), its warm-up stopped and its clients closed on
+        shutdown. Nested lifespans (several in-process clients of one server) share it; the last out
+        closes it."""
+        if self._lifespans == 0 and self.clients.closed:
+            self.clients = ClientRegistry()
+        self._lifespans += 1
+        try:
+            async with anyio.create_task_group() as background:
+                self._background = self._background or background
+                try:
+                    yield self.clients
+                finally:
+                    background.cancel_scope.cancel()
+                    if self._background is background:
+                        self._background = None
+        finally:
+            self._lifespans -= 1
+            if self._lifespans == 0:
+                await self.clients.aclose()
+
+    def warm_up(self) -> None:
+        """Start importing the SDKs and building the clients of the backends that have keys, in the
+        background (once per registry; never blocks: the builds run in worker threads). A call that
+        arrives meanwhile waits for its own backend's build (``ClientRegistry.get``) instead of
+        starting a second one; a failed warm-up is logged and the call builds the client itself."""
+        if not self.settings.warm_up or self._background is None or self._warmed is self.clients:
+            return
+        self._warmed = self.clients
+        for spec in self.registry:
+            api_key = self.settings.api_key(spec.env_keys) if spec.env_keys else ""
+            if spec.warm is not None and api_key:
+                endpoint = BackendEndpoint(api_key, self._base_url(spec), self.settings, self.clients)
+                self._background.start_soon(self._warm, spec.name, spec.warm, endpoint)
+
+    @staticmethod
+    async def _warm(name: str, warm: Callable[[BackendEndpoint], Awaitable[None]], endpoint: BackendEndpoint) -> None:
+        started = time.perf_counter()
+        try:
+            await warm(endpoint)
+        except Exception:
+            log.warning("warming up %s failed; its first call builds its client", name, exc_info=True)
+            return
+        log.debug("warmed up %s in %.0f ms", name, (time.perf_counter() - started) * 1000)
+
+    def _base_url(self, spec: BackendSpec) -> str | None:
+        return (self.settings.get(spec.base_url_env) if spec.base_url_env else "") or spec.default_base_url
 
     # --- entry point -----------------------------------------------------------------------
 
@@ -436,7 +495,7 @@ class MediaService:
             model=selection.model,
             backend=spec.name,
             api_key=self.settings.api_key(spec.env_keys),
-            base_url=(self.settings.get(spec.base_url_env) if spec.base_url_env else "") or spec.default_base_url,
+            base_url=self._base_url(spec),
             settings=self.settings,
             folder=folder,
             confinement=confinement,
@@ -444,7 +503,7 @@ class MediaService:
             input_images=list(inputs),
             mask=mask,
             reporter=progress,
-            cache=self.cache,
+            clients=self.clients,
             # Offline backends (no key) render on this machine: minutes of CPU are not a stalled provider.
             deadline_s=self.settings.provider_deadline_s if spec.env_keys else None,
         )

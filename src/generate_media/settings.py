@@ -97,6 +97,9 @@ MODEL = _s(
 # --- results -------------------------------------------------------------------------------------
 PREVIEW = _s("PREVIEW", "flag", True, "inline image previews in results (0 turns them off)")
 VIEWER = _s("VIEWER", "flag", True, "the in-chat viewer for MCP Apps clients (0 turns it off)")
+WARM_UP = _s(
+    "WARM_UP", "flag", True, "after tools/list, load the SDKs and clients of keyed backends in the background (0: off)"
+)
 BUDGET_USD: Setting[float | None] = _s(
     "BUDGET_USD",
     "float",
@@ -155,6 +158,7 @@ CORE_SETTINGS: tuple[Setting[Any], ...] = (
     MODEL,
     PREVIEW,
     VIEWER,
+    WARM_UP,
     BUDGET_USD,
     WAIT_BUDGET_S,
     POLL_INTERVAL_S,

@@ -15,6 +15,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
+from .client_registry import ClientRegistry
 from .settings import Setting
 
 __all__ = [
@@ -334,6 +335,9 @@ class BackendSpec:
     notes: str = ""
     #: Environment variables this backend reads beyond its keys and base URL (e.g. Vertex mode).
     settings: tuple[Setting[Any], ...] = ()
+    #: Import the SDK and build the clients a call will need (into ``endpoint.clients``); run in the
+    #: background after the handshake when the backend has a key (``GENERATE_MEDIA_WARM_UP``).
+    warm: Callable[[Endpoint], Awaitable[None]] | None = field(default=None, compare=False)
 
     def all_settings(self) -> tuple[Setting[Any], ...]:
         """Every variable the backend reads: its keys, its base URL override, then its own settings."""
@@ -384,7 +388,23 @@ class Produced:
 ProgressFn = Callable[[str, float | None], Awaitable[None]]
 
 
-class Call(Protocol):
+class Endpoint(Protocol):
+    """What a backend's clients are built for (its key, endpoint and settings), and where they are kept.
+
+    A ``Call`` is one; the warm-up after the handshake hands a backend one without a request.
+    """
+
+    @property
+    def api_key(self) -> str: ...
+    @property
+    def base_url(self) -> str | None: ...
+    @property
+    def settings(self) -> Any: ...  # config.Settings
+    @property
+    def clients(self) -> ClientRegistry: ...  # lives as long as the server
+
+
+class Call(Endpoint, Protocol):
     """What the service hands a backend for one item: the validated request and helpers."""
 
     @property
@@ -394,19 +414,11 @@ class Call(Protocol):
     @property
     def model(self) -> ModelSpec: ...
     @property
-    def api_key(self) -> str: ...
-    @property
-    def base_url(self) -> str | None: ...
-    @property
-    def settings(self) -> Any: ...  # config.Settings
-    @property
     def continuation(self) -> Any: ...  # stores.ContinuationRecord | None
     @property
     def input_images(self) -> list[Any]: ...  # inputs.LoadedFile
     @property
     def mask(self) -> Any: ...  # inputs.LoadedFile | None
-    @property
-    def cache(self) -> dict[str, Any]: ...  # lives as long as the server (e.g. a voice list)
 
     async def progress(self, message: str, percent: float | None = None) -> None: ...
     def temp_file(self, suffix: str = "") -> Path: ...

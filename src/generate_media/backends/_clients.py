@@ -1,61 +1,72 @@
-"""SDK/HTTP clients shared for the server's lifetime (``call.cache``), built off the event loop.
+"""How backends get their SDK and HTTP clients: from the server's ``ClientRegistry`` (``call.clients``).
 
-Building a client imports its SDK on first use (about a second of holding the GIL for
-google-genai) and creates SSL contexts (~0.1-0.2 s each). Done per request on the event loop,
-that would stall every other request and serialize a batch; done once, in a worker thread, it
-costs nothing after the first call, and the client's connections are reused.
+Each builder takes an :class:`~generate_media.spec.Endpoint` (a ``Call`` is one; so is the warm-up's
+view of a keyed backend), so the warm-up after the handshake and the first call build the very same
+client under the very same key, and the call finds it ready (``client_registry``).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator, Callable, Hashable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar, cast
+from typing import Any
 
-import anyio
+from ..spec import Endpoint
 
-__all__ = ["key_digest", "shared_client"]
-
-T = TypeVar("T")
-_LOCK = "backends._clients.lock"
+__all__ = ["httpx_client", "key_digest", "openai_client", "openai_session", "warm_openai"]
 
 
 def key_digest(secret: str) -> str:
-    """A short digest to key a cache by API key without holding the key in the key."""
+    """A short digest to key a registry by API key without holding the key in the key."""
     return hashlib.sha256(secret.encode()).hexdigest()[:16]
 
 
-async def shared_client(cache: dict[str, Any], key: Hashable, build: Callable[[], T]) -> T:
-    """The client cached under ``key``, built once by ``build`` in a worker thread."""
-    lock = cache.setdefault(_LOCK, anyio.Lock())
-    slot = f"client:{key!r}"
-    async with lock:
-        client = cache.get(slot)
-        if client is None:
-            client = await anyio.to_thread.run_sync(build)
-            cache[slot] = client
-    return cast(T, client)
+async def _close_openai(client: Any) -> None:
+    await client.close()
 
 
-async def openai_client(call: Any) -> Any:
+async def openai_client(endpoint: Endpoint) -> Any:
     """An ``AsyncOpenAI`` for this key and endpoint, shared for the server's lifetime.
 
     Used by OpenAI itself and by OpenAI-compatible providers (OpenRouter). Retries are ours
     (retry.py), so the SDK's are off; the timeout is the request timeout.
     """
-    base_url = call.base_url  # the backend's spec declares its default_base_url
-    timeout = call.settings.request_timeout_s
+    api_key, base_url = endpoint.api_key, endpoint.base_url  # the backend's spec declares its default_base_url
+    timeout = endpoint.settings.request_timeout_s
 
     def build() -> Any:
         from openai import AsyncOpenAI
 
-        return AsyncOpenAI(api_key=call.api_key, base_url=base_url, timeout=timeout, max_retries=0)
+        return AsyncOpenAI(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=0)
 
-    return await shared_client(call.cache, ("openai-sdk", key_digest(call.api_key), base_url, timeout), build)
+    key = ("openai-sdk", key_digest(api_key), base_url, timeout)
+    return await endpoint.clients.get(key, build, _close_openai)
+
+
+async def warm_openai(endpoint: Endpoint) -> None:
+    """Import the SDK and build the client (the first call finds both ready)."""
+    await openai_client(endpoint)
 
 
 @asynccontextmanager
-async def openai_session(call: Any) -> AsyncIterator[Any]:
+async def openai_session(endpoint: Endpoint) -> AsyncIterator[Any]:
     """``async with openai_session(call) as client``: the shared client, left open afterwards."""
-    yield await openai_client(call)
+    yield await openai_client(endpoint)
+
+
+async def _close_httpx(client: Any) -> None:
+    await client.aclose()
+
+
+async def httpx_client(endpoint: Endpoint, kind: str, *, connect_s: float = 10.0) -> Any:
+    """A plain ``httpx.AsyncClient`` shared for the server's lifetime (callers send full URLs and their
+    own headers, so one client serves every key and endpoint of ``kind``)."""
+    timeout = endpoint.settings.request_timeout_s
+
+    def build() -> Any:
+        import httpx
+
+        return httpx.AsyncClient(timeout=httpx.Timeout(timeout, connect=min(timeout, connect_s)))
+
+    return await endpoint.clients.get((kind, timeout, connect_s), build, _close_httpx)

@@ -9,18 +9,22 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import anyio
 from mcp import types
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.extension import Extension
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.tools.base import Tool
 from mcp.types import CallToolResult, ContentBlock, ImageContent, ResourceLink, TextContent
 
 from .. import __version__
+from ..client_registry import ClientRegistry
 from ..config import Settings
 from ..errors import DISK_ERRNOS, GenerateMediaError, Redactor, storage_error
 from ..results import failure
@@ -29,7 +33,7 @@ from .resources import FileLinks, MediaResources, links_for
 from .tool import build_tool
 from .viewer import RESULT_META_KEY, client_supports_apps, tool_meta, viewer_extension
 
-__all__ = ["Redactor", "caller_of", "create_server"]
+__all__ = ["MediaServer", "Redactor", "caller_of", "create_server"]
 
 log = logging.getLogger("generate_media.server")
 
@@ -232,7 +236,7 @@ def create_server(
     service: MediaService | None = None,
     principal_of: Any = None,
     resource_links: str = "file",
-) -> MCPServer:
+) -> MediaServer:
     """Build the MCP server.
 
     ``principal_of(ctx)`` names the authenticated client (HTTP); ``resource_links`` is ``"file"``
@@ -268,7 +272,8 @@ def create_server(
         return result
 
     tool = build_tool(service.registry, handler)
-    server = MCPServer(
+    server = MediaServer(
+        service,
         name="generate-media",
         title="Generate media",
         instructions=INSTRUCTIONS,
@@ -277,5 +282,25 @@ def create_server(
         extensions=_viewer(tool) if viewer_links is not None else None,
     )
     (viewer_links or links).register(server)
-    server.media_service = service  # type: ignore[attr-defined]
     return server
+
+
+class MediaServer(MCPServer[ClientRegistry]):
+    """The MCP server of one ``MediaService``: its lifespan is the service's (one client registry,
+    closed at shutdown), and once a client has listed the tools the keyed backends warm up."""
+
+    def __init__(self, service: MediaService, **kwargs: Any) -> None:
+        self.media_service = service
+
+        @asynccontextmanager
+        async def lifespan(_: MCPServer[ClientRegistry]) -> AsyncIterator[ClientRegistry]:
+            async with service.serving() as clients:
+                yield clients
+
+        async def warm_after_listing(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+            result = await call_next(ctx)
+            if ctx.method == "tools/list":  # the handshake is over and the client is idle: warm up
+                service.warm_up()
+            return result
+
+        super().__init__(lifespan=lifespan, middleware=[warm_after_listing], **kwargs)

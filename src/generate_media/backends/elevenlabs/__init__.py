@@ -1,6 +1,7 @@
 """ElevenLabs: speech, sound effects, music, voice conversion, isolation, design, cloning, dubbing."""
 
 from .._compose import compose
+from ._client import warm
 from .voices import VOICE_SETTING
 
 SPEC, BACKEND = compose(
@@ -9,6 +10,7 @@ SPEC, BACKEND = compose(
     title="ElevenLabs",
     env_keys=("ELEVENLABS_API_KEY",),
     base_url_env="ELEVENLABS_BASE_URL",
+    warm=warm,
     docs_url="https://elevenlabs.io/docs/api-reference",
     settings=(VOICE_SETTING,),
 )

@@ -9,13 +9,17 @@ import functools
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, TypeVar
 
 import anyio
 
+from ...client_registry import BackendEndpoint, ClientRegistry
 from ...errors import GenerateMediaError, InvalidRequest, QuotaExceeded
-from ...spec import Call, Produced
+from ...spec import Call, Endpoint, Produced
+from .._clients import key_digest
 from .._errors import ErrorMap, Table, httpx_errors, provider_message, status_error
 
 __all__ = [
@@ -25,6 +29,8 @@ __all__ = [
     "KEY_ENV",
     "NO_RETRIES",
     "PCM_METADATA",
+    "Account",
+    "account",
     "client",
     "drop_none",
     "guarded",
@@ -32,6 +38,7 @@ __all__ = [
     "output_format",
     "produced_from",
     "stream_to_temp",
+    "warm",
 ]
 
 T = TypeVar("T")
@@ -49,21 +56,59 @@ FORMAT_CODES = {"mp3": "mp3_44100_128", "wav": "wav_44100", "pcm": "pcm_44100", 
 PCM_METADATA = {"mime_type": "audio/pcm", "pcm_sample_rate": 44100, "pcm_encoding": "s16le", "pcm_channels": 1}
 
 
+@dataclass
+class Account:
+    """One key's ``AsyncElevenLabs`` (on an httpx client we own, closed at shutdown) and what this
+    server learned about the account: its voice list, and the voices it cloned (samples -> voice id)."""
+
+    sdk: Any
+    http: Any
+    voices: list[dict[str, str]] | None = None
+    voices_lock: anyio.Lock = field(default_factory=anyio.Lock)
+    clones: dict[str, str] = field(default_factory=dict)
+
+
+async def _close(account: Account) -> None:
+    await account.http.aclose()
+
+
+async def account(endpoint: Endpoint) -> Account:
+    """The account of this key and endpoint, shared for the server's lifetime."""
+    api_key, base_url = endpoint.api_key, endpoint.base_url or DEFAULT_BASE_URL
+    timeout = endpoint.settings.request_timeout_s
+
+    def build() -> Account:
+        import httpx
+        from elevenlabs.client import AsyncElevenLabs
+
+        http = httpx.AsyncClient(timeout=timeout, follow_redirects=True)
+        # api_key is explicit: the SDK's default reads the environment at import time.
+        sdk = AsyncElevenLabs(api_key=api_key, base_url=base_url, timeout=timeout, httpx_client=http)
+        return Account(sdk=sdk, http=http)
+
+    return await endpoint.clients.get((BACKEND, key_digest(api_key), base_url, timeout), build, _close)
+
+
 @asynccontextmanager
 async def open_client(api_key: str, base_url: str | None, timeout: float) -> AsyncIterator[Any]:
-    """An ``AsyncElevenLabs`` on an httpx client we own (so its connections are closed)."""
-    import httpx
-    from elevenlabs.client import AsyncElevenLabs
-
-    async with httpx.AsyncClient(timeout=timeout, follow_redirects=True) as http:
-        # api_key is explicit: the SDK's default reads the environment at import time.
-        yield AsyncElevenLabs(
-            api_key=api_key, base_url=base_url or DEFAULT_BASE_URL, timeout=timeout, httpx_client=http
-        )
+    """A one-off ``AsyncElevenLabs`` outside a server (the CLI's listings), closed on exit."""
+    clients = ClientRegistry()
+    try:
+        settings = SimpleNamespace(request_timeout_s=timeout)
+        yield (await account(BackendEndpoint(api_key, base_url, settings, clients))).sdk
+    finally:
+        await clients.aclose()
 
 
-def client(call: Call) -> Any:
-    return open_client(call.api_key, call.base_url, call.settings.request_timeout_s)
+async def warm(endpoint: Endpoint) -> None:
+    """Import the SDK and build the client (the first call finds both ready)."""
+    await account(endpoint)
+
+
+@asynccontextmanager
+async def client(call: Call) -> AsyncIterator[Any]:
+    """``async with client(call) as el``: the account's shared ``AsyncElevenLabs``, left open afterwards."""
+    yield (await account(call)).sdk
 
 
 def _normalised_body(body: Any) -> Any:

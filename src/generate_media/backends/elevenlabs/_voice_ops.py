@@ -14,7 +14,7 @@ from typing import Any
 
 from ...errors import BadProviderResponse, InvalidRequest
 from ...spec import Call, Produced
-from ._client import NO_RETRIES, PCM_METADATA, client, drop_none, guarded, output_format
+from ._client import NO_RETRIES, PCM_METADATA, account, client, drop_none, guarded, output_format
 from .voices import remember
 
 __all__ = ["clone_voice", "design_voice"]
@@ -66,7 +66,7 @@ async def design_voice(call: Call) -> list[Produced]:
                 request_options=NO_RETRIES,
             )
         )
-    remember(call, voice.voice_id, name)
+    await remember(call, voice.voice_id, name)
     meta: dict[str, Any] = {
         "voice_id": voice.voice_id,
         "voice_name": name,
@@ -100,14 +100,15 @@ async def clone_voice(call: Call) -> tuple[str, str, bool, list[str]]:
     samples = [await call.load_file(ref, ("audio/", "video/")) for ref in refs]
     name = _voice_name(call, "clone")
     key = _clone_key(call, name, samples)
-    if key in call.cache:
-        voice_id = call.cache[key]
+    clones = (await account(call)).clones
+    if key in clones:
+        voice_id = clones[key]
         return voice_id, name, True, [f"reused the voice {name!r} ({voice_id}) cloned earlier from these samples"]
     files = [(s.name, s.data, s.mime_type) for s in samples]
     async with client(call) as el:
         created = await guarded(lambda: el.voices.ivc.create(name=name, files=files, request_options=NO_RETRIES))
-    call.cache[key] = created.voice_id
-    remember(call, created.voice_id, name)
+    clones[key] = created.voice_id
+    await remember(call, created.voice_id, name)
     warnings = [_persistent(name, created.voice_id)]
     if getattr(created, "requires_verification", False):
         warnings.append("ElevenLabs asks to verify this voice before wide use; see the dashboard")

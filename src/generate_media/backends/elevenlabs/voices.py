@@ -1,23 +1,20 @@
 """ElevenLabs voices: resolve a voice id or name, list the account's voices.
 
 A name is looked up in the account's voice list (``GET /v1/voices``), fetched once per server and
-key and kept in ``call.cache``. An unknown name is an error listing close matches; there is never
-a silent fallback to another voice.
+key and kept on the key's ``_client.Account``. An unknown name is an error listing close matches;
+there is never a silent fallback to another voice.
 """
 
 from __future__ import annotations
 
 import difflib
-import hashlib
 import re
 from typing import Any
-
-import anyio
 
 from ...errors import InvalidRequest
 from ...settings import Setting
 from ...spec import Call
-from ._client import KEY_ENV, NO_RETRIES, guarded, open_client
+from ._client import KEY_ENV, NO_RETRIES, account, guarded, open_client
 
 __all__ = ["DEFAULT_VOICE", "VOICE_SETTING", "list_voices", "remember", "resolve_voice"]
 
@@ -35,14 +32,8 @@ VOICE_SETTING = Setting(
 _VOICE_ID = re.compile(r"^[A-Za-z0-9]{20}$")
 
 
-def _cache_key(call: Call) -> str:
-    digest = hashlib.sha256(f"{call.api_key}\0{call.base_url}".encode()).hexdigest()[:16]
-    return f"elevenlabs.voices.{digest}"
-
-
-async def _fetch(api_key: str, base_url: str | None, timeout: float) -> list[dict[str, str]]:
-    async with open_client(api_key, base_url, timeout) as client:
-        response = await guarded(lambda: client.voices.get_all(request_options=NO_RETRIES))
+async def _fetch(sdk: Any) -> list[dict[str, str]]:
+    response = await guarded(lambda: sdk.voices.get_all(request_options=NO_RETRIES))
     return [
         {"voice_id": v.voice_id, "name": v.name or "", "category": str(v.category or "")} for v in response.voices or []
     ]
@@ -50,18 +41,16 @@ async def _fetch(api_key: str, base_url: str | None, timeout: float) -> list[dic
 
 async def account_voices(call: Call) -> list[dict[str, str]]:
     """The account's voices, fetched once per server (concurrent callers share one request)."""
-    key = _cache_key(call)
-    lock = call.cache.setdefault(key + ".lock", anyio.Lock())
-    async with lock:
-        if key not in call.cache:
-            call.cache[key] = await _fetch(call.api_key, call.base_url, call.settings.request_timeout_s)
-    voices: list[dict[str, str]] = call.cache[key]
-    return voices
+    found = await account(call)
+    async with found.voices_lock:
+        if found.voices is None:
+            found.voices = await _fetch(found.sdk)
+    return found.voices
 
 
-def remember(call: Call, voice_id: str, name: str) -> None:
+async def remember(call: Call, voice_id: str, name: str) -> None:
     """Add a voice this server just created to the cached list, so its name resolves."""
-    cached = call.cache.get(_cache_key(call))
+    cached = (await account(call)).voices
     if cached is not None and all(v["voice_id"] != voice_id for v in cached):
         cached.append({"voice_id": voice_id, "name": name, "category": "generated"})
 
@@ -122,5 +111,5 @@ async def list_voices(settings: Any) -> list[dict[str, str]]:
     api_key = settings.api_key((KEY_ENV,))
     if not api_key:
         raise MissingKey(f"set {KEY_ENV} to list ElevenLabs voices", backend="elevenlabs")
-    base_url = settings.get("ELEVENLABS_BASE_URL") or None
-    return await _fetch(api_key, base_url, settings.request_timeout_s)
+    async with open_client(api_key, settings.get("ELEVENLABS_BASE_URL") or None, settings.request_timeout_s) as sdk:
+        return await _fetch(sdk)

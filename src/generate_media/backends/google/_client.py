@@ -10,17 +10,27 @@ user opts in with ``GOOGLE_GENAI_USE_VERTEXAI=true`` or a ``GOOGLE_VERTEX_BASE_U
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 from ...errors import InvalidRequest
 from ...settings import Setting
-from ...spec import Call
-from .._clients import key_digest, shared_client
+from ...spec import Call, Endpoint
+from .._clients import key_digest
 from .._errors import ErrorMap, genai_errors
 
-__all__ = ["ERRORS", "KEY_ENV", "SETTINGS", "VERTEX_ENV", "gemini_client", "vertex_client", "vertex_enabled"]
+__all__ = [
+    "ERRORS",
+    "KEY_ENV",
+    "SETTINGS",
+    "VERTEX_ENV",
+    "gemini_client",
+    "shared",
+    "vertex_client",
+    "vertex_enabled",
+    "warm",
+]
 
 KEY_ENV = "GEMINI_API_KEY or GOOGLE_API_KEY"
 VERTEX_ENV = "GOOGLE_GENAI_USE_VERTEXAI"
@@ -40,29 +50,45 @@ def vertex_enabled(settings: Any) -> bool:
 ERRORS = ErrorMap("google", KEY_ENV, genai_errors)
 
 
-def _build(call: Call, *, vertex: bool) -> Any:
-    from google import genai
-    from google.genai import types
+async def close(client: Any) -> None:
+    """End a ``genai.Client``: its async transport, then its sync one."""
+    await client.aio.aclose()
+    client.close()
 
-    timeout_ms = int(call.settings.request_timeout_s * 1000)
-    if vertex:
-        base_url = call.settings.get(VERTEX_BASE_URL_ENV) or None
+
+async def shared(endpoint: Endpoint, kind: str, base_url: str | None, build: Callable[[], Any]) -> Any:
+    """A ``genai.Client`` shared for the server's lifetime, keyed by kind, key and endpoint."""
+    key = (kind, key_digest(endpoint.api_key), base_url or "", endpoint.settings.request_timeout_s)
+    try:
+        return await endpoint.clients.get(key, build, close)
+    except ValueError as exc:  # the SDK validates its arguments eagerly
+        raise InvalidRequest(f"google client setup failed: {exc}", backend="google") from exc
+
+
+async def _shared(endpoint: Endpoint, *, vertex: bool) -> Any:
+    api_key, timeout_ms = endpoint.api_key, int(endpoint.settings.request_timeout_s * 1000)
+    base_url = (endpoint.settings.get(VERTEX_BASE_URL_ENV) or None) if vertex else endpoint.base_url
+
+    def build() -> Any:
+        from google import genai
+        from google.genai import types
+
         options = types.HttpOptions(base_url=base_url, timeout=timeout_ms)
-        return genai.Client(vertexai=True, api_key=call.api_key, http_options=options)
-    options = types.HttpOptions(base_url=call.base_url, timeout=timeout_ms)
-    return genai.Client(vertexai=False, api_key=call.api_key, http_options=options)
+        return genai.Client(vertexai=vertex, api_key=api_key, http_options=options)
+
+    return await shared(endpoint, "google-vertex" if vertex else "google-genai", base_url, build)
 
 
 @asynccontextmanager
 async def _client(call: Call, *, vertex: bool) -> AsyncIterator[Any]:
-    """A client shared for the server's lifetime, keyed by mode, key and endpoint (see ``_clients``)."""
-    base_url = call.settings.get(VERTEX_BASE_URL_ENV) if vertex else call.base_url
-    key = ("google-genai", vertex, key_digest(call.api_key), base_url or "", call.settings.request_timeout_s)
-    try:
-        client = await shared_client(call.cache, key, lambda: _build(call, vertex=vertex))
-    except ValueError as exc:  # the SDK validates its arguments eagerly
-        raise InvalidRequest(f"google client setup failed: {exc}", backend="google") from exc
-    yield client.aio
+    yield (await _shared(call, vertex=vertex)).aio
+
+
+async def warm(endpoint: Endpoint) -> None:
+    """Import google-genai and build the Gemini client (and the Vertex one when Vertex is enabled)."""
+    await _shared(endpoint, vertex=False)
+    if vertex_enabled(endpoint.settings):
+        await _shared(endpoint, vertex=True)
 
 
 def gemini_client(call: Call) -> Any:

@@ -32,7 +32,7 @@ from ...spec import ANIMATE, VIDEO_CLIPS, Call, JobStatus, MediaSupport, MediaTy
 from .._errors import failure_code
 from .._options import GENERATE_AUDIO, NEGATIVE_PROMPT, SEED
 from . import _veo
-from ._client import ERRORS
+from ._client import ERRORS, shared
 from ._frames_for import fitted_image, orientation
 
 MEDIA = MediaType.VIDEO
@@ -108,27 +108,24 @@ SUPPORT = MediaSupport(
 )
 
 
-def _build(call: Call) -> Any:
-    from google import genai
-    from google.genai import types
-
-    options = types.HttpOptions(
-        base_url=call.base_url,
-        api_version=API_VERSION,
-        timeout=int(call.settings.request_timeout_s * 1000),
-        retry_options=types.HttpRetryOptions(attempts=1),  # retry.py is the one policy
-    )
-    return genai.Client(vertexai=False, api_key=call.api_key, http_options=options)
-
-
 @asynccontextmanager
 async def _gemini(call: Call) -> AsyncIterator[Any]:
-    client = await anyio.to_thread.run_sync(lambda: _build(call))  # SSL setup reads files
-    try:
-        yield client.aio
-    finally:
-        await client.aio.aclose()
-        client.close()
+    """The Interactions API client (its own API version), shared for the server's lifetime like the others."""
+    api_key, base_url, timeout_ms = call.api_key, call.base_url, int(call.settings.request_timeout_s * 1000)
+
+    def build() -> Any:
+        from google import genai
+        from google.genai import types
+
+        options = types.HttpOptions(
+            base_url=base_url,
+            api_version=API_VERSION,
+            timeout=timeout_ms,
+            retry_options=types.HttpRetryOptions(attempts=1),  # retry.py is the one policy
+        )
+        return genai.Client(vertexai=False, api_key=api_key, http_options=options)
+
+    yield (await shared(call, "google-interactions", base_url, build)).aio
 
 
 def _is_veo(call: Call) -> bool:

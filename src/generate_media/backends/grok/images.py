@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from ...errors import BadProviderResponse, InvalidRequest, SafetyBlocked
-from ...spec import PICTURES, Call, MediaSupport, MediaType, ModelSpec, Produced
-from .._clients import shared_client
+from ...spec import PICTURES, Call, Endpoint, MediaSupport, MediaType, ModelSpec, Produced
+from .._clients import httpx_client
 from .._errors import ErrorMap, from_status, httpx_errors
 from .._image_payload import decode_b64, download
 
@@ -98,14 +98,13 @@ def _body(call: Call, sources: list[str]) -> dict[str, Any]:
     return body
 
 
-def _http(call: Call) -> Any:
-    import httpx
-
-    return httpx.AsyncClient(timeout=httpx.Timeout(call.settings.request_timeout_s, connect=10.0))
+async def warm(endpoint: Endpoint) -> None:
+    """Import httpx and build the client images and video share."""
+    await httpx_client(endpoint, "grok-httpx")
 
 
 async def generate(call: Call) -> list[Produced]:
-    client = await shared_client(call.cache, ("grok-httpx", call.settings.request_timeout_s), lambda: _http(call))
+    client = await httpx_client(call, "grok-httpx")
     sources = await _sources(call)
     body = _body(call, sources)
     path = "/images/edits" if sources else "/images/generations"

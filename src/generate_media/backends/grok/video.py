@@ -22,6 +22,7 @@ import anyio
 
 from ...errors import BadProviderResponse, InvalidRequest
 from ...spec import ANIMATE, VIDEO_CLIPS, Call, JobStatus, MediaSupport, MediaType, ModelSpec, Produced
+from .._clients import httpx_client
 from .._download import download_url
 from .._errors import ErrorMap, failure_code, from_status, httpx_errors
 from .._frames import fit_frame
@@ -63,22 +64,13 @@ SUPPORT = MediaSupport(
 )
 
 
-def _client(call: Call) -> Any:
-    import httpx
-
-    base = (call.base_url or "").rstrip("/")  # the spec declares the default
-    return httpx.AsyncClient(
-        base_url=base,
-        headers={"Authorization": f"Bearer {call.api_key}"},
-        timeout=httpx.Timeout(call.settings.request_timeout_s, connect=min(call.settings.request_timeout_s, 30.0)),
-    )
-
-
 async def _send(call: Call, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
     """One request; any failure comes out as our error (the one translation seam)."""
+    client = await httpx_client(call, "grok-httpx")  # the one images use too
+    base = (call.base_url or "").rstrip("/")  # the spec declares the default
+    headers = {"Authorization": f"Bearer {call.api_key}"}
     with ERRORS:
-        async with _client(call) as client:
-            resp = await client.request(method, path, json=body)
+        resp = await client.request(method, base + path, json=body, headers=headers)
     if resp.status_code >= 400:
         raise from_status(resp.status_code, resp.content, backend="grok", headers=resp.headers, key_env=KEY_ENV)
     try:

@@ -1,0 +1,173 @@
+"""The first call of a session against the later ones (issue 19).
+
+For each backend: a fresh stdio server with only that backend's key (``--all-keys``: every key),
+against the loopback fake with no added latency; ``initialize``, ``tools/list``, a pause (what a
+person takes to type the first request: the server is idle), then ``--calls`` identical image or
+speech calls. Reported per backend: the first call, the median of the later ones, their difference,
+and the server's RSS after ``tools/list``, after the pause and after the calls. PASS when the worst
+difference is at most ``--limit-ms`` (100 ms).
+
+``--warm-up off`` sets GENERATE_MEDIA_WARM_UP=0 (what the server did before issue 19); ``both`` runs
+the two one after the other. ``--importtime`` also runs each server under ``python -X importtime``
+and lists the biggest imports that happen after ``tools/list`` (on the first call or in warm-up).
+
+    /work/venv/bin/python bench/first_call.py [--pause 2] [--calls 5] [--warm-up on|off|both] [--all-keys]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from common import (
+    BENCH_KEYS,
+    PYTHON,
+    Report,
+    StdioSession,
+    fake_server,
+    machine,
+    median,
+    our_server_argv,
+    proc_status_kb,
+    scratch_dir,
+    server_env,
+    tool_error,
+)
+
+#: backend -> (the key that enables it, the call made)
+CALLS: dict[str, tuple[str, dict[str, Any]]] = {
+    "openai": ("OPENAI_API_KEY", {"media_type": "image", "prompt": "a lighthouse in fog", "backend": "openai"}),
+    "google": ("GEMINI_API_KEY", {"media_type": "image", "prompt": "a lighthouse in fog", "backend": "google"}),
+    "grok": ("XAI_API_KEY", {"media_type": "image", "prompt": "a lighthouse in fog", "backend": "grok"}),
+    "openrouter": (
+        "OPENROUTER_API_KEY",
+        {"media_type": "image", "prompt": "a lighthouse in fog", "backend": "openrouter"},
+    ),
+    "elevenlabs": (
+        "ELEVENLABS_API_KEY",
+        {"media_type": "audio", "prompt": "Hello there, and welcome.", "backend": "elevenlabs"},
+    ),
+}
+
+
+@dataclass
+class Run:
+    backend: str
+    times_ms: list[float] = field(default_factory=list)
+    rss_listed_mib: float = 0.0
+    rss_paused_mib: float = 0.0
+    rss_end_mib: float = 0.0
+    imports: list[tuple[int, str]] = field(default_factory=list)  # (self µs, module) after tools/list
+
+    @property
+    def first(self) -> float:
+        return self.times_ms[0]
+
+    @property
+    def later(self) -> float:
+        return median(self.times_ms[1:])
+
+    @property
+    def extra(self) -> float:
+        return self.first - self.later
+
+
+def _rss_mib(pid: int) -> float:
+    return proc_status_kb(pid, "VmRSS") / 1024
+
+
+def _imports_after_listing(stderr: str, listed_at: int) -> list[tuple[int, str]]:
+    """``-X importtime`` lines written after the tools/list answer: (self µs, module), largest first."""
+    found = []
+    for line in stderr[listed_at:].splitlines():
+        parts = line.split("|")
+        if line.startswith("import time:") and len(parts) == 3 and parts[0].split(":")[1].strip().isdigit():
+            found.append((int(parts[0].split(":")[1]), parts[2].strip()))
+    return sorted(found, reverse=True)
+
+
+def run_backend(backend: str, fake: Any, tmp: Any, args: argparse.Namespace, warm_up: bool, trace: bool) -> Run:
+    key, arguments = CALLS[backend]
+    env = server_env(fake, tmp / f"out-{backend}", tmp / f"state-{backend}", GENERATE_MEDIA_WARM_UP=str(int(warm_up)))
+    if not args.all_keys:
+        for name in BENCH_KEYS:
+            if name != key:
+                env.pop(name, None)
+    argv = [PYTHON, "-X", "importtime", "-m", "generate_media"] if trace else our_server_argv()
+    run = Run(backend)
+    with StdioSession(argv, env=env) as session:
+        session.handshake()
+        session.request("tools/list")
+        listed_at = len(session.stderr)
+        run.rss_listed_mib = _rss_mib(session.pid)
+        time.sleep(args.pause)
+        run.rss_paused_mib = _rss_mib(session.pid)
+        for _ in range(args.calls):
+            started = time.perf_counter()
+            result = session.call_tool("generate_media", dict(arguments))
+            run.times_ms.append((time.perf_counter() - started) * 1000)
+            if error := tool_error(result):
+                raise RuntimeError(f"{backend}: generate_media failed: {error}")
+        run.rss_end_mib = _rss_mib(session.pid)
+        if trace:
+            session.close()
+            run.imports = _imports_after_listing(session.stderr.decode("utf-8", "replace"), listed_at)
+    return run
+
+
+def report_for(runs: list[Run], args: argparse.Namespace, warm_up: bool) -> Report:
+    keys = "every key set" if args.all_keys else "only its own key set"
+    report = Report(
+        f"First call vs later calls, warm-up {'on' if warm_up else 'off'}: fresh server per backend ({keys}), "
+        f"{args.pause:g} s pause after tools/list, {args.calls} calls ({machine()})",
+        (
+            "backend",
+            "first ms",
+            "later median ms",
+            "extra ms",
+            "RSS listed MiB",
+            "RSS paused MiB",
+            "RSS end MiB",
+        ),
+    )
+    for run in runs:
+        report.row(
+            run.backend, run.first, run.later, run.extra, run.rss_listed_mib, run.rss_paused_mib, run.rss_end_mib
+        )
+    for run in runs:
+        if run.imports:
+            top = ", ".join(f"{name} {micros / 1000:.0f} ms" for micros, name in run.imports[:6])
+            report.note(f"{run.backend}: largest imports after tools/list (self time): {top}")
+    worst = max(runs, key=lambda r: r.extra)
+    report.target(f"worst extra on the first call ({worst.backend})", worst.extra, args.limit_ms + 1e-9, unit=" ms")
+    return report
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pause", type=float, default=2.0, help="seconds idle after tools/list (default 2)")
+    parser.add_argument("--calls", type=int, default=5, help="identical calls per backend (default 5)")
+    parser.add_argument("--warm-up", choices=("on", "off", "both"), default="on", help="GENERATE_MEDIA_WARM_UP")
+    parser.add_argument("--all-keys", action="store_true", help="every backend's key set in every server")
+    parser.add_argument("--backends", default=",".join(CALLS), help="comma-separated (default: all keyed)")
+    parser.add_argument("--limit-ms", type=float, default=100.0, help="PASS threshold for the extra (default 100)")
+    parser.add_argument("--importtime", action="store_true", help="list the imports that happen after tools/list")
+    args = parser.parse_args()
+    if args.calls < 2:
+        parser.error("--calls must be at least 2 (a first call and later ones)")
+
+    modes = {"on": [True], "off": [False], "both": [False, True]}[args.warm_up]
+    failed = False
+    with fake_server() as fake, scratch_dir("first-call") as tmp:
+        for warm_up in modes:
+            runs = [run_backend(b.strip(), fake, tmp, args, warm_up, args.importtime) for b in args.backends.split(",")]
+            report = report_for(runs, args, warm_up)
+            report.print()
+            failed |= report.failed
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,138 @@
+"""The SDK clients' lifecycle (issue 17) and the warm-up after the handshake (issue 19).
+
+One ``ClientRegistry`` lives as long as the server's lifespan: each backend's client is built once,
+reused by every call, and closed at shutdown. Once a client has listed the tools, the backends that
+have keys build theirs in the background; a call that arrives meanwhile waits for that build.
+Observed through the registry's public state and the real clients' own ``closed`` state.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from mcp import Client
+
+from generate_media.client_registry import ClientRegistry
+from tests.videohelp import until
+
+IMAGE = {"prompt": "a lighthouse in fog"}
+
+
+def _is_closed(client: object) -> bool:
+    """The real client's own word: httpx's ``is_closed``, openai's ``is_closed()``, or ElevenLabs' httpx."""
+    http = getattr(client, "http", client)  # elevenlabs: the Account's httpx client
+    closed = http.is_closed
+    return bool(closed() if callable(closed) else closed)
+
+
+async def test_each_backends_client_is_built_once_and_closed_at_shutdown(make_server, fake, mode):
+    server = make_server("OPENAI_API_KEY", "XAI_API_KEY", "ELEVENLABS_API_KEY", warm_up=False)
+    service = server.media_service
+    async with Client(server, mode=mode) as client:
+        for backend in ("openai", "grok", "openai", "grok"):
+            result = await client.call_tool("generate_media", {**IMAGE, "backend": backend})
+            assert not result.is_error, result.content
+        for _ in range(2):
+            result = await client.call_tool("generate_media", {"prompt": "hello", "media_type": "audio"})
+            assert not result.is_error, result.content
+        registry = service.clients
+        assert dict(registry.builds) == {"openai-sdk": 1, "grok-httpx": 1, "elevenlabs": 1}
+        built = registry.clients()
+        assert not any(_is_closed(c) for c in built)
+    assert registry.closed and registry.kinds() == []
+    assert all(_is_closed(c) for c in built)
+    assert len(fake.of("openai", "/images/generations")) == 2 and len(fake.of("xai", "/images/generations")) == 2
+
+
+async def test_a_second_lifespan_gets_fresh_clients(make_server, fake):
+    server = make_server("XAI_API_KEY", warm_up=False)
+    async with Client(server) as client:
+        assert not (await client.call_tool("generate_media", IMAGE)).is_error
+        first = server.media_service.clients
+    async with Client(server) as client:
+        assert not (await client.call_tool("generate_media", IMAGE)).is_error
+        second = server.media_service.clients
+        assert second is not first and not _is_closed(second.clients()[0])
+    assert first.closed and second.closed
+
+
+async def test_warm_up_starts_after_tools_list_and_only_for_backends_with_keys(make_server, fake, mode):
+    server = make_server("OPENAI_API_KEY", "ELEVENLABS_API_KEY")
+    registry = None
+    async with Client(server, mode=mode) as client:
+        registry = server.media_service.clients
+        assert registry.kinds() == []  # initialize (or discovery) answered: nothing built yet
+        await client.list_tools()
+        await until(lambda: len(registry.kinds()) == 2)
+        assert sorted(registry.kinds()) == ["elevenlabs", "openai-sdk"]  # no google, grok or openrouter key
+        result = await client.call_tool("generate_media", IMAGE)
+        assert not result.is_error, result.content
+        assert dict(registry.builds) == {"openai-sdk": 1, "elevenlabs": 1}  # the call used the warmed client
+    assert registry.closed and registry.kinds() == []
+
+
+async def test_a_call_during_warm_up_waits_for_it_instead_of_building_again(make_server, fake):
+    server = make_server("OPENAI_API_KEY", "GEMINI_API_KEY", "XAI_API_KEY", "ELEVENLABS_API_KEY")
+    async with Client(server) as client:
+        await client.list_tools()  # warm-up starts in the background...
+        registry = server.media_service.clients
+        results = [
+            await client.call_tool("generate_media", {**IMAGE, "backend": b}) for b in ("google", "openai", "grok")
+        ]  # ...and these arrive while it runs
+        assert not any(r.is_error for r in results), [r.content for r in results if r.is_error]
+        await until(lambda: len(registry.kinds()) == 5)
+        # The fake's environment sets GOOGLE_VERTEX_BASE_URL, so Vertex is enabled and warmed too.
+        assert dict(registry.builds) == dict.fromkeys(
+            ["google-genai", "google-vertex", "openai-sdk", "grok-httpx", "elevenlabs"], 1
+        )
+
+
+async def test_warm_up_can_be_turned_off(make_server, fake):
+    server = make_server("OPENAI_API_KEY", "XAI_API_KEY", warm_up=False)
+    async with Client(server) as client:
+        await client.list_tools()
+        assert not (await client.call_tool("generate_media", {**IMAGE, "backend": "grok"})).is_error
+        assert server.media_service.clients.kinds() == ["grok-httpx"]  # openai's key alone builds nothing
+
+
+async def test_shutdown_during_warm_up_stops_it_and_closes_what_was_built(make_server, fake, caplog):
+    server = make_server("all")
+    with caplog.at_level(logging.WARNING, logger="generate_media"):
+        async with Client(server) as client:
+            await client.list_tools()
+            registry = server.media_service.clients
+    assert registry.closed and registry.kinds() == []
+    assert not [r for r in caplog.records if "warming up" in r.getMessage()]
+
+
+async def test_a_registry_builds_once_per_key_even_when_asked_concurrently():
+    import anyio
+
+    registry = ClientRegistry()
+    built: list[int] = []
+    closed: list[int] = []
+
+    def build() -> int:
+        built.append(len(built))
+        return len(built)
+
+    async def close(value: int) -> None:
+        closed.append(value)
+
+    got: list[int] = []
+
+    async def get() -> None:
+        got.append(await registry.get(("kind", "key"), build, close))
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(5):
+            tg.start_soon(get)
+    assert built == [0] and got == [1] * 5 and registry.builds["kind"] == 1
+    await registry.aclose()
+    assert closed == [1] and registry.kinds() == []
+
+
+@pytest.fixture(autouse=True)
+def _quiet_sdk_logs(caplog):
+    caplog.set_level(logging.INFO, logger="httpx")
