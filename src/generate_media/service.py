@@ -208,15 +208,20 @@ class MediaService:
         if self._lifespans == 0 and self.clients.closed:
             self.clients = ClientRegistry()
         self._lifespans += 1
+        failure: Exception | None = None
         try:
             async with anyio.create_task_group() as background:
                 self._background = self._background or background
                 try:
                     yield self.clients
+                except Exception as exc:  # raised below as it is, not wrapped in the task group's ExceptionGroup
+                    failure = exc
                 finally:
                     background.cancel_scope.cancel()
                     if self._background is background:
                         self._background = None
+            if failure is not None:
+                raise failure
         finally:
             self._lifespans -= 1
             if self._lifespans == 0:
