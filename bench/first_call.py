@@ -91,13 +91,15 @@ def _imports_after_listing(stderr: str, listed_at: int) -> list[tuple[int, str]]
 def run_backend(backend: str, fake: Any, tmp: Any, args: argparse.Namespace, warm_up: bool, trace: bool) -> Run:
     key, arguments = CALLS[backend]
     env = server_env(fake, tmp / f"out-{backend}", tmp / f"state-{backend}", GENERATE_MEDIA_WARM_UP=str(int(warm_up)))
+    env["ELEVENLABS_API_KEY"] = "test-key-elevenlabs-bench"  # the ElevenLabs fake checks the key's prefix
     if not args.all_keys:
         for name in BENCH_KEYS:
             if name != key:
                 env.pop(name, None)
     argv = [PYTHON, "-X", "importtime", "-m", "generate_media"] if trace else our_server_argv()
     run = Run(backend)
-    with StdioSession(argv, env=env) as session:
+    session = StdioSession(argv, env=env)
+    try:
         session.handshake()
         session.request("tools/list")
         listed_at = len(session.stderr)
@@ -111,9 +113,10 @@ def run_backend(backend: str, fake: Any, tmp: Any, args: argparse.Namespace, war
             if error := tool_error(result):
                 raise RuntimeError(f"{backend}: generate_media failed: {error}")
         run.rss_end_mib = _rss_mib(session.pid)
-        if trace:
-            session.close()
-            run.imports = _imports_after_listing(session.stderr.decode("utf-8", "replace"), listed_at)
+    finally:
+        session.close()
+    if trace:
+        run.imports = _imports_after_listing(session.stderr.decode("utf-8", "replace"), listed_at)
     return run
 
 
