@@ -84,3 +84,96 @@ def test_tool_md_lists_the_option_with_who_takes_it_and_its_range():
 def test_without_the_package_the_option_does_not_exist():
     real = load_registry()
     assert "shimmer" not in real.options() and "shimmer" not in real.request_type.model_fields
+
+
+# --- every option a model declares reaches the provider's request --------------------------------
+
+REAL = load_registry()
+#: What each operation needs besides the option under test (files are written into the output dir).
+_NEEDS: dict[str, dict[str, Any]] = {
+    "generate": {"prompt": "a lake at dawn"},
+    "speech": {"prompt": "Hello there."},
+    "sound_effect": {"prompt": "a door creaks"},
+    "music": {"prompt": "calm piano"},
+    "voice_design": {"prompt": "a warm, low voice reading a long enough sample text for the design step"},
+    "voice_clone": {"prompt": "Hello there.", "voice_samples": ["sample.mp3"]},
+    "voice_conversion": {"input_audio": "sample.mp3"},
+    "audio_isolation": {"input_audio": "sample.mp3"},
+    "dubbing": {"input_audio": "sample.mp3", "target_language": "es"},
+    "dialogue": {"dialogue": [{"speaker": "A", "text": "Hi."}, {"speaker": "B", "text": "Hello."}]},
+}
+
+
+def _wire_cases() -> list[Any]:
+    from generate_media.selector import utc_today
+
+    cases: dict[Any, Any] = {}
+    for name, takers in REAL.options().items():
+        for taker in takers:
+            spec = REAL.get(taker.backend)
+            if spec is None or not spec.env_keys or taker.model.status_on(utc_today()) == "retired":
+                continue  # the offline backend has no wire; a retired model is never called
+            # Models of one backend doing the same operations with the same values share one code path:
+            # the first of them stands for the rest (the suite stays fast).
+            path = (taker.backend, taker.media, taker.model.operations, name, taker.values, taker.option.range)
+            cases.setdefault(path, pytest.param(taker, id=f"{taker.backend}/{taker.model.id}/{name}"))
+    return list(cases.values())
+
+
+def _probe_value(taker: Any) -> tuple[Any, Any]:
+    """A value of the option to send and another one the request should differ by."""
+    option = taker.option
+    if option.type is bool:
+        return True, False
+    if option.range is not None:
+        low, high = option.range
+        value = round(low + (high - low) * 0.37, 3)
+        return (int(value) if option.type is int else value), None
+    if taker.values:
+        return taker.values[-1], None
+    return (424242, None) if option.type is int else ("zx-probe", None)
+
+
+def _wire(requests: list[Any]) -> str:
+    return " ".join(f"{r.path} {r.query} {r.body.decode('utf-8', 'replace')}" for r in requests)
+
+
+async def _sent(client: Any, fake: Any, arguments: dict[str, Any]) -> tuple[Any, str]:
+    before = len(fake.requests)
+    result = await client.call_tool("generate_media", arguments)
+    return result, _wire(fake.requests[before:])
+
+
+@pytest.mark.parametrize("taker", _wire_cases())
+async def test_every_declared_option_reaches_the_provider_request(taker, make_server, fake, out_dir):
+    from tests.conftest import KEYS
+    from tests.fakes import media
+
+    (out_dir / "sample.mp3").write_bytes(media.mp3(1.0))
+    spec = REAL.get(taker.backend)
+    key = next(k for k in spec.env_keys if k in KEYS)
+    value, other = _probe_value(taker)
+    for operation in taker.model.operations:
+        needs = dict(_NEEDS[operation])
+        if "voice_samples" in needs:
+            needs["voice_samples"] = [str(out_dir / f) for f in needs["voice_samples"]]
+        if "input_audio" in needs:
+            needs["input_audio"] = str(out_dir / needs["input_audio"])
+        arguments = {"media_type": taker.media.value, "backend": taker.backend, "model": taker.model.id, **needs}
+        if taker.media.value == "audio":
+            arguments["audio_type"] = operation
+        async with Client(make_server(key)) as client:
+            result, wire = await _sent(client, fake, {**arguments, taker.option.name: value})
+            plain = None
+            if other is not None and not result.is_error:
+                plain = await _sent(client, fake, {**arguments, taker.option.name: other})
+        if result.is_error and "is only for audio_type" in result.content[0].text:
+            continue  # the option belongs to another operation of this model
+        assert not result.is_error, result.content[0].text
+        if plain is None:
+            assert str(value) in wire, (taker.option.name, value, wire[:2000])
+        else:
+            assert not plain[0].is_error, plain[0].content[0].text
+            assert wire != plain[1], f"{taker.option.name}={value} and ={other} sent the same request"
+        return
+    pytest.fail(f"no operation of {taker.model.id} takes {taker.option.name}")
