@@ -32,9 +32,10 @@ def _pairs() -> list[tuple[str, MediaType]]:
 
 
 def _key_env(name: str) -> dict[str, str]:
+    """The backend's first key, with every mode it declares turned on (Vertex for Google)."""
     spec = REGISTRY.get(name)
     assert spec is not None
-    return {spec.env_keys[0]: "k" * 12}
+    return {spec.env_keys[0]: "k" * 12, **{s.name: "true" for s in spec.settings if s.kind == "flag"}}
 
 
 def _request(media_type: MediaType, **kwargs) -> MediaRequest:

@@ -180,3 +180,33 @@ def test_the_readme_names_only_declared_variables_and_points_to_the_full_table()
     assert not [n for n in names if not any(s.matches(n) or s.name.startswith(n) for s in declared)]
     assert "TOOL.md#settings" in readme
     assert "GENERATE_MEDIA_PRIORITY_IMAGE" in env_names(load_registry())
+
+
+# --- availability checks see the settings --------------------------------------------------------
+
+VEO = {"media_type": "video", "prompt": "waves", "backend": "google", "model": "veo-3.1-generate-001"}
+NO_VERTEX = {"GOOGLE_VERTEX_BASE_URL": "", "GOOGLE_GENAI_USE_VERTEXAI": ""}
+
+
+async def test_a_vertex_only_model_is_refused_before_any_call_when_vertex_is_off(make_server, fake):
+    from mcp import Client
+
+    from tests.assertions import one_line_error
+
+    async with Client(make_server("GEMINI_API_KEY", env=NO_VERTEX)) as client:
+        named = await client.call_tool("generate_media", VEO)
+        # negative_prompt is a Veo option: auto skips every Veo model with the reason, and says so
+        auto = await client.call_tool("generate_media", {**VEO, "model": None, "negative_prompt": "rain"})
+    reason = "runs on Vertex AI only: set GOOGLE_GENAI_USE_VERTEXAI=true (express key) or GOOGLE_VERTEX_BASE_URL"
+    one_line_error(named, "Error (invalid_request):", f"veo-3.1-generate-001: {reason}")
+    one_line_error(auto, "veo-3.1-lite-generate-001", reason)
+    assert fake.requests == []
+
+
+async def test_with_vertex_on_the_selector_takes_the_vertex_only_model(make_server, fake):
+    from mcp import Client
+
+    async with Client(make_server("GEMINI_API_KEY")) as client:  # the fake's GOOGLE_VERTEX_BASE_URL turns Vertex on
+        result = await client.call_tool("generate_media", {**VEO, "model": None, "negative_prompt": "rain"})
+    assert result.structured_content["model"].startswith("veo-3.1"), result.content
+    assert fake.requests and all("/vertex/" in r.path for r in fake.requests)

@@ -22,7 +22,7 @@ from .config import Settings
 from .errors import InvalidRequest, MissingKey, NoBackendAvailable
 from .registry import Registry
 from .requests import MediaRequest, unsupported
-from .spec import BackendSpec, MediaType, ModelSpec
+from .spec import BackendSpec, MediaType, ModelSpec, ask
 
 __all__ = ["Selection", "backend_unavailable", "default_model_id", "ordered_backends", "select", "utc_today"]
 
@@ -47,9 +47,7 @@ def backend_unavailable(spec: BackendSpec, settings: Settings) -> str | None:
     """Why a backend cannot be used at all right now (no key, extra not installed), or None."""
     if spec.env_keys and not settings.api_key(spec.env_keys):
         return f"set {' or '.join(spec.env_keys)}"
-    if spec.availability is not None:
-        return spec.availability()
-    return None
+    return ask(spec.availability, settings)
 
 
 def default_model_id(spec: BackendSpec, media_type: MediaType, settings: Settings) -> str:
@@ -86,10 +84,11 @@ def _candidate_models(
     return first + rest + deprecated
 
 
-def _problems(spec: BackendSpec, req: MediaRequest, model: ModelSpec) -> list[str]:
-    """Why ``model`` cannot honour ``req`` here: request mismatches first, then a missing install."""
+def _problems(spec: BackendSpec, req: MediaRequest, model: ModelSpec, settings: Settings) -> list[str]:
+    """Why ``model`` cannot honour ``req`` here: request mismatches first, then a missing install or a
+    mode the settings leave off."""
     problems = unsupported(req, model, spec.media[req.media])
-    why = None if problems else model.unavailable()
+    why = None if problems else model.unavailable(settings)
     return [f"{model.id}: {why}"] if why else problems
 
 
@@ -123,7 +122,7 @@ def _fit(
         if auto and model.placeholder:
             reasons.append(f"{model.id} is a placeholder (only with backend={spec.name!r})")
             continue
-        problems = _problems(spec, req, model)
+        problems = _problems(spec, req, model, settings)
         if not problems:
             return model, ""
         reasons.append(problems[0])
@@ -151,7 +150,7 @@ def _auto_fit(
     if spec.media[req.media].model(req.model) is None:
         return None, ""
     model = _named(spec, req, today)
-    problems = _problems(spec, req, model)
+    problems = _problems(spec, req, model, settings)
     return (None, problems[0]) if problems else (model, "")
 
 
@@ -188,7 +187,7 @@ def _explicit(req: MediaRequest, registry: Registry, settings: Settings, today: 
         raise error(f"{spec.name} is not available: {why}", backend=spec.name)
     if req.model:
         model = _named(spec, req, today)
-        problems = _problems(spec, req, model)
+        problems = _problems(spec, req, model, settings)
         if problems:
             raise InvalidRequest("; ".join(problems), backend=spec.name)
         return Selection(spec, model)

@@ -8,6 +8,7 @@ TOOL.md and the ``backends`` listing are all derived from these declarations.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -27,6 +28,7 @@ __all__ = [
     "Operation",
     "Option",
     "PixelSizes",
+    "ask",
 ]
 
 #: A model's lifecycle status, as declared: ``current``, ``deprecated`` (works, shutdown announced or
@@ -140,6 +142,17 @@ class PixelSizes:
         )
 
 
+def ask(check: Callable[..., str | None] | None, settings: Any) -> str | None:
+    """An availability check's answer: ``check(settings)``, or ``check()`` for one that reads no settings."""
+    if check is None:
+        return None
+    try:
+        takes = bool(inspect.signature(check).parameters)
+    except (TypeError, ValueError):  # a builtin without a signature
+        takes = False
+    return check(settings) if takes else check()
+
+
 @dataclass(frozen=True)
 class Option:
     """A request parameter a backend adds to the tool: its name, type, accepted values and words.
@@ -227,8 +240,9 @@ class ModelSpec:
     notes: str = ""
     #: Request fields that must be set for this model (e.g. ``("input_images", "style")``).
     required: tuple[str, ...] = ()
-    #: Why the model cannot run on this machine (an extra or system library missing), or None.
-    availability: Callable[[], str | None] | None = field(default=None, compare=False)
+    #: Why the model cannot run here (an extra or system library missing, a mode the settings leave
+    #: off), or None: called with the settings (``config.Settings``) when it takes an argument.
+    availability: Callable[..., str | None] | None = field(default=None, compare=False)
     # --- lifecycle ---
     status: str = "current"
     deprecated_on: str | None = None
@@ -272,8 +286,8 @@ class ModelSpec:
         note = f" ({self.lifecycle_note})" if self.lifecycle_note else ""
         return f"{backend}/{self.id} is deprecated: {shutdown}{note}; replacement: {self.replacement_ref(backend)}"
 
-    def unavailable(self) -> str | None:
-        return self.availability() if self.availability is not None else None
+    def unavailable(self, settings: Any = None) -> str | None:
+        return ask(self.availability, settings)
 
     def accepts_duration(self, seconds: float) -> bool:
         if self.durations:
@@ -321,7 +335,8 @@ class BackendSpec:
     """Everything the core knows about a provider, as data.
 
     ``env_keys``: any one of them enables the backend (first set wins). A backend with no keys
-    (``local``) is enabled when ``availability()`` returns None; otherwise it returns why not.
+    (``local``) is enabled when ``availability()`` returns None; otherwise it returns why not (it is
+    handed the settings when it takes an argument, as ``ModelSpec.availability`` is).
     """
 
     name: str
@@ -331,7 +346,7 @@ class BackendSpec:
     base_url_env: str | None = None
     default_base_url: str | None = None  # used when base_url_env is unset (None: the SDK's own default)
     docs_url: str = ""
-    availability: Callable[[], str | None] | None = field(default=None, compare=False)
+    availability: Callable[..., str | None] | None = field(default=None, compare=False)
     notes: str = ""
     #: Environment variables this backend reads beyond its keys and base URL (e.g. Vertex mode).
     settings: tuple[Setting[Any], ...] = ()

@@ -32,7 +32,7 @@ from ...spec import ANIMATE, VIDEO_CLIPS, Call, JobStatus, MediaSupport, MediaTy
 from .._errors import failure_code
 from .._options import GENERATE_AUDIO, NEGATIVE_PROMPT, SEED
 from . import _veo
-from ._client import ERRORS, shared
+from ._client import ERRORS, VERTEX_BASE_URL_ENV, VERTEX_ENV, shared, vertex_enabled
 from ._frames_for import fitted_image, orientation
 
 MEDIA = MediaType.VIDEO
@@ -41,6 +41,15 @@ _ASPECTS = ("16:9", "9:16")
 _VERTEX_NOTE = (
     "Vertex AI express mode only: set GOOGLE_GENAI_USE_VERTEXAI=true (express key) or GOOGLE_VERTEX_BASE_URL."
 )
+
+
+def _vertex_only(settings: Any) -> str | None:
+    """Veo runs on Vertex only: without Vertex mode the selector skips it, saying how to turn it on."""
+    if settings is None or vertex_enabled(settings):
+        return None
+    return f"runs on Vertex AI only: set {VERTEX_ENV}=true (express key) or {VERTEX_BASE_URL_ENV}"
+
+
 CHECKED = "2026-12-03"
 _OMNI: dict[str, Any] = {
     "max_input_images": 1,
@@ -62,6 +71,7 @@ _VEO: dict[str, Any] = {
     "durations": (4.0, 6.0, 8.0),
     "source": "docs.cloud.google.com Veo 3.1 model page (Vertex AI); no google-genai literal",
     "checked": CHECKED,
+    "availability": _vertex_only,
 }
 _VEO_OPTIONS = frozenset({"last_frame", "negative_prompt", "seed", "generate_audio"})
 
