@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,18 +15,21 @@ from mcp.client.session import ClientSession
 from mcp.types import CallToolResult
 
 from generate_media.config import Limits, Settings
+from generate_media.registry import load_registry
 from generate_media.server import create_server
 from generate_media.service import MediaService
 from tests.fakes import FakeServer, fake_env, start_fake
 
-#: Distinctive fake keys: a test greps everything the server emits for them.
-KEYS = {
-    "OPENAI_API_KEY": "test-key-openai-Q7xW9zP2",
-    "GEMINI_API_KEY": "test-key-gemini-R4tY8uI1",
-    "XAI_API_KEY": "test-key-xai-M3nB5vC6",
-    "OPENROUTER_API_KEY": "test-key-openrouter-K9jH2gF4",
-    "ELEVENLABS_API_KEY": "test-key-elevenlabs-L1pO0iU7",
-}
+
+def _test_key(env_name: str) -> str:
+    """A distinctive, stable stand-in key: ``test-key-openai-`` and eight letters and digits from the name."""
+    digest = base64.b64encode(hashlib.sha256(env_name.encode()).digest(), altchars=b"Kq").decode()
+    return f"test-key-{env_name.lower().removesuffix('_api_key').replace('_', '-')}-{digest[:8]}"
+
+
+#: Distinctive fake keys, one for the first key of every backend the registry declares (a new backend
+#: gets one with nothing added here): a test greps everything the server emits for them.
+KEYS = {spec.env_keys[0]: _test_key(spec.env_keys[0]) for spec in load_registry() if spec.env_keys}
 
 
 @pytest.fixture(scope="session")

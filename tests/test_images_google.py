@@ -9,6 +9,7 @@ import pytest
 from mcp import Client
 from PIL import Image
 
+from tests.conftest import KEYS
 from tests.fakes import media
 from tests.fakes.google import b64
 
@@ -27,7 +28,7 @@ async def test_a_prompt_becomes_a_png_through_generate_content(make_server, fake
     assert not result.is_error, result.content
     sent = fake.of("google", GENERATE)[-1]
     assert sent.path == "/gemini/v1/models/gemini-nano-banana-2.1:generateContent"
-    assert sent.headers["x-goog-api-key"] == "test-key-gemini-R4tY8uI1"
+    assert sent.headers["x-goog-api-key"] == KEYS["GEMINI_API_KEY"]
     assert sent.json["contents"] == [{"role": "user", "parts": [{"text": "a koi pond"}]}]
     assert sent.json["generationConfig"] == {
         "responseModalities": ["TEXT", "IMAGE"],

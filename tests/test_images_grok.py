@@ -8,6 +8,7 @@ from pathlib import Path
 from mcp import Client
 from PIL import Image
 
+from tests.conftest import KEYS
 from tests.fakes import media
 
 
@@ -23,7 +24,7 @@ async def test_a_prompt_becomes_a_jpeg_with_aspect_ratio_and_resolution_on_the_w
         )
     assert not result.is_error, result.content
     sent = fake.of("xai", "/images/generations")[-1]
-    assert sent.headers["authorization"] == "Bearer test-key-xai-M3nB5vC6"
+    assert sent.headers["authorization"] == f"Bearer {KEYS['XAI_API_KEY']}"
     assert sent.json == {
         "model": "grok-imagine-image",
         "prompt": "a lighthouse in fog",

@@ -8,6 +8,7 @@ from pathlib import Path
 from mcp import Client
 from PIL import Image
 
+from tests.conftest import KEYS
 from tests.fakes import media
 
 
@@ -23,7 +24,7 @@ async def test_a_prompt_is_a_chat_completion_with_image_modalities_and_image_con
         )
     assert not result.is_error, result.content
     sent = fake.of("openrouter", "/chat/completions")[-1]
-    assert sent.headers["authorization"] == "Bearer test-key-openrouter-K9jH2gF4"
+    assert sent.headers["authorization"] == f"Bearer {KEYS['OPENROUTER_API_KEY']}"
     assert sent.json["model"] == "google/gemini-nano-banana-2.1"
     assert sent.json["messages"] == [{"role": "user", "content": [{"type": "text", "text": "a paper boat"}]}]
     assert sent.json["modalities"] == ["image", "text"]

@@ -9,6 +9,7 @@ from pathlib import Path
 from mcp import Client
 from PIL import Image
 
+from tests.conftest import KEYS
 from tests.fakes import media
 
 
@@ -21,7 +22,7 @@ async def test_a_prompt_becomes_a_png_file_with_result_link_and_preview(make_ser
     assert sent.json["model"] == "gpt-image-2.6-flare"
     assert sent.json["prompt"] == "a red fox at dawn"
     assert sent.json["size"] == "1536x1024"
-    assert sent.headers["authorization"] == "Bearer test-key-openai-Q7xW9zP2"
+    assert sent.headers["authorization"] == f"Bearer {KEYS['OPENAI_API_KEY']}"
 
     data = result.structured_content
     assert data["status"] == "completed" and data["backend"] == "openai" and data["model"] == "gpt-image-2.6-flare"

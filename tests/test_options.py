@@ -31,7 +31,7 @@ def echo_server(make_settings):
         return None
 
     echo.RECEIVED.clear()
-    settings = make_settings(env={"ECHO_API_KEY": ECHO_KEY})
+    settings = make_settings(env={"ECHO_KEY": ECHO_KEY})
     return create_server(settings, service=MediaService(settings, registry=_with_extra(), retry_sleep=no_sleep))
 
 
@@ -79,6 +79,13 @@ def test_tool_md_lists_the_option_with_who_takes_it_and_its_range():
     text = tool_markdown(_with_extra())
     (row,) = [line for line in text.splitlines() if line.startswith("| `shimmer` |")]
     assert "Echo: how much the picture shimmers." in row and "echo image (0 to 2)" in row
+
+
+def test_the_new_backend_key_is_a_secret_whatever_its_name(make_settings):
+    settings = make_settings(env={"ECHO_KEY": ECHO_KEY})
+    assert ECHO_KEY not in settings.secrets()  # not shaped like a key: only the declaration says it is one
+    redact = MediaService(settings, registry=_with_extra()).redact
+    assert ECHO_KEY in redact.secrets and ECHO_KEY not in redact(f"the provider said: bad key {ECHO_KEY}")
 
 
 def test_without_the_package_the_option_does_not_exist():

@@ -9,6 +9,7 @@ import anyio
 import pytest
 from mcp import Client
 
+from tests.conftest import KEYS
 from tests.fakes import media
 from tests.videohelp import image_size, leftovers, until, video_seconds
 
@@ -24,7 +25,7 @@ async def test_omni_renders_an_mp4_with_the_interaction_request_on_the_wire(make
         )
     assert not result.is_error, result.content
     [sent] = [r for r in fake.of("google", "/interactions") if r.method == "POST"]
-    assert sent.path == "/gemini/v1beta/interactions" and sent.headers["x-goog-api-key"] == "test-key-gemini-R4tY8uI1"
+    assert sent.path == "/gemini/v1beta/interactions" and sent.headers["x-goog-api-key"] == KEYS["GEMINI_API_KEY"]
     body = sent.json
     assert body["model"] == "gemini-omni-1.2-flash" and body["background"] is True
     assert body["response_modalities"] == ["video"]

@@ -9,6 +9,7 @@ import anyio
 import pytest
 from mcp import Client
 
+from tests.conftest import KEYS
 from tests.fakes import media
 from tests.videohelp import Progress, data_uri_image, leftovers, until, video_seconds
 
@@ -31,7 +32,7 @@ async def test_a_prompt_becomes_an_mp4_with_the_request_on_the_wire(make_server,
         "aspect_ratio": "16:9",
         "resolution": "720p",
     }
-    assert sent.headers["authorization"] == "Bearer test-key-xai-M3nB5vC6"
+    assert sent.headers["authorization"] == f"Bearer {KEYS['XAI_API_KEY']}"
     assert len(fake.of("xai", "/_vidgen/")) == 1
     data = result.structured_content
     assert data["status"] == "completed" and data["backend"] == "grok" and data["job_id"].startswith("job_")

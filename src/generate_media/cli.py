@@ -135,8 +135,14 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _secrets(settings: Settings) -> list[str]:
+    from .registry import load_registry
+
+    return settings.secrets(load_registry().secret_names())
+
+
 def _redact(settings: Settings, text: str) -> str:
-    return Redactor(settings.secrets())(text)
+    return Redactor(_secrets(settings))(text)
 
 
 def _fail(settings: Settings, exc: GenerateMediaError, as_json: bool = False) -> int:
@@ -144,7 +150,7 @@ def _fail(settings: Settings, exc: GenerateMediaError, as_json: bool = False) ->
     if as_json:
         from .results import failure
 
-        print(json.dumps(failure(Redactor(settings.secrets()).data(exc.to_dict())), indent=2))
+        print(json.dumps(failure(Redactor(_secrets(settings)).data(exc.to_dict())), indent=2))
     from rich.console import Console
 
     err = Console(stderr=True, highlight=False, soft_wrap=True)  # one line, whatever the width
@@ -428,7 +434,7 @@ def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     logging.basicConfig(stream=sys.stderr, level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     with contextlib.suppress(ValueError):  # a malformed setting is reported by _settings() below
-        redact_logs(Settings.from_env().secrets())
+        redact_logs(_secrets(Settings.from_env()))
     if args.command == "docs":
         raise SystemExit(_docs(args))
     settings = _settings()

@@ -8,7 +8,7 @@ Nothing below the server or CLI reads ``os.environ``: backends get their key and
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -169,12 +169,16 @@ class Settings:
     def key_name(self, env_keys: tuple[str, ...]) -> str | None:
         return next((k for k in env_keys if self.get(k)), None)
 
-    def secrets(self) -> list[str]:
-        """Every value that must never appear in output: API keys and tokens."""
+    def secrets(self, names: Iterable[str] = ()) -> list[str]:
+        """Every value that must never appear in output: API keys and tokens.
+
+        ``names`` are the variables declared secret (``Registry.secret_names``: every backend's keys,
+        whatever they are called); names shaped like a key or token are secret too."""
         markers = ("_API_KEY", "_TOKEN", "_SECRET")
+        declared = set(names)
         found = []
         for name, value in self.env.items():
-            if not any(m in name for m in markers):
+            if name not in declared and not any(m in name for m in markers):
                 continue
             found.append(value)
             if "," in value or ":" in value:  # name:token,name:token lists: each token on its own too

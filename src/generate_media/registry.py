@@ -73,6 +73,13 @@ class Registry:
                     found.setdefault(option.name, []).extend(Taker(spec.name, media_type, m, option) for m in takers)
         return found
 
+    def secret_names(self) -> list[str]:
+        """Every variable declared secret: the backends' keys and the core's tokens."""
+        from .settings import CORE_SETTINGS
+
+        declared = [*CORE_SETTINGS, *(s for spec in self.specs.values() for s in spec.all_settings())]
+        return list(dict.fromkeys(s.name for s in declared if s.kind == "secret"))
+
     @cached_property
     def request_type(self) -> type[MediaRequest]:
         """The request with every declared option as a parameter (see ``requests.request_model``)."""

@@ -178,7 +178,7 @@ class MediaService:
         self._lifespans = 0
         self._background: anyio.abc.TaskGroup | None = None
         self._warmed: ClientRegistry | None = None
-        self.redact = Redactor(settings.secrets())
+        self.redact = Redactor(settings.secrets(self.registry.secret_names()))
         self._swept: set[Path] = set()
         self._sweep(settings.output_dir.expanduser())  # partial files a crashed server left behind
         #: (backend, model) -> until when ``auto`` skips it: the provider said it no longer serves it.

@@ -34,7 +34,7 @@ async def _image(call: Call) -> list[Produced]:
 SPEC = BackendSpec(
     name="echo",
     title="Echo (test)",
-    env_keys=("ECHO_API_KEY",),
+    env_keys=("ECHO_KEY",),  # not shaped like *_API_KEY: still a secret, because it is declared a key
     media={
         MediaType.IMAGE: MediaSupport(
             priority=1000,

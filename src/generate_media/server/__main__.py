@@ -62,9 +62,10 @@ def _redact_logs() -> None:
     loggers too (httpx/httpcore print URLs and provider headers at DEBUG)."""
     from ..config import Settings
     from ..errors import redact_logs
+    from ..registry import load_registry
 
     try:
-        secrets = Settings.from_env().secrets()
+        secrets = Settings.from_env().secrets(load_registry().secret_names())
     except ValueError:
         return  # a malformed setting: the command reports it itself
     redact_logs(secrets)
