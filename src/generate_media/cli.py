@@ -109,7 +109,7 @@ def _parser() -> argparse.ArgumentParser:
         _add_request_options(gen, taking, registry.request_type)
     backends = sub.add_parser("backends", help="list backends, models, capabilities and which keys are set")
     backends.add_argument("--json", action="store_true", help="print as JSON")
-    backends.add_argument("--voices", metavar="BACKEND", help="list the voices of BACKEND (e.g. elevenlabs)")
+    backends.add_argument("--voices", metavar="BACKEND", help="list the voices of BACKEND (one with a voice list)")
     models = sub.add_parser(
         "models",
         help="list declared models with lifecycle and price; --check compares them with the providers' lists",

@@ -515,9 +515,10 @@ def _setting_row(setting: Setting[Any]) -> list[str]:
 
 
 def _settings(registry: Registry) -> list[str]:
+    example = next((f"{s.name}_{mt.value}" for s in registry for mt in s.media if s.env_keys), "local_image").upper()
     intro = (
         "Every environment variable the server reads, all optional; read once at startup. Names in `<...>` "
-        "stand for a backend name or media type in capitals (`GENERATE_MEDIA_OPENAI_IMAGE_MODEL`). Flags take "
+        f"stand for a backend name or media type in capitals (`GENERATE_MEDIA_{example}_MODEL`). Flags take "
         "1/true/yes/on; a limit is named in the error that enforces it."
     )
     core = _table(["env var", "type", "default", "what"], (_setting_row(s) for s in CORE_SETTINGS))

@@ -90,9 +90,11 @@ STATE_DIR = _s(
     "STATE_DIR", "path", "", "job records, spend and the HTTP resource index", default_text="the user state directory"
 )
 # --- choosing a backend and a model --------------------------------------------------------------
-PRIORITY = _s("PRIORITY_<TYPE>", "list", "", "backend order for backend='auto' per media type, e.g. openai,grok")
+PRIORITY = _s(
+    "PRIORITY_<TYPE>", "list", "", "backend order for backend='auto' per media type: backend names, comma-separated"
+)
 MODEL = _s(
-    "<BACKEND>_<TYPE>_MODEL", "text", "", "default model of one backend for one media type, e.g. OPENAI_IMAGE_MODEL"
+    "<BACKEND>_<TYPE>_MODEL", "text", "", "default model of one backend for one media type (a model id it lists)"
 )
 # --- results -------------------------------------------------------------------------------------
 PREVIEW = _s("PREVIEW", "flag", True, "inline image previews in results (0 turns them off)")
