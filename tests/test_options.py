@@ -261,3 +261,63 @@ def test_the_scan_finds_a_provider_in_code_but_not_in_prose(tmp_path):
         assert [hit.split(": ")[1] for hit in _named_providers(module)] == ["elevenlabs", "fal"]
     finally:
         SRC = saved
+
+
+# --- the registry refuses declarations that cannot be merged ---------------------------------------
+
+_BAD_BACKEND = """
+from generate_media.spec import PICTURES, BackendSpec, MediaSupport, MediaType, ModelSpec, Option
+
+SPEC = BackendSpec(
+    name="{name}",
+    title="Bad",
+    env_keys=("BAD_KEY",),
+    media={{
+        MediaType.IMAGE: MediaSupport(
+            priority=1,
+            default_model="m",
+            operations=(PICTURES,),
+            options=({options}),
+            models=(ModelSpec(id="m", options=frozenset({takes})),),
+        )
+    }},
+)
+BACKEND = None
+"""
+
+
+def _package(tmp_path, monkeypatch, **modules: dict[str, str]) -> str:
+    import uuid
+
+    name = f"bad_{uuid.uuid4().hex[:8]}"
+    (tmp_path / name).mkdir()
+    (tmp_path / name / "__init__.py").write_text("")
+    for module, fields in modules.items():
+        (tmp_path / name / f"{module}.py").write_text(_BAD_BACKEND.format(name=module, **fields))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return name
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"options": "", "takes": '{"sparkle"}'}, "bad/m takes sparkle, which bad does not declare"),
+        ({"options": 'Option("sparkle", float, "x"),', "takes": "()"}, "declares option sparkle that no model takes"),
+        ({"options": 'Option("prompt", str, "x"),', "takes": '{"prompt"}'}, "a core parameter; rename it"),
+    ],
+)
+def test_an_option_that_cannot_be_merged_is_refused_when_the_registry_loads(fields, message, tmp_path, monkeypatch):
+    package = _package(tmp_path, monkeypatch, bad=fields)
+    with pytest.raises(RuntimeError, match=message):
+        load_registry(package).request_type  # noqa: B018 (building the request type is the check)
+
+
+def test_two_backends_giving_one_option_two_types_are_refused(tmp_path, monkeypatch):
+    package = _package(
+        tmp_path,
+        monkeypatch,
+        bad=({"options": 'Option("grain", float, "x"),', "takes": '{"grain"}'}),
+        worse=({"options": 'Option("grain", str, "x"),', "takes": '{"grain"}'}),
+    )
+    with pytest.raises(RuntimeError, match="option 'grain' is a float on bad but a str on worse; declare one type"):
+        load_registry(package).request_type  # noqa: B018
