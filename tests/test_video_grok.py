@@ -146,6 +146,7 @@ async def test_an_input_image_is_fitted_to_the_aspect_never_stretched(
 
 
 async def test_continuing_edits_the_saved_file_on_the_model_it_came_from(make_server, fake):
+    fake.state["xai_video_seconds"] = 2.0  # xAI extends clips of 2 to 15 s
     async with Client(make_server(XAI, "OPENAI_API_KEY", "GEMINI_API_KEY")) as client:
         first = await client.call_tool(
             "generate_media", {"media_type": "video", "prompt": "a dog", "model": "grok-imagine-video"}

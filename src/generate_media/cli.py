@@ -43,7 +43,7 @@ _POSITIONAL = {"media_type", "prompt"}
 _CLI_ONLY_SKIP = {"preview"}
 _BAD_INPUT = (InvalidRequest, MissingKey, NotFound, AccessDenied)
 #: Request fields that name input files (paths typed on the command line are the person's own).
-_FILE_FIELDS = ("input_images", "mask", "last_frame", "reference_images", "input_audio", "voice_samples")
+_FILE_FIELDS = ("input_images", "mask", "input_video", "last_frame", "reference_images", "input_audio", "voice_samples")
 
 
 def _base_type(annotation: Any) -> tuple[type, bool]:

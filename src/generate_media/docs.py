@@ -145,6 +145,12 @@ def _cost_line(limit: int = 3) -> str:
     return f"{costly_text}Results carry estimated_cost."
 
 
+def _inputs(model: ModelSpec) -> list[str]:
+    """The core inputs a model declares beyond its input images: reference images (up to a limit), a video."""
+    refs = [f"reference_images≤{model.max_reference_images}"] if model.max_reference_images else []
+    return refs + (["input_video"] if model.input_video else [])
+
+
 def capabilities(model: ModelSpec) -> list[str]:
     """Short capability notes for one model (what it takes beyond a prompt)."""
     notes: list[str] = []
@@ -154,6 +160,7 @@ def capabilities(model: ModelSpec) -> list[str]:
         notes.append(f"n≤{model.max_outputs}")
     if model.max_input_images:
         notes.append(f"{model.max_input_images} input image(s)")
+    notes.extend(_inputs(model))
     notes.extend(label for flag, label in ((model.mask, "mask"), (model.continuation, "continue_from")) if flag)
     if model.takes_duration:
         notes.append(f"duration {model.duration_choices()} s")
@@ -373,7 +380,7 @@ def _model_row(backend: str, default: str, m: ModelSpec) -> list[str]:
         m.duration_choices() if m.takes_duration else "—",
         _cell(formats),
         voices,
-        _cell(sorted(m.options)),
+        _cell([*_inputs(m), *sorted(m.options)]),
         _status(backend, default, m),
     ]
 

@@ -119,10 +119,10 @@ def _rendering(record: JobRecord) -> str:
 #: Request fields that do not change the media made: how long to wait, where and under what name
 #: to save it, the inline preview, batch concurrency. A retry differing only in these is the same
 #: paid job. ``backend``/``model`` are replaced by the selection ('auto' and the name it picks are
-#: one request); input images and the mask count by their bytes, not by the path they came from.
+#: one request); input images, the mask and the input video count by their bytes, not by the path they came from.
 _NOT_MEDIA = frozenset(
     {"wait_s", "output_dir", "filename", "preview", "max_concurrent", "job_id"}
-    | {"backend", "model", "input_images", "mask"}
+    | {"backend", "model", "input_images", "mask", "input_video"}
 )
 
 
@@ -133,6 +133,8 @@ def _request_digest(call: ItemCall, request: dict[str, Any], backend: str, model
         digest.update(hashlib.sha256(image.data).digest())
     if call.mask is not None:
         digest.update(b"mask" + hashlib.sha256(call.mask.data).digest())
+    if call.input_video is not None:
+        digest.update(b"video" + hashlib.sha256(call.input_video.data).digest())
     return digest.hexdigest()
 
 

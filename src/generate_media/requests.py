@@ -58,9 +58,12 @@ class MediaRequest(BaseModel):
     n: int = Field(1, description="Outputs per prompt (per model).")
     input_images: list[str] | None = Field(
         None,
-        description="Images to edit or animate: paths, file:// or https:// URLs, data URIs.",
+        description="Images to edit or animate: paths, URLs, data URIs.",
     )
-    mask: str | None = Field(None, description="Inpainting mask (PNG with transparent areas to repaint).")
+    mask: str | None = Field(None, description="Inpainting mask (PNG, transparent = repaint).")
+    input_video: str | None = Field(
+        None, description="Video to edit (extend it: give duration): path, URL or continuation_id."
+    )
     continue_from: str | None = Field(None, description="An earlier result's continuation_id, to edit that output.")
     job_id: str | None = Field(
         None,
@@ -88,8 +91,8 @@ class MediaRequest(BaseModel):
     )
     sections: list[SongSection] | None = Field(
         None,
-        description="Music: a structured song, a list of {name, duration (seconds), lyrics, styles} sections in order; "
-        "the prompt gives the overall style.",
+        description="Music: song sections in order, {name, duration (seconds), lyrics, styles}; "
+        "the prompt sets the style.",
     )
     output_dir: str | None = Field(None, description="Directory for the files, inside the allowed directories.")
     filename: str | None = Field(None, description="Base file name; the real extension is added.")
@@ -143,7 +146,6 @@ class MediaRequest(BaseModel):
 #: files or parses their structure. A backend's own parameters are declared by the backend (``Option``).
 OPTION_FIELDS: tuple[str, ...] = (
     "last_frame",
-    "reference_images",
     "input_audio",
     "voice_samples",
     "sections",
@@ -206,6 +208,8 @@ def _option(name: str) -> Callable[[ModelSpec], bool]:
 TAKEN_BY: dict[str, Callable[[ModelSpec], bool]] = {
     "n": lambda model: model.max_outputs > 1,
     "input_images": lambda model: model.max_input_images > 0,
+    "reference_images": lambda model: model.max_reference_images > 0,
+    "input_video": _offers("input_video"),
     "mask": _offers("mask"),
     "continue_from": _offers("continuation"),
     "aspect_ratio": _offers("aspect_ratios"),
@@ -281,6 +285,19 @@ def _check_inputs(req: MediaRequest, model: ModelSpec) -> str | None:
     return None
 
 
+def _check_references(req: MediaRequest, model: ModelSpec) -> str | None:
+    count = len(req.reference_images or [])
+    if count > model.max_reference_images:
+        if model.max_reference_images == 0:
+            return f"{model.id} takes no reference_images"
+        return f"{count} reference_images exceed {model.id}'s limit of {model.max_reference_images}"
+    return None
+
+
+def _check_input_video(req: MediaRequest, model: ModelSpec) -> str | None:
+    return f"{model.id} takes no input_video" if req.input_video and not model.input_video else None
+
+
 def _check_mask(req: MediaRequest, model: ModelSpec) -> str | None:
     return f"{model.id} does not support inpainting masks" if req.mask and not model.mask else None
 
@@ -342,6 +359,8 @@ _CHECKS: tuple[Callable[[MediaRequest, ModelSpec], str | None], ...] = (
     _check_required,
     _check_n,
     _check_inputs,
+    _check_references,
+    _check_input_video,
     _check_mask,
     _check_continuation,
     _choice("aspect_ratio", "aspect_ratios"),
@@ -497,6 +516,8 @@ def _check_numbers(req: MediaRequest, limits: Limits) -> None:
         raise InvalidRequest(f"duration must be a positive number of seconds, got {req.duration:g}")
     if req.wait_s is not None and req.wait_s < 0:
         raise InvalidRequest(f"wait_s must be 0 (wait to the end) or a positive number, got {req.wait_s:g}")
+    if req.input_video and req.continue_from:
+        raise InvalidRequest("continue_from already names the video to edit; give input_video or continue_from")
     files = len(req.input_images or []) + len(req.reference_images or []) + len(req.voice_samples or [])
     if files > limits.max_input_files:
         raise LimitExceeded(

@@ -98,6 +98,7 @@ class ItemCall:
     continuation: ContinuationRecord | None = None
     input_images: list[LoadedFile] = field(default_factory=list)
     mask: LoadedFile | None = None
+    input_video: LoadedFile | None = None
     reporter: ProgressFn | None = None
     clients: ClientRegistry = field(default_factory=ClientRegistry)  # the server's (MediaService.serving)
     deadline_s: float | None = None  # each provider call's overall deadline; None for offline backends
@@ -289,12 +290,13 @@ class MediaService:
         folder = self._output_dir(req, confinement)
         inputs = [await self._load(ref, confinement) for ref in req.input_images or []]
         mask = await self._load(req.mask, confinement) if req.mask else None
+        video = await self._load_video(req.input_video, confinement, caller) if req.input_video else None
         tried: list[dict[str, Any]] = []
         failed: set[str] = set()  # backends ruled out for this request
         while True:
             selection = self._route(req, record, frozenset(failed))
             calls = [
-                self._item_call(req, prompt, selection, folder, confinement, record, inputs, mask, progress)
+                self._item_call(req, prompt, selection, folder, confinement, record, inputs, mask, progress, video)
                 for prompt in req.prompt_list
             ]
             cost = estimate(selection.name, selection.model.id, req)
@@ -481,6 +483,25 @@ class MediaService:
     async def _load(self, ref: str, confinement: Confinement) -> LoadedFile:
         return await load_input(ref, settings=self.settings, confinement=confinement)
 
+    async def _load_video(self, ref: str, confinement: Confinement, caller: Caller) -> LoadedFile:
+        """``input_video``: a path, URL or data URI like any input, or an earlier output of this client."""
+        ref = self._earlier_output(ref, caller) or ref
+        return await load_input(ref, settings=self.settings, confinement=confinement, kinds=("video/",))
+
+    def _earlier_output(self, ref: str, caller: Caller) -> str | None:
+        """The file behind an earlier result's ``continuation_id`` or ``media://outputs/{id}`` link, when it is
+        ``caller``'s (another client's id is unknown here too); read through the same confinement as a path."""
+        from .server.resources import URI_TEMPLATE, ResourceIndex
+
+        prefix = URI_TEMPLATE.removesuffix("{id}")
+        if ref.startswith(prefix):
+            entry = ResourceIndex(self.settings.state_dir / "resources").get(ref.removeprefix(prefix), caller.principal)
+            if entry is None:
+                raise NotFound(f"unknown resource {ref[:60]} (expired or another client's); give the file's path")
+            return str(entry[0])
+        record = self.continuations.get(ref, caller.session) if "/" not in ref and "." not in ref else None
+        return record.files[0] if record is not None and record.files else None
+
     def _item_call(
         self,
         req: MediaRequest,
@@ -492,6 +513,7 @@ class MediaService:
         inputs: list[LoadedFile],
         mask: LoadedFile | None,
         progress: ProgressFn | None,
+        video: LoadedFile | None = None,
     ) -> ItemCall:
         spec = selection.backend
         return ItemCall(
@@ -507,6 +529,7 @@ class MediaService:
             continuation=record,
             input_images=list(inputs),
             mask=mask,
+            input_video=video,
             reporter=progress,
             clients=self.clients,
             # Offline backends (no key) render on this machine: minutes of CPU are not a stalled provider.

@@ -218,6 +218,10 @@ class ModelSpec:
     operations: tuple[str, ...] = ("generate",)
     max_outputs: int = 1
     max_input_images: int = 0
+    #: Reference images (subject or style) the model takes besides its input images (0: none).
+    max_reference_images: int = 0
+    #: Whether the model edits or extends a supplied video (``input_video``).
+    input_video: bool = False
     input_image_formats: tuple[str, ...] = ("image/png", "image/jpeg", "image/webp")
     mask: bool = False
     continuation: bool = False
@@ -434,6 +438,8 @@ class Call(Endpoint, Protocol):
     def input_images(self) -> list[Any]: ...  # inputs.LoadedFile
     @property
     def mask(self) -> Any: ...  # inputs.LoadedFile | None
+    @property
+    def input_video(self) -> Any: ...  # inputs.LoadedFile | None: the video to edit or extend
 
     async def progress(self, message: str, percent: float | None = None) -> None: ...
     def temp_file(self, suffix: str = "") -> Path: ...

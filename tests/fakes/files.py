@@ -1,6 +1,6 @@
 """Plain file hosting on the fake (``/files/...``): the other end of ``https://`` inputs.
 
-Serves a real PNG, oversized bodies (with and without Content-Length), redirect chains, a body that
+Serves a real PNG, a real MP4, oversized bodies (with and without Content-Length), redirect chains, a body that
 drips slower than any timeout, and gone links. Tests reach it through
 GENERATE_MEDIA_ALLOW_HTTP_URLS and GENERATE_MEDIA_ALLOW_PRIVATE_URLS, since it is on loopback.
 """
@@ -22,6 +22,11 @@ ENV: dict[str, str] = {}
 
 async def image(request: Request, rec: Recorded, fake: FakeServer) -> Response:
     return Response(fake.state.get("files_image_bytes") or media.png(48, 48), media_type="image/png")
+
+
+async def clip(request: Request, rec: Recorded, fake: FakeServer) -> Response:
+    """A real MP4 of ``files_video_seconds`` (default 2) seconds: a video input by URL."""
+    return Response(media.mp4(float(fake.state.get("files_video_seconds", 2.0))), media_type="video/mp4")
 
 
 async def big(request: Request, rec: Recorded, fake: FakeServer) -> Response:
@@ -72,6 +77,7 @@ async def gone(request: Request, rec: Recorded, fake: FakeServer) -> Response:
 def register(fake: FakeServer) -> None:
     fake.route("files", f"{PREFIX}/image.png", ["GET"], image)
     fake.route("files", f"{PREFIX}/big.png", ["GET"], big)
+    fake.route("files", f"{PREFIX}/clip.mp4", ["GET"], clip)
     fake.route("files", f"{PREFIX}/hops/{{n}}", ["GET"], hops)
     fake.route("files", f"{PREFIX}/redirect", ["GET"], redirect)
     fake.route("files", f"{PREFIX}/slow.png", ["GET"], slow)

@@ -8,11 +8,17 @@ machines the test drives. Both API versions are accepted; tests assert the one w
   ``gemini_video_inline``: deliver the video inline (base64) instead of a Files URI.
   ``veo_plan``: ``False`` (not done) / ``True`` (done) per fetchPredictOperation (default: not done, done).
   ``video_seconds``: duration of the MP4 served (default 1.0).
+
+An Omni request's content blocks are ``text``, ``image`` and ``video`` (``data`` base64 + ``mime_type``,
+as google-genai 3.6.1's ``VideoContent``); a video block is the source of an ``edit``/``extend`` task
+and is at most 15 s long. Reference images (image blocks on ``reference_to_video``, or after a
+video) are limited per model.
 """
 
 from __future__ import annotations
 
 import base64
+import io
 import uuid
 
 from starlette.requests import Request
@@ -45,6 +51,38 @@ def _error(status: int, message: str, code: str) -> JSONResponse:
 #: Omni models served today and their longest clip (seconds); a clip with a last frame (two image
 #: blocks on image_to_video) is at most 10 s.
 OMNI_MAX_S = {"gemini-omni-1.2-flash": 15.0, "gemini-omni-1.1-flash": 10.0}
+#: Reference images each Omni model takes, and the longest source video it edits.
+OMNI_REFERENCES = {"gemini-omni-1.2-flash": 6, "gemini-omni-1.1-flash": 3}
+SOURCE_MAX_S = 15.0
+
+
+def _video_problem(block: dict) -> str | None:
+    import av
+
+    if not str(block.get("mime_type", "")).startswith("video/") or not block.get("data"):
+        return "a video block needs base64 data and a video mime_type"
+    try:
+        data = base64.b64decode(block["data"])
+        with av.open(io.BytesIO(data), mode="r") as container:
+            seconds = float(container.duration or 0) / 1_000_000
+    except (ValueError, av.error.FFmpegError):
+        return "the video block is not a readable video"
+    return f"the source video is {seconds:.1f}s; at most {SOURCE_MAX_S:g}s" if seconds > SOURCE_MAX_S else None
+
+
+def _blocks_problem(model: str, task: str | None, blocks: list, previous: object) -> str | None:
+    if any(not isinstance(b, dict) or b.get("type") not in ("text", "image", "video") for b in blocks):
+        return "content blocks are text, image or video"
+    images = [b for b in blocks if b.get("type") == "image"]
+    videos = [b for b in blocks if b.get("type") == "video"]
+    if len(videos) > 1 or (videos and task not in ("edit", "extend")):
+        return "one video block, for an edit or extend task"
+    if task in ("edit", "extend") and not (videos or previous):
+        return f"task {task} needs a video block or previous_interaction_id"
+    refs = len(images) if task == "reference_to_video" or videos else 0
+    if refs > OMNI_REFERENCES.get(model, 1):
+        return f"{model} takes at most {OMNI_REFERENCES.get(model, 1)} reference images"
+    return _video_problem(videos[0]) if videos else None
 
 
 def _omni_problem(body: dict) -> str | None:
@@ -58,7 +96,7 @@ def _omni_problem(body: dict) -> str | None:
         return f"duration {seconds:g}s is out of range for {model}"
     if task == "image_to_video" and len(images) == 2 and seconds > 10:
         return "a clip with first and last frames is at most 10s"
-    return None
+    return _blocks_problem(str(model), task, blocks, body.get("previous_interaction_id"))
 
 
 async def create(request: Request, rec: Recorded, fake: FakeServer) -> Response:

@@ -7,10 +7,17 @@
   ``xai_video_hold``: True keeps every job pending (the test flips it to let jobs finish).
   ``xai_video_seconds``: duration of the MP4 served (default 1.0).
   ``xai_video_big``: serve a ~N MB valid MP4 (padded) through a streaming response.
+
+Edits and extensions take ``video: {"url"}`` (an https URL or, as we send it, a ``data:video/...;base64``
+URI): the fake decodes a data URI and holds the documented source limits (docs.x.ai video overview):
+an edit takes at most 8.7 s, an extension a 2 to 15 s clip and adds 2 to 10 s. A generation takes at
+most 7 ``reference_images``, not with ``image``, and at most 10 s with them.
 """
 
 from __future__ import annotations
 
+import base64
+import io
 import uuid
 from collections.abc import AsyncIterator
 
@@ -33,15 +40,49 @@ def _jobs(fake: FakeServer) -> dict[str, dict]:
     return fake.state.setdefault("xai_video_jobs", {})
 
 
+def _source_seconds(video: object) -> float | str:
+    """The length of an edit's or extension's source video, or what is wrong with it."""
+    url = video.get("url", "") if isinstance(video, dict) else ""
+    header, _, payload = str(url).partition(",")
+    if not (header.startswith("data:video/") and header.endswith(";base64")):
+        return "video.url must be a video URL"
+    import av
+
+    try:
+        with av.open(io.BytesIO(base64.b64decode(payload)), mode="r") as container:
+            return float(container.duration or 0) / 1_000_000
+    except (ValueError, av.error.FFmpegError):
+        return "video.url is not a readable video"
+
+
+def _problem(kind: str, body: dict) -> str | None:
+    duration = body.get("duration")
+    if kind == "generations":
+        refs = body.get("reference_images") or []
+        if duration is not None and not 1 <= duration <= (10 if refs else 15):
+            return "duration must be 1 to 15 (10 with reference_images)"
+        if len(refs) > 7 or (refs and "image" in body):
+            return "at most 7 reference_images, and not with image"
+        return None
+    seconds = _source_seconds(body.get("video"))
+    if isinstance(seconds, str):
+        return seconds
+    if kind == "edits" and (seconds > 8.7 or duration is not None):
+        return "an edit takes a video of at most 8.7 s and no duration"
+    if kind == "extensions" and (not 2 <= seconds <= 15 or not 2 <= (duration or 6) <= 10):
+        return "an extension takes a 2 to 15 s video and adds 2 to 10 s"
+    return None
+
+
 async def submit(request: Request, rec: Recorded, fake: FakeServer) -> Response:
     if not _auth_ok(rec):
         return JSONResponse({"code": "unauthenticated", "error": "Incorrect API key provided"}, 401)
     body = rec.json or {}
     if not body.get("prompt") and "image" not in body:
         return JSONResponse({"code": "invalid-argument", "error": "prompt is required"}, 400)
-    duration = body.get("duration")
-    if duration is not None and not 1 <= duration <= 15:
-        return JSONResponse({"code": "invalid-argument", "error": "duration must be 1 to 15"}, 400)
+    problem = _problem(rec.path.rsplit("/", 1)[-1], body)
+    if problem:
+        return JSONResponse({"code": "invalid-argument", "error": problem}, 400)
     job_id = str(uuid.uuid4())
     _jobs(fake)[job_id] = {"polls": 0, "body": body, "kind": rec.path.rsplit("/", 1)[-1]}
     return JSONResponse({"request_id": job_id})

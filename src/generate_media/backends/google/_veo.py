@@ -15,7 +15,7 @@ from typing import Any
 
 import anyio
 
-from ...errors import BadProviderResponse, InvalidRequest
+from ...errors import BadProviderResponse
 from ...spec import Call, JobStatus, Produced
 from .._errors import failure_code
 from ._client import ERRORS, vertex_client
@@ -43,9 +43,7 @@ async def _config(call: Call, aspect: str | None, warnings: list[str]) -> Any:
         loaded = await call.load_file(req.last_frame, ("image/",))
         data, mime = await fitted_image(loaded.data, loaded.mime_type, aspect, warnings, "last_frame")
         config["last_frame"] = types.Image(image_bytes=data, mime_type=mime)
-    if req.reference_images:
-        if len(req.reference_images) > 3:
-            raise InvalidRequest(f"Veo takes at most 3 reference_images, got {len(req.reference_images)}")
+    if req.reference_images:  # at most ModelSpec.max_reference_images (3), checked before the call
         refs = [await call.load_file(ref, ("image/",)) for ref in req.reference_images]
         config["reference_images"] = [
             types.VideoGenerationReferenceImage(

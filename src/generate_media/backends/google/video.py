@@ -7,13 +7,16 @@ Omni: ``interactions.create(background=True, response_modalities=["video"], resp
 ``files.download(destination=...)``. Cancel is ``interactions.cancel``. An input image is the
 first frame (task ``image_to_video``), reference images are further image blocks (task
 ``reference_to_video``). Continuation (``gemini_vid_``) sends ``previous_interaction_id``: task
-``edit``, or ``extend`` when a duration is given. Veo continuation extends the stored clip.
+``edit``, or ``extend`` when a duration is given. A supplied ``input_video`` (Omni 1.2, up to
+15 s) is a ``video`` block (base64 ``data`` + ``mime_type``, google-genai 3.6.1 ``VideoContent``)
+after the instruction, with the same edit/extend rule; reference images may follow it. Veo
+continuation extends the stored clip.
 
 Omni 1.2 Flash (default; google-genai 3.6.1 lists it as "our latest"): 3 to 15 s (10 s at most with
 a last frame), 360p to 4K, a last frame after the first (``last_frame``: a second image block after
 the input image, task ``image_to_video``), and up to 6 reference images (Google Cloud's first/last
 frame page; Vercel's Omni 1.2 changelog; muapi.ai and developer.civitai.com pages). Omni 1.1: 3 to
-10 s, up to 3 reference images. Calls use API version ``v1beta`` as Google's docs do (the SDK's
+10 s, a last frame, up to 3 reference images. Calls use API version ``v1beta`` as Google's docs do (the SDK's
 default is ``v1``).
 """
 
@@ -31,6 +34,7 @@ from ...output import cleanup_temp
 from ...spec import ANIMATE, VIDEO_CLIPS, Call, JobStatus, MediaSupport, MediaType, ModelSpec, Produced
 from .._errors import failure_code
 from .._options import GENERATE_AUDIO, NEGATIVE_PROMPT, SEED
+from .._video_source import check_length
 from . import _veo
 from ._client import ERRORS, VERTEX_BASE_URL_ENV, VERTEX_ENV, shared, vertex_enabled
 from ._frames_for import fitted_image, orientation
@@ -57,12 +61,12 @@ _OMNI: dict[str, Any] = {
     "aspect_ratios": _ASPECTS,
     "sizes": ("360p", "720p", "1080p", "4k"),
     "duration_range": (3.0, 10.0),
-    "options": frozenset({"reference_images"}),
+    "options": frozenset({"last_frame"}),
     "checked": CHECKED,
 }
-#: Reference images each Omni model takes, and the longest clip that has a last frame.
-MAX_REFERENCES = {"gemini-omni-1.1-flash": 3, "gemini-omni-1.2-flash": 6}
+#: The longest clip that has a last frame, and the longest source video Omni edits.
 LAST_FRAME_MAX_S = 10.0
+SOURCE_MAX_S = 15.0
 _VEO: dict[str, Any] = {
     "max_input_images": 1,
     "continuation": True,
@@ -84,30 +88,37 @@ SUPPORT = MediaSupport(
     models=(
         ModelSpec(
             id="gemini-omni-1.2-flash",
-            notes="Gemini Omni 1.2 Flash (Interactions API): 3-15 s (10 s with last_frame), up to 6 reference images.",
+            notes="Gemini Omni 1.2 Flash (Interactions API): 3-15 s (10 s with last_frame), up to 6 reference "
+            "images, edits an input_video of up to 15 s.",
             **{
                 **_OMNI,
                 "duration_range": (3.0, 15.0),
-                "options": frozenset({"reference_images", "last_frame"}),
-                "source": "google-genai 3.6.1 interactions Model literal; docs.cloud.google.com first/last frames; "
+                "max_reference_images": 6,
+                "input_video": True,
+                "source": "google-genai 3.6.1 interactions Model literal and VideoContent block; "
+                "docs.cloud.google.com first/last frames and edit-videos (1.2 edits videos); "
                 "vercel.com changelog (Omni 1.2); muapi.ai, developer.civitai.com",
             },
         ),
         ModelSpec(
             id="gemini-omni-1.1-flash",
-            notes="Gemini Omni 1.1 Flash: 3-10 s, up to 3 reference images.",
-            source="google-genai 3.6.1 interactions Model literal; docs.oxen.ai (limits)",
+            notes="Gemini Omni 1.1 Flash: 3-10 s, last_frame, up to 3 reference images.",
+            max_reference_images=3,
+            source="google-genai 3.6.1 interactions Model literal; docs.oxen.ai (limits); dev.to Omni 1.1 GA "
+            "migration guide (first-and-last-frame interpolation)",
             **_OMNI,
         ),
         ModelSpec(
             id="veo-3.1-generate-001",
-            options=_VEO_OPTIONS | {"reference_images"},
+            options=_VEO_OPTIONS,
+            max_reference_images=3,
             notes="Veo 3.1: last frame, reference images, extension. " + _VERTEX_NOTE,
             **_VEO,
         ),
         ModelSpec(
             id="veo-3.1-fast-generate-001",
-            options=_VEO_OPTIONS | {"reference_images"},
+            options=_VEO_OPTIONS,
+            max_reference_images=3,
             notes="Faster Veo 3.1. " + _VERTEX_NOTE,
             **_VEO,
         ),
@@ -150,18 +161,19 @@ def _aspect(call: Call) -> str | None:
     return None
 
 
-def _check_omni(call: Call) -> None:
+async def _check_omni(call: Call) -> None:
     """Omni limits the declarations cannot say, checked before the paid call."""
     req = call.request
-    refs = len(req.reference_images or [])
-    most = MAX_REFERENCES.get(call.model.id, 1)
-    if refs > most:
-        raise InvalidRequest(f"{refs} reference_images exceed {call.model.id}'s limit of {most}")
+    if call.input_video is not None:
+        if call.input_images or req.last_frame or req.aspect_ratio:
+            raise InvalidRequest("an input_video edit keeps its frame; drop input_images, last_frame and aspect_ratio")
+        await check_length(call.input_video, 0.0, SOURCE_MAX_S, f"{call.model.id} edit")
+        return
     if req.last_frame is None:
         return
     if not call.input_images:
         raise InvalidRequest("last_frame needs the first frame too: give input_images=[first frame]")
-    if refs:
+    if req.reference_images:
         raise InvalidRequest("last_frame and reference_images cannot be combined on Omni; give one of them")
     if req.duration is not None and req.duration > LAST_FRAME_MAX_S:
         raise InvalidRequest(
@@ -169,21 +181,30 @@ def _check_omni(call: Call) -> None:
         )
 
 
+def _image_block(data: bytes | str, mime: str) -> dict[str, Any]:
+    encoded = data if isinstance(data, str) else base64.b64encode(data).decode()
+    return {"type": "image", "data": encoded, "mime_type": mime}
+
+
 async def _input(call: Call, aspect: str | None, warnings: list[str]) -> tuple[list[dict[str, Any]], str]:
     blocks: list[dict[str, Any]] = [{"type": "text", "text": call.prompt}]
     task = "text_to_video"
+    if call.input_video is not None:  # a supplied video: edited, or extended by ``duration``
+        video = call.input_video
+        blocks.append({"type": "video", "data": video.b64(), "mime_type": video.mime_type})
+        task = "extend" if call.request.duration else "edit"
     if call.input_images:
         first = call.input_images[0]
         data, mime = await fitted_image(first.data, first.mime_type, aspect, warnings, "input image")
-        blocks.append({"type": "image", "data": base64.b64encode(data).decode(), "mime_type": mime})
+        blocks.append(_image_block(data, mime))
         task = "image_to_video"
     if call.request.last_frame:
         last = await call.load_file(call.request.last_frame, ("image/",))
         data, mime = await fitted_image(last.data, last.mime_type, aspect, warnings, "last frame")
-        blocks.append({"type": "image", "data": base64.b64encode(data).decode(), "mime_type": mime})
+        blocks.append(_image_block(data, mime))
     for ref in call.request.reference_images or []:
         loaded = await call.load_file(ref, ("image/",))
-        blocks.append({"type": "image", "data": loaded.b64(), "mime_type": loaded.mime_type})
+        blocks.append(_image_block(loaded.b64(), loaded.mime_type))
         task = "reference_to_video" if task == "text_to_video" else task
     return blocks, task
 
@@ -209,7 +230,7 @@ async def _omni_submit(call: Call, aspect: str | None, warnings: list[str]) -> d
         body["previous_interaction_id"] = call.continuation.state["interaction_id"]
         blocks, task = [{"type": "text", "text": call.prompt}], "extend" if call.request.duration else "edit"
     else:
-        _check_omni(call)
+        await _check_omni(call)
         blocks, task = await _input(call, aspect, warnings)
     body.update(input=blocks, response_format=_format(call, aspect), generation_config={"video_config": {"task": task}})
     async with _gemini(call) as aio:

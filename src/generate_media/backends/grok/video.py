@@ -4,6 +4,9 @@ Submit ``POST /videos/generations`` (or ``/videos/edits``, ``/videos/extensions`
 continuation) → ``{request_id}``; poll ``GET /videos/{request_id}`` (200 or 202, branch on
 ``status``); download ``video.url`` at once (it is temporary) by streaming it to disk.
 
+A supplied ``input_video`` (a path, URL or earlier output) is edited or extended the same way as a
+continuation, on ``grok-imagine-video`` only (the model xAI serves edits and extensions on).
+
 Continuation (``grok_vid_``): the stored record keeps our saved file, not the provider URL,
 because xAI's result URLs expire. The file is sent back as a base64 ``data:video/mp4`` URI in
 ``video.url`` (xAI documents data URIs for images; for video it is our best reading of the
@@ -26,6 +29,7 @@ from .._clients import httpx_client
 from .._download import download_url
 from .._errors import ErrorMap, failure_code, from_status, httpx_errors
 from .._frames import fit_frame
+from .._video_source import seconds
 
 MEDIA = MediaType.VIDEO
 KEY_ENV = "XAI_API_KEY"
@@ -33,6 +37,11 @@ ERRORS = ErrorMap("grok", KEY_ENV, httpx_errors)
 
 EDIT_MAX_S = 8.7
 EXTEND_RANGE = (2.0, 10.0)
+#: Source videos xAI extends (docs.x.ai video overview: "input must be 2-15 seconds").
+EXTEND_SOURCE_S = (2.0, 15.0)
+#: Reference images per request (docs.x.ai reference-to-video: up to 7), and the longest clip with them.
+MAX_REFERENCES = 7
+REFERENCES_MAX_S = 10.0
 _ASPECTS = ("16:9", "9:16", "1:1", "4:3", "3:4", "3:2", "2:3")
 
 SUPPORT = MediaSupport(
@@ -48,8 +57,10 @@ SUPPORT = MediaSupport(
             aspect_ratios=_ASPECTS,
             sizes=("480p", "720p"),
             duration_range=(1, 15),
-            options=frozenset({"reference_images"}),
-            notes="Text/image-to-video up to 15 s at 480p or 720p; edit (continue_from) or extend (plus duration).",
+            max_reference_images=MAX_REFERENCES,
+            input_video=True,
+            notes="Text/image-to-video up to 15 s at 480p or 720p; edits a video (input_video or continue_from) "
+            "of up to 8.7 s, or extends one of 2-15 s by duration (2-10 s).",
         ),
         ModelSpec(
             id="grok-imagine-video-1.5",
@@ -57,8 +68,8 @@ SUPPORT = MediaSupport(
             aspect_ratios=_ASPECTS,
             sizes=("480p", "720p", "1080p"),
             duration_range=(1, 15),
-            options=frozenset({"reference_images"}),
-            notes="Native 1080p.",
+            max_reference_images=MAX_REFERENCES,
+            notes="Native 1080p. Neither edits nor extends (xAI serves those on grok-imagine-video only).",
         ),
     ),
 )
@@ -103,39 +114,53 @@ async def _generation(call: Call, warnings: list[str]) -> tuple[str, dict[str, A
             raise InvalidRequest("grok takes either an input image (first frame) or reference_images, not both")
         first = call.input_images[0]
         body["image"] = await _image_url(call, first.data, first.mime_type, warnings)
-    if req.reference_images:
-        if len(req.reference_images) > 7:
-            raise InvalidRequest(f"grok takes at most 7 reference_images, got {len(req.reference_images)}")
+    if req.reference_images:  # at most MAX_REFERENCES, checked before the call (ModelSpec)
+        if req.duration is not None and req.duration > REFERENCES_MAX_S:
+            raise InvalidRequest(f"grok makes at most {REFERENCES_MAX_S:g} s from reference_images; lower duration")
         refs = [await call.load_file(ref, ("image/",)) for ref in req.reference_images]
         body["reference_images"] = [{"url": ref.data_uri()} for ref in refs]
     return "/videos/generations", body
 
 
-async def _stored_video(call: Call) -> tuple[str, float | None]:
+async def _stored_video(call: Call) -> tuple[bytes, float | None]:
     from ...output import probe
 
     path = Path(call.continuation.files[0])
     info = await anyio.to_thread.run_sync(probe, path)
-    data = await anyio.Path(path).read_bytes()
-    return f"data:video/mp4;base64,{base64.b64encode(data).decode()}", info.duration_s
+    return await anyio.Path(path).read_bytes(), info.duration_s
+
+
+async def _source(call: Call) -> tuple[bytes, str, float | None]:
+    """The video to edit or extend: the supplied ``input_video`` or the continued clip."""
+    if call.input_video is not None:
+        return call.input_video.data, call.input_video.mime_type, await seconds(call.input_video)
+    data, length = await _stored_video(call)
+    return data, "video/mp4", length
 
 
 async def _continuation(call: Call) -> tuple[str, dict[str, Any]]:
     req = call.request
     if call.input_images or req.reference_images or req.aspect_ratio or req.size:
         raise InvalidRequest("a grok video edit keeps the source's frame; drop input_images, aspect_ratio and size")
-    url, seconds = await _stored_video(call)
+    data, mime, seconds_in = await _source(call)
+    url = f"data:{mime};base64,{base64.b64encode(data).decode()}"
     body: dict[str, Any] = {"model": call.model.id, "prompt": call.prompt, "video": {"url": url}}
     if req.duration is None:
-        if seconds is not None and seconds > EDIT_MAX_S:
+        if seconds_in is not None and seconds_in > EDIT_MAX_S:
             raise InvalidRequest(
-                f"grok edits videos up to {EDIT_MAX_S:g} s and this one is {seconds:.1f} s; "
+                f"grok edits videos up to {EDIT_MAX_S:g} s and this one is {seconds_in:.1f} s; "
                 "give duration to extend it instead"
             )
         return "/videos/edits", body
     low, high = EXTEND_RANGE
     if not low <= req.duration <= high:
         raise InvalidRequest(f"grok extends a video by {low:g} to {high:g} seconds; got duration={req.duration:g}")
+    first, last = EXTEND_SOURCE_S
+    if seconds_in is not None and not first <= seconds_in <= last:
+        raise InvalidRequest(
+            f"grok extends videos of {first:g} to {last:g} s and this one is {seconds_in:.1f} s; "
+            "give a clip in that range"
+        )
     body["duration"] = int(req.duration) if float(req.duration).is_integer() else req.duration
     return "/videos/extensions", body
 
@@ -145,7 +170,7 @@ class GrokVideo:
 
     async def submit(self, call: Call) -> dict[str, Any]:
         warnings: list[str] = []
-        if call.continuation is not None:
+        if call.continuation is not None or call.input_video is not None:
             path, body = await _continuation(call)
         else:
             path, body = await _generation(call, warnings)
