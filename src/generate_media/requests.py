@@ -62,7 +62,7 @@ class MediaRequest(BaseModel):
     )
     mask: str | None = Field(None, description="Inpainting mask (PNG, transparent = repaint).")
     input_video: str | None = Field(
-        None, description="Video to edit (extend it: give duration): path, URL or continuation_id."
+        None, description="Video to edit (extend: add duration); path, URL, continuation_id."
     )
     continue_from: str | None = Field(None, description="An earlier result's continuation_id, to edit that output.")
     job_id: str | None = Field(
@@ -94,8 +94,8 @@ class MediaRequest(BaseModel):
         description="Music: song sections in order, {name, duration (seconds), lyrics, styles}; "
         "the prompt sets the style.",
     )
-    output_dir: str | None = Field(None, description="Directory for the files, inside the allowed directories.")
-    filename: str | None = Field(None, description="Base file name; the real extension is added.")
+    output_dir: str | None = Field(None, description="Output folder, inside the allowed directories.")
+    filename: str | None = Field(None, description="Base file name (the extension is added).")
     max_concurrent: int = Field(4, description="Batch: prompts run at once.")
     wait_s: float | None = Field(
         None, description="Long jobs: seconds to wait before a pending job_id (0: to the end)."

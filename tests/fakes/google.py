@@ -7,6 +7,9 @@ google-genai 3.4 with a custom base URL posts to ``{base}/v1/models/...`` (Devel
 ``{base}/v1beta1/publishers/google/models/...`` (Vertex); both API versions are accepted here.
 The fake checks the documented shapes, issues a ``thoughtSignature`` on every model part and
 rejects a replayed model image part without a signature it issued (as Gemini 3 does).
+Google Search grounding (``tools: [{"googleSearch": {}}]``) is accepted by the models Google grounds
+(Nano Banana 2.1 and 3 Pro Image; others answer 400), and the candidate then carries
+``groundingMetadata`` (the queries and the pages used).
 Prompt triggers (in the last user text): "blocked-prompt" (promptFeedback.blockReason),
 "unsafe-image" (finishReason IMAGE_SAFETY, no image), "only-text" (text and no image).
 
@@ -31,6 +34,8 @@ VERTEX = "/vertex"
 ENV = {"GOOGLE_GEMINI_BASE_URL": GEMINI, "GOOGLE_VERTEX_BASE_URL": VERTEX}
 
 IMAGE_MODELS = {"gemini-nano-banana-2.1", "gemini-3-pro-image", "gemini-3.1-flash-lite-image"}
+#: Image models that take the Google Search tool.
+GROUNDED_MODELS = {"gemini-nano-banana-2.1", "gemini-3-pro-image"}
 #: Sizes a model refuses with 400 (Nano Banana 2.1 has no 512 tier).
 REFUSED_SIZES = {"gemini-nano-banana-2.1": {"512"}}
 ASPECTS = {"1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9", "1:4", "4:1", "1:8", "8:1"}
@@ -91,7 +96,18 @@ def _check(body: Any, fake: FakeServer) -> str | None:
         return f"unknown imageConfig fields {sorted(image_config)}"
     if image_config.get("aspectRatio", "1:1") not in ASPECTS or image_config.get("imageSize", "1K") not in SIZES:
         return "invalid aspectRatio or imageSize"
+    tools = body.get("tools")
+    if tools is not None and (not isinstance(tools, list) or any(t != {"googleSearch": {}} for t in tools)):
+        return f"unsupported tools {tools!r} (an image model takes only googleSearch)"
     return None
+
+
+def _grounding(prompt: str) -> dict:
+    query = prompt.strip()[:60]
+    page = {
+        "web": {"uri": "https://vertexaisearch.cloud.google.com/grounding-api-redirect/abc", "title": "example.com"}
+    }
+    return {"webSearchQueries": [query], "groundingChunks": [page], "searchEntryPoint": {"renderedContent": "<div/>"}}
 
 
 def _signature(fake: FakeServer) -> str:
@@ -133,6 +149,8 @@ async def generate_content(request: Request, rec: Recorded, fake: FakeServer) ->
     size = ((rec.json.get("generationConfig") or {}).get("imageConfig") or {}).get("imageSize")
     if not problem and size in REFUSED_SIZES.get(model, ()):
         problem = f"imageSize {size} is not supported by {model}"
+    if not problem and rec.json.get("tools") and model not in GROUNDED_MODELS:
+        problem = f"Search grounding is not supported by {model}"
     if problem:
         return _error(400, "INVALID_ARGUMENT", problem)
     last = rec.json["contents"][-1]["parts"]
@@ -141,9 +159,10 @@ async def generate_content(request: Request, rec: Recorded, fake: FakeServer) ->
     if "blocked-prompt" in prompt:
         feedback = {"blockReason": "PROHIBITED_CONTENT", "blockReasonMessage": "The prompt violates policy."}
         return JSONResponse({"promptFeedback": feedback, "usageMetadata": usage})
-    return JSONResponse(
-        {"candidates": [_candidate(rec.json, prompt, fake)], "usageMetadata": usage, "modelVersion": model}
-    )
+    candidate = _candidate(rec.json, prompt, fake)
+    if rec.json.get("tools"):
+        candidate["groundingMetadata"] = _grounding(prompt)
+    return JSONResponse({"candidates": [candidate], "usageMetadata": usage, "modelVersion": model})
 
 
 def register(fake: FakeServer) -> None:

@@ -1,8 +1,10 @@
 """Google images: Gemini image models through ``generate_content`` (Developer API).
 
 Gemini answers one image per request, so ``n`` runs n requests concurrently. Input images are
-inline parts after the prompt. Continuation (``gemini_chat_*``) re-posts the conversation with
-each model image's ``thoughtSignature`` (see ``_history.py``).
+inline parts after the prompt. ``search_grounding`` (opt-in) adds the Google Search tool; the
+queries and pages a grounded answer used come back in the item's ``metadata.grounding``.
+Continuation (``gemini_chat_*``) re-posts the conversation with each model image's
+``thoughtSignature`` (see ``_history.py``).
 
 Nano Banana 2.1 (``gemini-nano-banana-2.1``, GA 2026-10-06) is the default: 14 aspect ratios,
 1K/2K/4K (no 512), up to 14 reference images. ``gemini-3.1-flash-image`` (Nano Banana 2) was
@@ -19,7 +21,7 @@ from typing import Any
 import anyio
 
 from ...errors import BadProviderResponse, GenerateMediaError, ProviderError, SafetyBlocked
-from ...spec import PICTURES, Call, MediaSupport, MediaType, ModelSpec, Produced
+from ...spec import PICTURES, Call, MediaSupport, MediaType, ModelSpec, Option, Produced
 from . import _history
 from ._client import ERRORS, gemini_client
 
@@ -41,10 +43,17 @@ _IMAGEN: dict[str, Any] = {
     "aspect_ratios": ("1:1", "3:4", "4:3", "9:16", "16:9"),
 }
 
+#: Opt-in Google Search grounding (google-genai 3.6.1 ``types.Tool(google_search=GoogleSearch())``): the
+#: model may look facts up (weather, scores, a product) before drawing. Nano Banana 2.1 and 3 Pro Image
+#: ground (ai.google.dev nanobanana "Grounding with Google Search"; vercel.com and inference.sh model pages).
+SEARCH_GROUNDING = Option("search_grounding", bool, "Image: ground in Google Search results.")
+_GROUNDED = frozenset({SEARCH_GROUNDING.name})
+
 SUPPORT = MediaSupport(
     priority=100,
     default_model="gemini-nano-banana-2.1",
     continuation_prefix="gemini_chat",
+    options=(SEARCH_GROUNDING,),
     operations=(PICTURES,),
     models=(
         ModelSpec(
@@ -54,6 +63,7 @@ SUPPORT = MediaSupport(
             continuation=True,
             aspect_ratios=_FLASH_ASPECTS,
             sizes=("1K", "2K", "4K"),
+            options=_GROUNDED,
             notes="Nano Banana 2.1: sharper text, steadier multi-turn edits. size 1K/2K/4K; n runs n requests.",
             source=_SDK + "; ai.google.dev changelog 2026-10-06 (GA); tanstack/ai-gemini 0.36.0 (ratios, sizes)",
             checked=CHECKED,
@@ -65,6 +75,7 @@ SUPPORT = MediaSupport(
             continuation=True,
             aspect_ratios=_PRO_ASPECTS,
             sizes=("1K", "2K", "4K"),
+            options=_GROUNDED,
             notes="Nano Banana Pro: best quality and text rendering; slower.",
             source=_SDK,
             checked=CHECKED,
@@ -150,7 +161,23 @@ def _config(call: Call) -> Any:
     image_config = None
     if req.aspect_ratio or req.size:
         image_config = types.ImageConfig(aspect_ratio=req.aspect_ratio, image_size=req.size)
-    return types.GenerateContentConfig(response_modalities=["TEXT", "IMAGE"], image_config=image_config)
+    # Opt-in: the model may look things up on Google Search (web results) before drawing.
+    tools = [types.Tool(google_search=types.GoogleSearch())] if req.options().get(SEARCH_GROUNDING.name) else None
+    return types.GenerateContentConfig(response_modalities=["TEXT", "IMAGE"], image_config=image_config, tools=tools)
+
+
+def _grounding(candidate: Any) -> dict[str, Any] | None:
+    """What a grounded answer searched for and the pages it drew on (Google asks apps to show them)."""
+    found = candidate.grounding_metadata
+    if found is None:
+        return None
+    sources = [
+        {"title": chunk.web.title, "uri": chunk.web.uri}
+        for chunk in found.grounding_chunks or []
+        if chunk.web is not None and chunk.web.uri
+    ]
+    grounding = {"queries": list(found.web_search_queries or []), "sources": sources[:10]}
+    return grounding if grounding["queries"] or grounding["sources"] else None
 
 
 async def _gemini(call: Call) -> list[Produced]:
@@ -214,7 +241,11 @@ def _read(call: Call, response: Any, history: list[dict[str, Any]]) -> list[Prod
     out = []
     for image in images:
         turns = [*history, _history.model_turn(parts, image)]
-        meta = {"mime_type": image.inline_data.mime_type, "text": text[:500] or None}
+        meta = {
+            "mime_type": image.inline_data.mime_type,
+            "text": text[:500] or None,
+            "grounding": _grounding(candidate),
+        }
         out.append(
             Produced(
                 data=image.inline_data.data,
