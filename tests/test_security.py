@@ -19,7 +19,7 @@ from mcp.client.stdio import stdio_client
 
 from generate_media import cli
 from generate_media.config import Settings
-from generate_media.inputs import _is_public
+from generate_media.downloads import is_public as _is_public
 from generate_media.server import create_server
 from generate_media.service import MediaService
 from tests.conftest import KEYS

@@ -8,25 +8,21 @@ from __future__ import annotations
 
 import base64
 import binascii
-import ipaddress
 import mimetypes
 import os
-import socket
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import unquote, urlsplit
 
 import anyio
 
 from .config import Settings
+from .downloads import UrlRules, fetch
 from .errors import AccessDenied, InvalidRequest, LimitExceeded
 from .output import Confinement, sniff
 
-__all__ = ["LoadedFile", "load_input"]
-
-MAX_REDIRECTS = 3
+__all__ = ["LoadedFile", "fetch_url", "load_input"]
 
 
 @dataclass(frozen=True)
@@ -98,91 +94,6 @@ async def _from_path(ref: str, confinement: Confinement, limit: int, base: Path 
     return await anyio.to_thread.run_sync(_read_confined, confinement, path, str(ref), limit), path.name
 
 
-_NAT64 = ipaddress.ip_network("64:ff9b::/96")
-
-
-def _is_public(addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    """Globally routable unicast only: private, loopback, link-local, CGNAT, unspecified, reserved and
-    multicast are refused, including IPv4 addresses embedded in IPv6 (mapped, 6to4, NAT64)."""
-    if isinstance(addr, ipaddress.IPv6Address):
-        embedded = addr.ipv4_mapped or addr.sixtofour
-        if embedded is None and addr in _NAT64:
-            embedded = ipaddress.IPv4Address(int(addr) & 0xFFFFFFFF)
-        if embedded is not None and not _is_public(embedded):
-            return False
-    return addr.is_global and not addr.is_multicast
-
-
-def _check_host(host: str, settings: Settings) -> str:
-    """Resolve ``host`` once, check every address it has, and return the one to connect to.
-
-    The connection goes to this very address (see :class:`_PinnedBackend`): resolving again when
-    connecting could give another answer (DNS rebinding: public for the check, private for the use).
-    """
-    try:
-        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        raise InvalidRequest(f"cannot resolve {host}; check the URL") from exc
-    addrs = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
-    if not addrs:
-        raise InvalidRequest(f"cannot resolve {host}; check the URL")
-    for addr in addrs:
-        if not settings.allow_private_urls and not _is_public(addr):
-            raise AccessDenied(
-                f"{host} resolves to a private address ({addr}); URLs must point at public hosts "
-                "(GENERATE_MEDIA_ALLOW_PRIVATE_URLS=1 allows it)"
-            )
-    return str(addrs[0])
-
-
-class _PinnedBackend:
-    """An httpcore network backend that connects to the address checked for a host, never to a
-    fresh DNS answer. The URL keeps the host name, so the Host header, TLS SNI and certificate
-    check all still use it."""
-
-    def __init__(self, pins: dict[str, str]) -> None:
-        import httpcore
-
-        self.pins = pins
-        self._inner = httpcore.AnyIOBackend()
-
-    async def connect_tcp(self, host: str, port: int, **kwargs: Any) -> Any:
-        pinned = self.pins.get(host)
-        if pinned is None:  # every hop is checked (and pinned) before it is requested
-            raise AccessDenied(f"{host} was not checked before connecting; give the final URL")
-        return await self._inner.connect_tcp(pinned, port, **kwargs)
-
-    async def connect_unix_socket(self, *args: Any, **kwargs: Any) -> Any:
-        raise AccessDenied("unix sockets are not URL inputs")
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
-
-
-def _pinned_transport(pins: dict[str, str]) -> Any:
-    import httpcore
-    import httpx
-
-    transport = httpx.AsyncHTTPTransport()
-    # httpx takes no network backend; the pool it wraps does. Same TLS settings, our connector.
-    transport._pool = httpcore.AsyncConnectionPool(
-        ssl_context=httpx.create_ssl_context(),
-        network_backend=_PinnedBackend(pins),  # type: ignore[arg-type]  # duck-typed: the methods httpcore calls
-    )
-    return transport
-
-
-def _check_url(url: str, settings: Settings) -> str:
-    parts = urlsplit(url)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise InvalidRequest(f"unsupported URL {url[:80]}; use https://")
-    if parts.scheme == "http" and not settings.allow_http_urls:
-        raise AccessDenied(
-            "plain http:// inputs are refused; use https:// (GENERATE_MEDIA_ALLOW_HTTP_URLS=1 allows it)"
-        )
-    return parts.hostname
-
-
 async def fetch_url(url: str, settings: Settings, limit: int) -> bytes:
     """GET a caller-supplied URL with the SSRF rules, a size cap, a timeout and a redirect limit.
 
@@ -197,45 +108,23 @@ async def fetch_url(url: str, settings: Settings, limit: int) -> bytes:
     """
     import httpx
 
+    rules = UrlRules(allow_http=settings.allow_http_urls, allow_private=settings.allow_private_urls)
     total_s = min(settings.request_timeout_s, 60.0)
     timeout = httpx.Timeout(total_s, connect=min(10.0, total_s))
+
+    async def ok(resp: httpx.Response) -> None:
+        if resp.status_code != 200:
+            raise InvalidRequest(f"downloading {url[:80]} failed with HTTP {resp.status_code}; check the URL")
+
     try:
         with anyio.fail_after(total_s):
-            pins: dict[str, str] = {}
-            transport = _pinned_transport(pins)
-            async with httpx.AsyncClient(timeout=timeout, follow_redirects=False, transport=transport) as client:
-                return await _download(client, url, settings, limit, pins)
+            return await fetch(
+                url, limit=limit, timeout=timeout, on_status=ok, too_big=lambda: _too_big(url, limit), rules=rules
+            )
     except TimeoutError as exc:
         raise InvalidRequest(f"downloading {url[:80]} took longer than {total_s:g} s; use a faster host") from exc
     except httpx.HTTPError as exc:
         raise InvalidRequest(f"downloading {url[:80]} failed ({type(exc).__name__}); check the URL") from exc
-
-
-async def _download(client: Any, url: str, settings: Settings, limit: int, pins: dict[str, str]) -> bytes:
-    import httpx
-
-    for _ in range(MAX_REDIRECTS + 1):
-        _check_url(url, settings)
-        host = httpx.URL(url).raw_host.decode("ascii")  # as the connection pool will name it (IDNA-encoded)
-        pins[host] = await anyio.to_thread.run_sync(_check_host, host, settings)
-        async with client.stream("GET", url) as resp:
-            if resp.is_redirect:
-                url = urljoin(url, resp.headers.get("location", ""))
-                continue
-            if resp.status_code != 200:
-                raise InvalidRequest(f"downloading {url[:80]} failed with HTTP {resp.status_code}; check the URL")
-            declared = resp.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > limit:
-                raise _too_big(url, limit)
-            chunks: list[bytes] = []
-            total = 0
-            async for chunk in resp.aiter_bytes():
-                total += len(chunk)
-                if total > limit:
-                    raise _too_big(url, limit)
-                chunks.append(chunk)
-            return b"".join(chunks)
-    raise InvalidRequest(f"{url[:80]} redirected more than {MAX_REDIRECTS} times; give the final URL")
 
 
 async def load_input(

@@ -1,18 +1,20 @@
-"""Streaming downloads of provider results straight to a temporary file.
+"""Provider-issued result links (a video, a short-lived image URL) through the one download path
+(:mod:`generate_media.downloads`), with a provider's wording for what goes wrong.
 
-A video can be hundreds of megabytes: it is never held in memory. Bytes go in chunks to
-``call.temp_file()`` (inside the output directory), and the output writer later links that file
-into place atomically. A failed or cancelled download removes its partial file.
+A video can be hundreds of megabytes: it is never held in memory. Bytes go to ``call.temp_file()``
+(inside the output directory), and the output writer later links that file into place atomically.
+A failed or cancelled download removes its partial file. A provider's link is its own answer, not
+caller input, so it is fetched as given, at once (xAI and OpenRouter image URLs expire).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import anyio
-
+from ..downloads import fetch, fetch_to_file
 from ..errors import (
     DISK_ERRNOS,
     BadProviderResponse,
@@ -26,54 +28,31 @@ from ..output import cleanup_temp
 from ..spec import Call
 from ._errors import from_sdk, from_status
 
-__all__ = ["download_url", "write_stream"]
+if TYPE_CHECKING:
+    import httpx
 
-CHUNK = 1024 * 1024
-WRITE_BATCH = 8 * 1024 * 1024
-
-
-async def write_stream(chunks: AsyncIterator[bytes], path: Path, *, limit: int, backend: str) -> int:
-    """Write ``chunks`` to ``path`` (created or truncated); returns the byte count.
-
-    Raises:
-        LimitExceeded: more than ``limit`` bytes (GENERATE_MEDIA_MAX_DOWNLOAD_BYTES).
-        BadProviderResponse: nothing arrived.
-        StorageError: the folder cannot take the bytes (disk full, read-only), naming the folder.
-    """
-    try:
-        return await _write_stream(chunks, path, limit=limit, backend=backend)
-    except OSError as exc:
-        if exc.errno not in DISK_ERRNOS:
-            raise
-        # The folder as it is named now (a temp path may go through an open directory descriptor).
-        raise storage_error(exc, os.path.realpath(path.parent), move="pass another output_dir") from exc
+__all__ = ["download", "download_url"]
 
 
-async def _write_stream(chunks: AsyncIterator[bytes], path: Path, *, limit: int, backend: str) -> int:
-    total = 0
-    pending: list[bytes] = []
-    buffered = 0
-    async with await anyio.open_file(path, "wb") as fh:
-        async for chunk in chunks:
-            if not chunk:
-                continue
-            total += len(chunk)
-            if total > limit:
-                raise LimitExceeded(
-                    f"{backend} sent more than {limit} bytes (GENERATE_MEDIA_MAX_DOWNLOAD_BYTES); raise the limit"
-                )
-            pending.append(chunk)
-            buffered += len(chunk)
-            # One worker-thread hop per WRITE_BATCH bytes, not per network read: bounded memory,
-            # far fewer thread switches.
-            if buffered >= WRITE_BATCH:
-                await fh.write(b"".join(pending))
-                pending, buffered = [], 0
-        if pending:
-            await fh.write(b"".join(pending))
-    if total == 0:
-        raise BadProviderResponse(f"{backend} sent an empty file; try again", backend=backend)
-    return total
+def _checked_link(url: str, backend: str, what: str) -> None:
+    if not url.startswith(("https://", "http://")):
+        raise BadProviderResponse(f"{backend} returned an unusable {what}; try again", backend=backend)
+
+
+def _status_check(backend: str, expired: str, key_env: str = "") -> Any:
+    async def check(resp: httpx.Response) -> None:
+        if resp.status_code in (403, 404, 410):
+            raise NotFound(expired.format(status=resp.status_code), backend=backend)
+        if resp.status_code != 200:
+            body = await resp.aread()
+            raise from_status(resp.status_code, body, backend=backend, headers=resp.headers, key_env=key_env)
+
+    return check
+
+
+def _classify(exc: Exception, backend: str) -> ProviderError:
+    error = from_sdk(exc, backend=backend)
+    return error if isinstance(error, ProviderError) else ProviderError(error.message, backend=backend)
 
 
 async def download_url(
@@ -88,38 +67,64 @@ async def download_url(
 
     Raises:
         NotFound: the link expired or is gone (403/404/410).
+        LimitExceeded: over GENERATE_MEDIA_MAX_DOWNLOAD_BYTES.
+        StorageError: the output folder cannot take the file (disk full, read-only).
         ProviderError: any other failure, classified (5xx and timeouts are retryable).
     """
     import httpx
 
-    if not url.startswith(("https://", "http://")):
-        raise BadProviderResponse(f"{backend} returned an unusable download link; try again", backend=backend)
+    _checked_link(url, backend, "download link")
     path = call.temp_file(suffix)
-    timeout = httpx.Timeout(call.settings.request_timeout_s, connect=min(call.settings.request_timeout_s, 30.0))
+    settings = call.settings
+    limit = settings.limits.max_download_bytes
+    timeout = httpx.Timeout(settings.request_timeout_s, connect=min(settings.request_timeout_s, 30.0))
+    expired = f"{backend}'s download link for the result has expired (HTTP {{status}}); start a new request"
     try:
-        async with (
-            httpx.AsyncClient(timeout=timeout, follow_redirects=True) as client,
-            client.stream("GET", url, headers=dict(headers or {})) as resp,
-        ):
-            if resp.status_code in (403, 404, 410):
-                raise NotFound(
-                    f"{backend}'s download link for the result has expired (HTTP {resp.status_code}); "
-                    "start a new request",
-                    backend=backend,
-                )
-            if resp.status_code != 200:
-                body = await resp.aread()
-                raise from_status(resp.status_code, body, backend=backend, headers=resp.headers)
-            limit = call.settings.limits.max_download_bytes
-            await write_stream(resp.aiter_bytes(CHUNK), path, limit=limit, backend=backend)
+        size = await fetch_to_file(
+            url,
+            path,
+            limit=limit,
+            timeout=timeout,
+            on_status=_status_check(backend, expired),
+            too_big=lambda: LimitExceeded(
+                f"{backend} sent more than {limit} bytes (GENERATE_MEDIA_MAX_DOWNLOAD_BYTES); raise the limit"
+            ),
+            headers=headers,
+        )
+        if size == 0:
+            raise BadProviderResponse(f"{backend} sent an empty file; try again", backend=backend)
     except BaseException as exc:
         cleanup_temp(path)
+        if isinstance(exc, OSError) and exc.errno in DISK_ERRNOS:
+            # The folder as it is named now (a temp path may go through an open directory descriptor).
+            raise storage_error(exc, os.path.realpath(path.parent), move="pass another output_dir") from exc
         if isinstance(exc, GenerateMediaError) or not isinstance(exc, Exception):
             raise
         raise _classify(exc, backend) from exc
     return path
 
 
-def _classify(exc: Exception, backend: str) -> ProviderError:
-    error = from_sdk(exc, backend=backend)
-    return error if isinstance(error, ProviderError) else ProviderError(error.message, backend=backend)
+async def download(url: str, *, backend: str, settings: Any, key_env: str = "") -> bytes:
+    """GET a provider-issued image URL now, capped at GENERATE_MEDIA_MAX_DOWNLOAD_BYTES."""
+    import httpx
+
+    _checked_link(url, backend, "image URL")
+    limit = settings.limits.max_download_bytes
+    timeout = httpx.Timeout(settings.request_timeout_s, connect=10.0)
+    try:
+        data = await fetch(
+            url,
+            limit=limit,
+            timeout=timeout,
+            on_status=_status_check(
+                backend, f"{backend}'s image link has expired (HTTP {{status}}); generate again", key_env
+            ),
+            too_big=lambda: BadProviderResponse(
+                f"{backend}'s image is larger than {limit} bytes (GENERATE_MEDIA_MAX_DOWNLOAD_BYTES)", backend=backend
+            ),
+        )
+    except httpx.HTTPError as exc:
+        raise from_sdk(exc, backend=backend) from exc
+    if not data:
+        raise BadProviderResponse(f"{backend} served an empty image file; try again", backend=backend)
+    return data

@@ -12,8 +12,9 @@ from typing import Any
 from ...errors import BadProviderResponse, InvalidRequest, SafetyBlocked
 from ...spec import PICTURES, Call, Endpoint, MediaSupport, MediaType, ModelSpec, Produced
 from .._clients import httpx_client
+from .._download import download
 from .._errors import ErrorMap, from_status, httpx_errors
-from .._image_payload import decode_b64, download
+from .._image_payload import decode_b64
 
 MEDIA = MediaType.IMAGE
 KEY_ENV = "XAI_API_KEY"

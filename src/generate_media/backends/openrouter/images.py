@@ -13,8 +13,9 @@ from typing import Any
 from ...errors import BadProviderResponse, GenerateMediaError, InvalidRequest, ProviderError, SafetyBlocked
 from ...spec import PICTURES, Call, MediaSupport, MediaType, ModelSpec, Produced
 from .._clients import openai_client
+from .._download import download
 from .._errors import ErrorMap, Table, from_status, openai_errors, status_error
-from .._image_payload import decode_data_url, download, mime_of_data_url
+from .._image_payload import decode_data_url, mime_of_data_url
 
 MEDIA = MediaType.IMAGE
 KEY_ENV = "OPENROUTER_API_KEY"
