@@ -198,3 +198,20 @@ async def test_stale_partial_files_are_swept_at_start_and_only_ours(make_server,
     assert not sub_old.exists()
     assert fresh.exists() and lookalike.exists() and mine.exists()
     assert outside.read_bytes() == b"keep" and (out_dir / ".gm-partial-0123456789abcde3").is_symlink()
+
+
+async def test_a_streamed_provider_download_past_the_file_size_limit_is_disk_full(
+    make_settings, fake, out_dir, tmp_path
+):
+    """Grok's video link goes through the download path's writer thread: its EFBIG surfaces as
+    disk_full naming the folder, the partial file is removed, and the job can be resumed."""
+    fake.state["xai_video_big"] = 4  # a 4 MiB body against a 1 MiB file size limit
+    settings = make_settings("XAI_API_KEY")
+    env = {**server_env(make_settings, tmp_path), **dict(settings.env), "GENERATE_MEDIA_PRIORITY_VIDEO": "grok"}
+    with anyio.fail_after(60):
+        async with Client(with_file_size_limit(env, 1024 * 1024), mode="legacy") as client:
+            full = await client.call_tool("generate_media", {"media_type": "video", "prompt": "waves", "wait_s": 0})
+    error = error_of(full)
+    assert error["code"] == "disk_full" and error["folder"] == str(out_dir.resolve()), full.content
+    assert leftovers(out_dir) == [] and list(out_dir.iterdir()) == []
+    assert [r for r in fake.requests if "/_vidgen/" in r.path], "the video was not fetched through the download path"
