@@ -166,9 +166,6 @@ class Settings:
     def api_key(self, env_keys: tuple[str, ...]) -> str:
         return next((v for k in env_keys if (v := self.get(k))), "")
 
-    def key_name(self, env_keys: tuple[str, ...]) -> str | None:
-        return next((k for k in env_keys if self.get(k)), None)
-
     def secrets(self, names: Iterable[str] = ()) -> list[str]:
         """Every value that must never appear in output: API keys and tokens.
 

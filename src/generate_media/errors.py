@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 __all__ = [
+    "DISK_ERRNOS",
     "ERROR_CODES",
     "AccessDenied",
     "AuthError",

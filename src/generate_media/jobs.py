@@ -270,7 +270,7 @@ _CALL_FIELDS = ("output_dir", "filename", "preview")
 
 
 def _finished(record: JobRecord) -> Outcome | None:
-    from .service import Outcome
+    from .results import Outcome
 
     if record.state == "done" and record.result:
         result = GenerationResult.model_validate(record.result)
@@ -362,7 +362,8 @@ async def _poll_until_done(
 async def _wait(
     service: MediaService, record: JobRecord, call: ItemCall, runner: Any, caller: Caller, reporter: _Progress
 ) -> Outcome:
-    from .service import Outcome, writing
+    from .output import writing
+    from .results import Outcome
 
     budget, source = choose_wait_budget(call.request.wait_s, service.settings.wait_budget_s, caller.client)
     waited = {"wait_budget_s": budget, "wait_budget_from": source}
@@ -373,7 +374,7 @@ async def _wait(
         if status.state != "done":
             raise _job_failed(record, status)
         await reporter.report(100.0, 100.0, f"downloading from {record.backend}")
-        with writing(call):
+        with writing(call.directory):
             produced = await retrying(
                 lambda: call.guarded(lambda: runner.fetch(call, record.handle, status)), service.retry_policy()
             )
@@ -472,7 +473,7 @@ def _error_dict(exc: BaseException) -> dict[str, Any]:
 
 
 def _update(service: MediaService, record: JobRecord, status: JobStatus) -> None:
-    state = "running" if status.state not in ("queued", *_TERMINAL) else status.state
+    state: str = "running" if status.state not in ("queued", *_TERMINAL) else status.state
     if state == "done":  # done at the provider; ours once the files are saved
         state = "downloading"
     if state == "failed":

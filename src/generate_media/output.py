@@ -27,7 +27,7 @@ import stat
 import time
 import unicodedata
 import weakref
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,14 +39,18 @@ __all__ = [
     "Folder",
     "MediaInfo",
     "SavedFile",
+    "check_output_dir",
     "cleanup_temp",
     "make_preview",
+    "new_temp",
     "probe",
     "save_artifact",
     "save_sidecar",
     "slugify",
+    "sniff",
     "sweep_stale_temps",
     "thumbnail",
+    "writing",
 ]
 
 log = logging.getLogger("generate_media.output")
@@ -101,9 +105,6 @@ class Confinement:
     def writable(self) -> Confinement:
         """The same confinement without its read-only roots: where outputs may be written."""
         return Confinement(tuple(r for r in self.roots if r not in self.read_only), (), self.fenced)
-
-    def with_roots(self, extra: Iterable[Path]) -> Confinement:
-        return Confinement.of([*self.roots, *extra])
 
     def contains(self, path: Path) -> bool:
         if not any(_within(path, root) for root in self.roots):
@@ -289,7 +290,7 @@ class SavedFile:
     path: Path
     info: MediaInfo
     size_bytes: int
-    extra: dict[str, Any] = field(default_factory=dict)
+    sidecars: dict[str, str] = field(default_factory=dict)  # extension -> path of a file written beside it
 
     @property
     def uri(self) -> str:
@@ -547,6 +548,18 @@ def check_output_dir(text: str) -> None:
             raise InvalidRequest(
                 f"output_dir contains {char!r} (U+{ord(char):04X}), a look-alike of {plain!r}; type a plain {plain!r}"
             )
+
+
+@contextlib.contextmanager
+def writing(directory: Path) -> Iterator[None]:
+    """A disk failure while a backend streams into the output folder (or its file is saved) says
+    which folder and what happened, instead of surfacing as an internal error."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in DISK_ERRNOS:
+            raise
+        raise storage_error(exc, directory, move="pass another output_dir") from exc
 
 
 def save_artifact(

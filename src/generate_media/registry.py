@@ -85,15 +85,6 @@ class Registry:
         """The request with every declared option as a parameter (see ``requests.request_model``)."""
         return request_model(self.options())
 
-    def by_prefix(self, continuation_id: str) -> tuple[BackendSpec, MediaType] | None:
-        """The backend and media type whose continuation prefix starts this id."""
-        for spec in self.specs.values():
-            for media_type, support in spec.media.items():
-                prefix = support.continuation_prefix
-                if prefix and continuation_id.startswith(prefix + "_"):
-                    return spec, media_type
-        return None
-
 
 def load_registry(package: str = "generate_media.backends") -> Registry:
     """Import every module of ``package`` that defines ``SPEC`` (modules starting with _ are helpers)."""

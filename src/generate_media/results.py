@@ -9,13 +9,17 @@ complaint instead of our message when it does not match. A failed call is ``{"st
 from __future__ import annotations
 
 import copy
-from typing import Any, Literal
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from .errors import ERROR_CODES
 
-__all__ = ["CostEstimate", "ErrorInfo", "GenerationResult", "ItemResult", "failure", "result_schema"]
+if TYPE_CHECKING:
+    from .output import SavedFile
+
+__all__ = ["CostEstimate", "ErrorInfo", "GenerationResult", "ItemResult", "Outcome", "failure", "result_schema"]
 
 
 class CostEstimate(BaseModel):
@@ -157,3 +161,12 @@ def result_schema() -> dict[str, Any]:
     schema["allOf"] = [_when("status", "failed", ["error"], ["media_type", "backend", "model", "items"])]
     defs["ItemResult"]["allOf"] = [_when("status", "error", ["error"], ["path", "uri", "mime_type", "size_bytes"])]
     return schema
+
+
+@dataclass
+class Outcome:
+    """One call's result, with the previews and files the server turns into content blocks."""
+
+    result: GenerationResult
+    previews: list[tuple[bytes, str]] = field(default_factory=list)
+    files: list[SavedFile] = field(default_factory=list)

@@ -56,7 +56,6 @@ class RetryPolicy:
 async def retrying(
     fn: Callable[[], Awaitable[T]],
     policy: RetryPolicy,
-    on_retry: Callable[[int, GenerateMediaError, float], Awaitable[None]] | None = None,
 ) -> T:
     """Run ``fn``; retry retryable errors per ``policy``; re-raise the last error otherwise."""
     start = policy.clock()
@@ -73,8 +72,6 @@ async def retrying(
             wait = policy.delay(attempt - 1, exc)
             if wait > policy.max_delay or policy.clock() - start + wait > policy.deadline_s:
                 raise  # the caller gets the error, with retry_after, instead of a long silent wait
-            if on_retry is not None:
-                await on_retry(attempt, exc, wait)
             await policy.sleep(wait)
 
 

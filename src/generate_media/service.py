@@ -8,7 +8,7 @@ import contextlib
 import functools
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -21,7 +21,6 @@ import anyio.lowlevel
 from .client_registry import BackendEndpoint, ClientRegistry
 from .config import Settings
 from .errors import (
-    DISK_ERRNOS,
     AccessDenied,
     BadProviderResponse,
     BudgetExceeded,
@@ -31,7 +30,6 @@ from .errors import (
     NotFound,
     QuotaExceeded,
     Redactor,
-    storage_error,
 )
 from .inputs import LoadedFile, load_input
 from .output import (
@@ -44,11 +42,12 @@ from .output import (
     save_artifact,
     save_sidecar,
     sweep_stale_temps,
+    writing,
 )
 from .pricing import Estimate, estimate
 from .registry import Registry, load_registry
 from .requests import MediaRequest, check_known, parse_request, validate_limits
-from .results import CostEstimate, ErrorInfo, GenerationResult, ItemResult
+from .results import CostEstimate, ErrorInfo, GenerationResult, ItemResult, Outcome
 from .retry import RetryPolicy, bounded, retrying
 from .selector import Selection, select
 from .spec import BackendSpec, MediaType, ModelSpec, Produced
@@ -134,25 +133,6 @@ class ItemCall:
     def cleanup(self) -> None:
         for temp in self.temps:
             cleanup_temp(temp)
-
-
-@contextlib.contextmanager
-def writing(call: ItemCall) -> Iterator[None]:
-    """A disk failure while a backend streams into the output folder (or its file is saved) says
-    which folder and what happened, instead of surfacing as an internal error."""
-    try:
-        yield
-    except OSError as exc:
-        if exc.errno not in DISK_ERRNOS:
-            raise
-        raise storage_error(exc, call.directory, move="pass another output_dir") from exc
-
-
-@dataclass
-class Outcome:
-    result: GenerationResult
-    previews: list[tuple[bytes, str]] = field(default_factory=list)
-    files: list[SavedFile] = field(default_factory=list)
 
 
 class MediaService:
@@ -573,7 +553,7 @@ class MediaService:
         self, runner: Any, call: ItemCall, index: int, caller: Caller, saved: list[SavedFile], *, batch: bool
     ) -> list[ItemResult]:
         """Call the backend for one prompt (with retries) and save what it made."""
-        with writing(call):
+        with writing(call.directory):
             produced: list[Produced] = await retrying(lambda: call.guarded(lambda: runner(call)), self.retry_policy())
             return await self.save_produced(call, produced, index, caller, saved, batch=batch)
 
@@ -614,7 +594,7 @@ class MediaService:
                     files.append(await anyio.to_thread.run_sync(save))
                     for ext, data in art.sidecars.items():
                         sidecar = await anyio.to_thread.run_sync(save_sidecar, call.folder, files[-1].path, ext, data)
-                        files[-1].extra.setdefault("sidecars", {})[ext] = str(sidecar)
+                        files[-1].sidecars[ext] = str(sidecar)
             await anyio.lowlevel.checkpoint()
         except BaseException:
             # All or nothing per prompt: no file the result does not report, no half-written one.
@@ -622,8 +602,8 @@ class MediaService:
                 cleanup_temp(art.path)
             for file in files:
                 cleanup_temp(file.path)
-                for sidecar in file.extra.get("sidecars", {}).values():
-                    cleanup_temp(Path(sidecar))
+                for written in file.sidecars.values():
+                    cleanup_temp(Path(written))
             raise
         saved.extend(files)
         return [self._item(call, art, file, index, caller) for art, file in zip(produced, files, strict=True)]
@@ -659,7 +639,7 @@ class MediaService:
             continuation_id=continuation_id,
             revised_prompt=art.revised_prompt,
             placeholder=True if call.model.placeholder else None,
-            sidecars=file.extra.get("sidecars"),
+            sidecars=file.sidecars or None,
             metadata=meta,
             warnings=list(art.warnings),
         )

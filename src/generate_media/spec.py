@@ -9,25 +9,47 @@ TOOL.md and the ``backends`` listing are all derived from these declarations.
 from __future__ import annotations
 
 import inspect
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from .client_registry import ClientRegistry
 from .settings import Setting
 
+if TYPE_CHECKING:  # the types a backend is handed; those modules build on this one
+    from .config import Settings
+    from .inputs import LoadedFile
+    from .requests import MediaRequest
+    from .stores import ContinuationRecord
+
 __all__ = [
+    "ANIMATE",
+    "AUDIO_ISOLATION",
+    "DIALOGUE",
+    "DUBBING",
     "LIFECYCLE_STATUSES",
+    "MUSIC",
+    "PICTURES",
+    "SOUND_EFFECTS",
+    "SPEECH",
+    "VIDEO_CLIPS",
+    "VOICE_CLONE",
+    "VOICE_CONVERSION",
+    "VOICE_DESIGN",
     "BackendSpec",
+    "Call",
+    "JobState",
+    "JobStatus",
     "MediaSupport",
     "MediaType",
     "ModelSpec",
     "Operation",
     "Option",
     "PixelSizes",
+    "Produced",
     "ask",
 ]
 
@@ -418,7 +440,7 @@ class Endpoint(Protocol):
     @property
     def base_url(self) -> str | None: ...
     @property
-    def settings(self) -> Any: ...  # config.Settings
+    def settings(self) -> Settings: ...
     @property
     def clients(self) -> ClientRegistry: ...  # lives as long as the server
 
@@ -427,34 +449,34 @@ class Call(Endpoint, Protocol):
     """What the service hands a backend for one item: the validated request and helpers."""
 
     @property
-    def request(self) -> Any: ...  # requests.MediaRequest
+    def request(self) -> MediaRequest: ...
     @property
     def prompt(self) -> str: ...
     @property
     def model(self) -> ModelSpec: ...
     @property
-    def continuation(self) -> Any: ...  # stores.ContinuationRecord | None
+    def continuation(self) -> ContinuationRecord | None: ...
     @property
-    def input_images(self) -> list[Any]: ...  # inputs.LoadedFile
+    def input_images(self) -> list[LoadedFile]: ...
     @property
-    def mask(self) -> Any: ...  # inputs.LoadedFile | None
+    def mask(self) -> LoadedFile | None: ...
     @property
-    def input_video(self) -> Any: ...  # inputs.LoadedFile | None: the video to edit or extend
+    def input_video(self) -> LoadedFile | None: ...  # the video to edit or extend
 
     async def progress(self, message: str, percent: float | None = None) -> None: ...
     def temp_file(self, suffix: str = "") -> Path: ...
-    async def load_file(self, ref: str, kinds: tuple[str, ...] = ...) -> Any: ...  # inputs.LoadedFile
+    async def load_file(self, ref: str, kinds: tuple[str, ...] = ...) -> LoadedFile: ...
 
 
-class MediaFn(Protocol):
-    def __call__(self, call: Call) -> Awaitable[list[Produced]]: ...
+#: Where a provider job stands, as a poll reports it.
+JobState = Literal["queued", "running", "done", "failed", "cancelled"]
 
 
 @dataclass
 class JobStatus:
     """What a poll of a provider job says."""
 
-    state: str  # "queued" | "running" | "done" | "failed" | "cancelled"
+    state: JobState
     percent: float | None = None
     error: str | None = None
     error_code: str | None = None
@@ -471,6 +493,3 @@ class JobRunner(Protocol):
     async def poll(self, call: Call, handle: dict[str, Any]) -> JobStatus: ...
     async def fetch(self, call: Call, handle: dict[str, Any], status: JobStatus) -> list[Produced]: ...
     async def cancel(self, call: Call, handle: dict[str, Any]) -> bool | None: ...  # False: cannot cancel
-
-
-ByteStream = AsyncIterator[bytes]

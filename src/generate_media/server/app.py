@@ -7,7 +7,6 @@ error ``code`` in its structured content; API keys are scrubbed from everything 
 from __future__ import annotations
 
 import base64
-import hashlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -155,10 +154,6 @@ def _unexpected(exc: Exception) -> GenerateMediaError:
         log.exception("generate_media crashed")
         wrapped = GenerateMediaError(f"internal error ({type(exc).__name__}); the server is still running, try again")
     return wrapped
-
-
-def resource_id(path: Path, owner: str) -> str:
-    return hashlib.sha256(f"{owner}\0{path}".encode()).hexdigest()[:24]
 
 
 #: MIME types of the sidecar files a result may carry, by extension.

@@ -1,7 +1,7 @@
 """Generated files as MCP resources, for clients that cannot read the server's disk (HTTP).
 
 ``media://outputs/{id}`` serves a file's bytes with its real MIME type. The id is derived from
-(owner, path) by :func:`server.app.resource_id` and recorded in a small index, one JSON file per
+(owner, path) by :func:`resource_id` and recorded in a small index, one JSON file per
 id under ``<state_dir>/resources``, so links survive a restart. A read succeeds only when the id
 is well formed and indexed, the reader owns it, and the file still exists inside the output or
 allowed directories (after resolving symlinks). Every other case is answered exactly like an id
@@ -10,6 +10,7 @@ that never existed, so one client cannot probe another's files.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -28,12 +29,17 @@ from mcp.server.mcpserver.utilities.context_injection import inject_context
 from ..config import Settings
 from ..output import Confinement
 
-__all__ = ["URI_TEMPLATE", "FileLinks", "MediaResources", "ResourceIndex", "links_for"]
+__all__ = ["URI_TEMPLATE", "FileLinks", "MediaResources", "ResourceIndex", "links_for", "resource_id"]
 
 log = logging.getLogger("generate_media.server")
 
 URI_TEMPLATE = "media://outputs/{id}"
 _ID = re.compile(r"^[0-9a-f]{24}$")
+
+
+def resource_id(path: Path, owner: str) -> str:
+    """The id of ``path`` as ``owner``'s: the same file gives another client another id."""
+    return hashlib.sha256(f"{owner}\0{path}".encode()).hexdigest()[:24]
 
 
 class ResourceIndex:
@@ -109,8 +115,6 @@ class MediaResources:
         self.confinement = Confinement.of([settings.output_dir, *settings.allowed_dirs])
 
     def link(self, path: Path, owner: str, mime_type: str | None) -> str:
-        from .app import resource_id
-
         rid = resource_id(path, owner)
         self.index.add(rid, owner, path, mime_type)
         return URI_TEMPLATE.format(id=rid)

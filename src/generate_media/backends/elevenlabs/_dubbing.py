@@ -10,12 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from ...errors import InvalidRequest
-from ...spec import Call, JobStatus, Produced
+from ...spec import Call, JobState, JobStatus, Produced
 from ._client import NO_RETRIES, client, drop_none, guarded, produced_from, stream_to_temp
 
 __all__ = ["cancel", "fetch", "poll", "submit"]
 
-_STATES = {"dubbed": "done", "failed": "failed", "dubbing": "running", "cancelled": "cancelled"}
+_STATES: dict[str, JobState] = {"dubbed": "done", "failed": "failed", "dubbing": "running", "cancelled": "cancelled"}
 
 
 async def submit(call: Call) -> dict[str, Any]:

@@ -30,10 +30,10 @@ def _check(call: Call) -> None:
     req = call.request
     if req.duration is not None:
         raise InvalidRequest("give either duration or sections (their durations add up)", backend="elevenlabs")
-    if req.instrumental and any(s.lyrics for s in req.sections):
+    if req.instrumental and any(s.lyrics for s in req.sections or ()):
         raise InvalidRequest("instrumental=true but the sections have lyrics; remove one", backend="elevenlabs")
     low, high = SECTION_S
-    for section in req.sections:
+    for section in req.sections or ():
         if not low <= section.duration <= high:
             raise InvalidRequest(
                 f"section {section.name!r} lasts {section.duration:g} s; ElevenLabs takes {low:g} to {high:g} s",
@@ -52,7 +52,7 @@ def composition_plan(call: Call) -> tuple[Any, dict[str, Any]]:
 
     _check(call)
     styles = _global_styles(call.prompt)
-    sections = call.request.sections
+    sections = call.request.sections or []
     if call.model.id == "music_v1":
         plan = MusicPrompt(
             positive_global_styles=styles,

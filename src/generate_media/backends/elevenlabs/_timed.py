@@ -90,11 +90,11 @@ async def dialogue(call: Call, fmt: str, code: str) -> Produced:
     from elevenlabs import DialogueInput
 
     req = call.request
-    speakers = list(dict.fromkeys(turn.speaker for turn in req.dialogue))
+    speakers = list(dict.fromkeys(turn.speaker for turn in req.dialogue or ()))
     if len(set((req.speaker_voices or {}).values())) > MAX_VOICES or len(speakers) > MAX_VOICES:
         raise InvalidRequest(f"elevenlabs dialogue takes at most {MAX_VOICES} voices", backend="elevenlabs")
     voices = await _voices(call, speakers)
-    inputs = [DialogueInput(text=turn.text, voice_id=voices[turn.speaker][0]) for turn in req.dialogue]
+    inputs = [DialogueInput(text=turn.text, voice_id=voices[turn.speaker][0]) for turn in req.dialogue or ()]
     kwargs = drop_none(
         inputs=inputs, output_format=code, model_id=call.model.id, language_code=req.source_language, seed=req.seed
     )
@@ -106,7 +106,7 @@ async def dialogue(call: Call, fmt: str, code: str) -> Produced:
         response = await guarded(
             lambda: el.text_to_dialogue.convert_with_timestamps(**kwargs, request_options=NO_RETRIES)
         )
-    words = _dialogue_words(response, [turn.speaker for turn in req.dialogue])
+    words = _dialogue_words(response, [turn.speaker for turn in req.dialogue or ()])
     produced = produced_from(None, fmt, code, data=_audio(response), **meta, word_count=len(words))
     produced.sidecars = sidecars(words, source=SOURCE)
     return produced

@@ -137,7 +137,7 @@ def _speech_request(call: Call) -> tuple[list[Any], Any]:
     req = call.request
     style = req.instructions or None
     if req.audio_type == "dialogue":
-        speakers = list(dict.fromkeys(turn.speaker for turn in req.dialogue))
+        speakers = list(dict.fromkeys(turn.speaker for turn in req.dialogue or ()))
         if len(speakers) != 2:
             raise InvalidRequest(
                 f"Gemini TTS speaks a dialogue of exactly two speakers, this one has {len(speakers)}; "
@@ -154,7 +154,7 @@ def _speech_request(call: Call) -> tuple[list[Any], Any]:
         )
         parts = [
             types.Part(text=turn.text, speech_metadata=types.SpeechMetadata(speaker=turn.speaker, style=style))
-            for turn in req.dialogue
+            for turn in req.dialogue or ()
         ]
     else:
         if not call.prompt.strip():
@@ -208,7 +208,7 @@ async def _speak(call: Call) -> list[Produced]:
     req = call.request
     if req.audio_type == "dialogue":
         meta["speakers"] = {s: _canonical_voice(v, s) for s, v in (req.speaker_voices or {}).items()} or dict(
-            zip(dict.fromkeys(t.speaker for t in req.dialogue), DIALOGUE_DEFAULTS, strict=True)
+            zip(dict.fromkeys(t.speaker for t in req.dialogue or ()), DIALOGUE_DEFAULTS, strict=True)
         )
     else:
         meta["voice"] = req.voice or DEFAULT_VOICE

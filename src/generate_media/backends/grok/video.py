@@ -125,6 +125,8 @@ async def _generation(call: Call, warnings: list[str]) -> tuple[str, dict[str, A
 async def _stored_video(call: Call) -> tuple[bytes, float | None]:
     from ...output import probe
 
+    if call.continuation is None or not call.continuation.files:
+        raise InvalidRequest("extending needs the video of an earlier grok call; pass its continuation_id")
     path = Path(call.continuation.files[0])
     info = await anyio.to_thread.run_sync(probe, path)
     return await anyio.Path(path).read_bytes(), info.duration_s

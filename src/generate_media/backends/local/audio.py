@@ -79,7 +79,7 @@ async def _speech(call: Call) -> list[Produced]:
 
 
 def _cast(call: Call) -> dict[str, str]:
-    speakers = list(dict.fromkeys(turn.speaker for turn in call.request.dialogue))
+    speakers = list(dict.fromkeys(turn.speaker for turn in call.request.dialogue or ()))
     if call.request.speaker_voices is not None:
         return {s: call.request.speaker_voices[s].strip().lower() for s in speakers}
     return dict(zip(speakers, VOICES, strict=False))  # the model declares at most len(VOICES) speakers
@@ -88,7 +88,7 @@ def _cast(call: Call) -> dict[str, str]:
 async def _dialogue(call: Call) -> list[Produced]:
     req = call.request
     cast = _cast(call)
-    turns = [(turn.speaker, cast[turn.speaker], turn.text) for turn in req.dialogue]
+    turns = [(turn.speaker, cast[turn.speaker], turn.text) for turn in req.dialogue or ()]
     speech = await in_thread("dialogue", _piper.dialogue, turns, req.speed, bool(req.timestamps))
     return [_produced(speech, speakers=cast)]
 
