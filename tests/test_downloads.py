@@ -104,3 +104,43 @@ async def test_a_certificate_for_another_name_is_refused(make_server, fake, monk
     assert result.is_error and result.structured_content["error"]["code"] == "invalid_request", result.content
     assert "check the URL" in result.content[0].text
     assert seen == [] and fake.of("openai") == []
+
+
+# --- when inputs load --------------------------------------------------------------------------------
+
+
+async def test_a_call_no_backend_can_take_fetches_no_input(make_server, fake):
+    """The backend is chosen before any input is read: without its key, the URL is never fetched."""
+    server = make_server(allow_http_urls=True, allow_private_urls=True)
+    args = {"prompt": "x", "backend": "openai", "input_images": [f"{fake.url}/files/image.png"]}
+    async with Client(server) as client:
+        result = await client.call_tool("generate_media", args)
+    assert result.is_error and "OPENAI_API_KEY" in result.content[0].text, result.content
+    assert fake.requests == []
+
+
+async def test_url_inputs_download_side_by_side(make_server, fake):
+    server = make_server("OPENAI_API_KEY", allow_http_urls=True, allow_private_urls=True)
+    urls = [f"{fake.url}/files/image.png?n={n}" for n in range(2)]
+    fake.gather = 2  # the file host answers once both downloads are in flight at once
+    async with Client(server) as client:
+        with anyio.fail_after(30):
+            result = await client.call_tool("generate_media", {"prompt": "x", "input_images": urls})
+    assert not result.is_error, result.content
+    assert fake.most_in_flight >= 2
+    sent = fake.of("openai", "/images/edits")[-1].files("image[]") or fake.of("openai", "/images/edits")[-1].files(
+        "image"
+    )
+    assert [data for _, data, _ in sent] == [media.png(48, 48)] * 2
+
+
+async def test_a_bad_input_cancels_the_downloads_still_running(make_server, fake):
+    """A path outside the allowed directories fails at once; the URL beside it, which would drip for
+    the whole request timeout, is cancelled rather than waited for."""
+    server = make_server("OPENAI_API_KEY", allow_http_urls=True, allow_private_urls=True, request_timeout_s=60.0)
+    refs = [f"{fake.url}/files/slow.png?every=0.1", "/nowhere/at/all.png"]
+    async with Client(server) as client:
+        with anyio.fail_after(20):  # a hang guard: the slow download alone would take 60 s
+            result = await client.call_tool("generate_media", {"prompt": "x", "input_images": refs})
+    assert result.is_error and result.structured_content["error"]["code"] == "access_denied", result.content
+    assert [r.path for r in fake.requests] in ([], ["/files/slow.png"]) and fake.of("openai") == []

@@ -268,13 +268,11 @@ class MediaService:
         record = self._continuation(req, caller)
         confinement = self.confinement(caller)
         folder = self._output_dir(req, confinement)
-        inputs = [await self._load(ref, confinement) for ref in req.input_images or []]
-        mask = await self._load(req.mask, confinement) if req.mask else None
-        video = await self._load_video(req.input_video, confinement, caller) if req.input_video else None
+        selection = self._route(req, record)  # first: a call no backend can take fetches no input
+        inputs, mask, video = await self._load_inputs(req, confinement, caller)
         tried: list[dict[str, Any]] = []
         failed: set[str] = set()  # backends ruled out for this request
         while True:
-            selection = self._route(req, record, frozenset(failed))
             calls = [
                 self._item_call(req, prompt, selection, folder, confinement, record, inputs, mask, progress, video)
                 for prompt in req.prompt_list
@@ -296,6 +294,7 @@ class MediaService:
                 if not self._has_alternative(req, frozenset(failed)):
                     exc.details["backends_tried"] = tried
                     raise
+                selection = self._route(req, record, frozenset(failed))
                 continue
             if tried:
                 outcome.result.backends_tried = [*tried, {"backend": selection.name, "model": selection.model.id}]
@@ -481,6 +480,38 @@ class MediaService:
             return str(entry[0])
         record = self.continuations.get(ref, caller.session) if "/" not in ref and "." not in ref else None
         return record.files[0] if record is not None and record.files else None
+
+    async def _load_inputs(
+        self, req: MediaRequest, confinement: Confinement, caller: Caller
+    ) -> tuple[list[LoadedFile], LoadedFile | None, LoadedFile | None]:
+        """The input images, the mask and the input video, loaded at once (URLs download side by side).
+        The first failure cancels the rest and is the error (of several failing together, the first given)."""
+        loads: list[Callable[[], Awaitable[LoadedFile]]] = [
+            functools.partial(self._load, ref, confinement) for ref in req.input_images or []
+        ]
+        if req.mask:
+            loads.append(functools.partial(self._load, req.mask, confinement))
+        if req.input_video:
+            loads.append(functools.partial(self._load_video, req.input_video, confinement, caller))
+        loaded: dict[int, LoadedFile] = {}
+        errors: dict[int, Exception] = {}
+
+        async def load(index: int, fn: Callable[[], Awaitable[LoadedFile]]) -> None:
+            try:
+                loaded[index] = await fn()
+            except Exception as exc:  # kept, not raised: a task group would wrap it in a group
+                errors[index] = exc
+                tg.cancel_scope.cancel()
+
+        async with anyio.create_task_group() as tg:
+            for index, fn in enumerate(loads):
+                tg.start_soon(load, index, fn)
+        if errors:
+            raise errors[min(errors)]
+        files = [loaded[index] for index in range(len(loads))]
+        video = files.pop() if req.input_video else None
+        mask = files.pop() if req.mask else None
+        return files, mask, video
 
     def _item_call(
         self,

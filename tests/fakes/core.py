@@ -8,6 +8,7 @@ recorded requests, faults and per-provider state between tests.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import socket
@@ -22,6 +23,9 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+
+#: How long a request waits for the others of a ``gather`` (see :meth:`FakeServer._gather`).
+GATHER_WAIT_S = 3.0
 
 Handler = Callable[[Request, "Recorded", "FakeServer"], Awaitable[Response]]
 
@@ -70,6 +74,10 @@ class FakeServer:
         self.requests: list[Recorded] = []
         self.faults: list[Fault] = []
         self.latency: float = 0.0
+        self.gather = 0  # hold each request until this many are in flight at once (a concurrency check)
+        self.most_in_flight = 0
+        self._in_flight = 0
+        self._gathered: asyncio.Event | None = None
         self.state: dict[str, Any] = {}
         self.validators: list[Callable[[Recorded], None]] = []
         self.validation_errors: list[str] = []
@@ -117,6 +125,8 @@ class FakeServer:
         self.faults.clear()
         self.state.clear()
         self.latency = 0.0
+        self.gather = self.most_in_flight = 0
+        self._gathered = None
         self.validation_errors.clear()
         self.echo_credentials = False
 
@@ -176,13 +186,30 @@ class FakeServer:
             except AssertionError as exc:
                 self.validation_errors.append(str(exc))
                 return JSONResponse({"error": {"message": f"fake: request failed schema validation: {exc}"}}, 400)
-        if self.latency:
-            await asyncio.sleep(self.latency)
-        fault = self._fault_for(f"{provider}:{rec.method} {rec.path}")
-        response = await self._apply(fault, rec) if fault is not None else await handler(request, rec, self)
+        self._in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self._in_flight)
+        try:
+            if self.gather:
+                await self._gather()
+            if self.latency:
+                await asyncio.sleep(self.latency)
+            fault = self._fault_for(f"{provider}:{rec.method} {rec.path}")
+            response = await self._apply(fault, rec) if fault is not None else await handler(request, rec, self)
+        finally:
+            self._in_flight -= 1
         if self.echo_credentials:
             response.headers["x-echoed-credentials"] = " ".join(_credentials(rec))
         return response
+
+    async def _gather(self) -> None:
+        """Hold until ``gather`` requests are in flight at once. A client that sends them one at a time
+        is let through after GATHER_WAIT_S each: slow, and ``most_in_flight`` tells the test why."""
+        if self._gathered is None:
+            self._gathered = asyncio.Event()
+        if self._in_flight >= self.gather:
+            self._gathered.set()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._gathered.wait(), GATHER_WAIT_S)
 
     async def _apply(self, fault: Fault, rec: Recorded) -> Response:
         if fault.delay:
