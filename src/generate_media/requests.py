@@ -10,7 +10,7 @@ reasons it cannot, which the selector uses to filter and the service uses to rej
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
 
@@ -49,6 +49,10 @@ class MediaRequest(BaseModel):
     """Arguments of ``generate_media``. Field descriptions are the tool's parameter docs."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    if TYPE_CHECKING:  # the backends' declared options are fields of the subclass request_model builds
+
+        def __getattr__(self, name: str) -> Any: ...
 
     media_type: str = Field("image", description="What to make.")
     prompt: str | None = Field(None, description="What to make; for speech, the exact text to speak.")
