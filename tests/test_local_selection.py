@@ -85,16 +85,19 @@ def test_any_keyed_backend_serving_the_request_wins_over_local():
             assert chosen.name != "local", (spec.name, media_type)
 
 
+@pytest.mark.local
 def test_with_backend_local_a_plain_prompt_gets_the_placeholder_never_restyle_or_upscale():
     chosen = select(_image(backend="local"), REGISTRY, NO_KEYS)
     assert chosen.model.id == "local-placeholder-image"
 
 
+@pytest.mark.local
 def test_a_style_without_an_input_image_says_what_restyle_needs():
     with pytest.raises(InvalidRequest, match="local-styletransfer needs input_images"):
         select(_image(backend="local", style="ember"), REGISTRY, NO_KEYS)
 
 
+@pytest.mark.local
 def test_an_input_image_without_a_style_goes_to_upscale_or_says_how_to_install_it():
     req = _image(backend="local", input_images=["x.png"])
     if _probe.upscale_missing() is None:
@@ -104,6 +107,7 @@ def test_an_input_image_without_a_style_goes_to_upscale_or_says_how_to_install_i
             select(req, REGISTRY, NO_KEYS)
 
 
+@pytest.mark.local
 def test_a_model_naming_restyle_with_no_style_says_style_is_needed():
     req = _image(backend="local", model="local-styletransfer", input_images=["x.png"])
     with pytest.raises(InvalidRequest, match="needs style"):
