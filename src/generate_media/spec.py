@@ -30,6 +30,7 @@ __all__ = [
     "AUDIO_ISOLATION",
     "DIALOGUE",
     "DUBBING",
+    "Endpoint",
     "LIFECYCLE_STATUSES",
     "MUSIC",
     "PICTURES",
