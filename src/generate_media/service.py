@@ -470,7 +470,7 @@ class MediaService:
     def _earlier_output(self, ref: str, caller: Caller) -> str | None:
         """The file behind an earlier result's ``continuation_id`` or ``media://outputs/{id}`` link, when it is
         ``caller``'s (another client's id is unknown here too); read through the same confinement as a path."""
-        from .server.resources import URI_TEMPLATE, ResourceIndex
+        from .links import URI_TEMPLATE, ResourceIndex
 
         prefix = URI_TEMPLATE.removesuffix("{id}")
         if ref.startswith(prefix):
