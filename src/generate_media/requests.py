@@ -95,8 +95,7 @@ class MediaRequest(BaseModel):
     )
     sections: list[SongSection] | None = Field(
         None,
-        description="Music: song sections in order, {name, duration (seconds), lyrics, styles}; "
-        "the prompt sets the style.",
+        description="Music: a song's sections in order (duration in seconds); the prompt gives the overall style.",
     )
     output_dir: str | None = Field(None, description="Output folder, inside the allowed directories.")
     filename: str | None = Field(None, description="Base file name (the extension is added).")
