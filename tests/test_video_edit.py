@@ -13,7 +13,7 @@ from mcp import Client
 from generate_media.registry import load_registry
 from generate_media.spec import MediaType
 from tests.fakes import media
-from tests.videohelp import leftovers, video_seconds
+from tests.videohelp import data_uri_image, leftovers, video_seconds
 
 GEMINI, XAI = "GEMINI_API_KEY", "XAI_API_KEY"
 
@@ -215,4 +215,24 @@ def test_every_video_model_declares_its_reference_limit_and_input_video():
     assert declared[("google", "veo-3.1-generate-001")] == (3, False, True)
     assert declared[("google", "veo-3.1-lite-generate-001")] == (0, False, True)
     assert declared[("grok", "grok-imagine-video")] == (7, True, False)
-    assert declared[("grok", "grok-imagine-video-1.5")] == (7, False, False)
+    assert declared[("grok", "grok-imagine-video-1.5")] == (7, False, True)
+
+
+async def test_grok_1_5_pins_a_last_frame_beside_the_first(make_server, fake, out_dir):
+    first, last = out_dir / "first.png", out_dir / "last.png"
+    first.write_bytes(media.png(160, 90))
+    last.write_bytes(media.png(90, 160))  # portrait: cropped or letterboxed to the 16:9 frame
+    args = {"media_type": "video", "prompt": "sunrise to noon", "input_images": [str(first)], "last_frame": str(last)}
+    async with Client(make_server(XAI)) as client:
+        pinned = await client.call_tool(
+            "generate_media", {**args, "model": "grok-imagine-video-1.5", "aspect_ratio": "16:9"}
+        )
+        refused = await client.call_tool("generate_media", {**args, "model": "grok-imagine-video"})
+    assert not pinned.is_error, pinned.content
+    [sent] = _posts(fake, "xai", "/videos/generations")
+    assert sent.json["model"] == "grok-imagine-video-1.5"
+    assert data_uri_image(sent.json["image"]["url"]) == (160, 90)
+    width, height = data_uri_image(sent.json["last_frame"]["url"])
+    assert abs(width / height - 16 / 9) < 0.02
+    assert any(w.startswith("last frame") for w in pinned.structured_content["items"][0]["warnings"])
+    _one_line(refused, "grok-imagine-video does not support last_frame")

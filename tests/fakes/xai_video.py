@@ -11,7 +11,8 @@
 Edits and extensions take ``video: {"url"}`` (an https URL or, as we send it, a ``data:video/...;base64``
 URI): the fake decodes a data URI and holds the documented source limits (docs.x.ai video overview):
 an edit takes at most 8.7 s, an extension a 2 to 15 s clip and adds 2 to 10 s. A generation takes at
-most 7 ``reference_images``, not with ``image``, and at most 10 s with them.
+most 7 ``reference_images``, not with ``image``, and at most 10 s with them; ``last_frame: {"url"}``
+only on grok-imagine-video-1.5 (xai-sdk 1.21.0).
 """
 
 from __future__ import annotations
@@ -59,6 +60,10 @@ def _problem(kind: str, body: dict) -> str | None:
     duration = body.get("duration")
     if kind == "generations":
         refs = body.get("reference_images") or []
+        if "last_frame" in body and (body.get("model") != "grok-imagine-video-1.5" or refs):
+            return "last_frame is supported on grok-imagine-video-1.5 only, and not with reference_images"
+        if "last_frame" in body and not str((body["last_frame"] or {}).get("url", "")).startswith("data:image/"):
+            return "last_frame must be {url}"
         if duration is not None and not 1 <= duration <= (10 if refs else 15):
             return "duration must be 1 to 15 (10 with reference_images)"
         if len(refs) > 7 or (refs and "image" in body):

@@ -4,6 +4,11 @@ Submit ``POST /videos/generations`` (or ``/videos/edits``, ``/videos/extensions`
 continuation) → ``{request_id}``; poll ``GET /videos/{request_id}`` (200 or 202, branch on
 ``status``); download ``video.url`` at once (it is temporary) by streaming it to disk.
 
+``grok-imagine-video-1.5`` pins a last frame: ``last_frame: {"url"}`` beside the first frame's
+``image`` (xai-sdk 1.21.0 documents the parameter for 1.5 only; its proto field is ``last_frame``, an
+``ImageUrlContent`` like ``image``, and the REST body uses the proto names; xAI's REST reference we
+have does not list it yet).
+
 A supplied ``input_video`` (a path, URL or earlier output) is edited or extended the same way as a
 continuation, on ``grok-imagine-video`` only (the model xAI serves edits and extensions on).
 
@@ -69,7 +74,12 @@ SUPPORT = MediaSupport(
             sizes=("480p", "720p", "1080p"),
             duration_range=(1, 15),
             max_reference_images=MAX_REFERENCES,
-            notes="Native 1080p. Neither edits nor extends (xAI serves those on grok-imagine-video only).",
+            options=frozenset({"last_frame"}),
+            notes="Native 1080p; last_frame pins the final frame. Neither edits nor extends (xAI serves those on "
+            "grok-imagine-video only).",
+            source="xai-sdk 1.21.0 (sync/video.py: last_frame 'only supported for grok-imagine-video-1.5'; proto v6 "
+            "GenerateVideoRequest.last_frame, sent under that name as its sibling image is)",
+            checked="2026-12-03",
         ),
     ),
 )
@@ -90,14 +100,27 @@ async def _send(call: Call, method: str, path: str, body: dict[str, Any] | None 
         raise BadProviderResponse("grok sent a malformed response; try again", backend="grok") from exc
 
 
-async def _image_url(call: Call, data: bytes, mime: str, warnings: list[str]) -> dict[str, str]:
+async def _image_url(call: Call, data: bytes, mime: str, warnings: list[str], what: str = "") -> dict[str, str]:
     aspect = call.request.aspect_ratio
     if aspect:
         fitted = await anyio.to_thread.run_sync(lambda: fit_frame(data, aspect))
         if fitted.note:
-            warnings.append(fitted.note)
+            warnings.append(fitted.note.replace("input image", what, 1) if what else fitted.note)
         data, mime = fitted.data, fitted.mime_type
     return {"url": f"data:{mime};base64,{base64.b64encode(data).decode()}"}
+
+
+async def _frames(call: Call, body: dict[str, Any], warnings: list[str]) -> None:
+    """The first frame (``image``) and, on grok-imagine-video-1.5, the pinned last frame (``last_frame``)."""
+    req = call.request
+    if (call.input_images or req.last_frame) and req.reference_images:
+        raise InvalidRequest("grok takes frames (input_images, last_frame) or reference_images, not both")
+    if call.input_images:
+        first = call.input_images[0]
+        body["image"] = await _image_url(call, first.data, first.mime_type, warnings)
+    if req.last_frame:
+        last = await call.load_file(req.last_frame, ("image/",))
+        body["last_frame"] = await _image_url(call, last.data, last.mime_type, warnings, "last frame")
 
 
 async def _generation(call: Call, warnings: list[str]) -> tuple[str, dict[str, Any]]:
@@ -109,11 +132,7 @@ async def _generation(call: Call, warnings: list[str]) -> tuple[str, dict[str, A
         body["aspect_ratio"] = req.aspect_ratio
     if req.size:
         body["resolution"] = req.size
-    if call.input_images:
-        if req.reference_images:
-            raise InvalidRequest("grok takes either an input image (first frame) or reference_images, not both")
-        first = call.input_images[0]
-        body["image"] = await _image_url(call, first.data, first.mime_type, warnings)
+    await _frames(call, body, warnings)
     if req.reference_images:  # at most MAX_REFERENCES, checked before the call (ModelSpec)
         if req.duration is not None and req.duration > REFERENCES_MAX_S:
             raise InvalidRequest(f"grok makes at most {REFERENCES_MAX_S:g} s from reference_images; lower duration")
