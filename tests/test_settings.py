@@ -93,7 +93,7 @@ def test_every_declared_variable_is_read_somewhere():
         names |= found
         templates |= built
     # The Settings dataclass reads core settings through their declarations (declared.X.name).
-    config = (SRC / "config.py").read_text("utf-8") + (SRC / "server" / "http.py").read_text("utf-8")
+    config = "".join((SRC / p).read_text("utf-8") for p in ("config.py", "server/http.py", "storage.py"))
     used = set(re.findall(r"declared\.([A-Z_]+)\b", config))
     import generate_media.settings as declared_module
 

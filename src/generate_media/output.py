@@ -291,6 +291,7 @@ class SavedFile:
     info: MediaInfo
     size_bytes: int
     sidecars: dict[str, str] = field(default_factory=dict)  # extension -> path of a file written beside it
+    object_uri: str | None = None  # s3:// URI once uploaded to the bucket (storage.py)
 
     @property
     def uri(self) -> str:

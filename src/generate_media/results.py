@@ -58,8 +58,8 @@ class ItemResult(BaseModel):
     prompt: str
     status: Literal["ok", "error"] = "ok"
     path: str | None = None
-    uri: str | None = Field(None, description="file:// URI of the file on the server's disk.")
-    resource_uri: str | None = Field(None, description="MCP resource URI that serves the bytes (HTTP transport).")
+    uri: str | None = Field(None, description="file:// (or s3://) URI of the saved file.")
+    resource_uri: str | None = Field(None, description="Resource or signed URL serving the bytes (HTTP transport).")
     mime_type: str | None = None
     size_bytes: int | None = None
     width: int | None = None

@@ -51,6 +51,7 @@ from .results import CostEstimate, ErrorInfo, GenerationResult, ItemResult, Outc
 from .retry import RetryPolicy, bounded, retrying
 from .selector import Selection, select
 from .spec import BackendSpec, MediaType, ModelSpec, Produced
+from .storage import open_storage
 from .stores import ContinuationRecord, ContinuationStore, JobStore, Reservation, SpendLedger
 
 __all__ = ["Caller", "ItemCall", "MediaService", "Outcome", "ProgressFn"]
@@ -160,6 +161,7 @@ class MediaService:
         self._background: anyio.abc.TaskGroup | None = None
         self._warmed: ClientRegistry | None = None
         self.redact = Redactor(settings.secrets(self.registry.secret_names()))
+        self.storage = open_storage(settings)  # the local folder, or an S3 bucket the files also go to
         self._swept: set[Path] = set()
         self._sweep(settings.output_dir.expanduser())  # partial files a crashed server left behind
         #: (backend, model) -> until when ``auto`` skips it: the provider said it no longer serves it.
@@ -626,6 +628,7 @@ class MediaService:
                     for ext, data in art.sidecars.items():
                         sidecar = await anyio.to_thread.run_sync(save_sidecar, call.folder, files[-1].path, ext, data)
                         files[-1].sidecars[ext] = str(sidecar)
+            await self._publish(files)
             await anyio.lowlevel.checkpoint()
         except BaseException:
             # All or nothing per prompt: no file the result does not report, no half-written one.
@@ -638,6 +641,15 @@ class MediaService:
             raise
         saved.extend(files)
         return [self._item(call, art, file, index, caller) for art, file in zip(produced, files, strict=True)]
+
+    async def _publish(self, files: list[SavedFile]) -> None:
+        """Upload the saved files (and their sidecars) when outputs go to a bucket; reported only after."""
+        if not self.storage.remote:
+            return
+        sidecars = [Path(p) for file in files for p in file.sidecars.values()]
+        uris = await self.storage.publish([*(file.path for file in files), *sidecars])
+        for file in files:
+            file.object_uri = uris[file.path]
 
     def _item(self, call: ItemCall, art: Produced, file: SavedFile, index: int, caller: Caller) -> ItemResult:
         info = file.info
@@ -659,7 +671,7 @@ class MediaService:
             index=index,
             prompt=call.prompt,
             path=str(file.path),
-            uri=file.uri,
+            uri=file.object_uri or file.uri,
             mime_type=info.mime_type,
             size_bytes=file.size_bytes,
             width=info.width,

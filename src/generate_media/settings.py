@@ -89,6 +89,19 @@ ALLOWED_DIRS = _s(
 STATE_DIR = _s(
     "STATE_DIR", "path", "", "job records, spend and the HTTP resource index", default_text="the user state directory"
 )
+STORAGE_URL = _s(
+    "STORAGE_URL",
+    "url",
+    "",
+    "s3://bucket/prefix: outputs also go to this S3-compatible bucket, and HTTP clients get signed links",
+    default_text="local folder only",
+)
+STORAGE_LINK_TTL_S = _s("STORAGE_LINK_TTL_S", "float", 3600.0, "seconds a signed download link stays valid")
+# The S3 client's standard variables (read when STORAGE_URL is set).
+AWS_ENDPOINT_URL = Setting("AWS_ENDPOINT_URL", "url", "", "endpoint of an S3-compatible store", default_text="AWS")
+AWS_ACCESS_KEY_ID = Setting("AWS_ACCESS_KEY_ID", "text", "", "access key id for the bucket")
+AWS_SECRET_ACCESS_KEY = Setting("AWS_SECRET_ACCESS_KEY", "secret", "", "secret access key for the bucket")
+AWS_REGION = Setting("AWS_REGION", "text", "", "region of the bucket", default_text="us-east-1")
 # --- choosing a backend and a model --------------------------------------------------------------
 PRIORITY = _s(
     "PRIORITY_<TYPE>", "list", "", "backend order for backend='auto' per media type: backend names, comma-separated"
@@ -151,11 +164,23 @@ HTTP_ALLOWED_HOSTS = _s(
 )
 HTTP_MAX_SESSIONS_PER_TOKEN = _s("HTTP_MAX_SESSIONS_PER_TOKEN", "int", 16, "MCP sessions one token may hold open")
 HTTP_SESSION_IDLE_S = _s("HTTP_SESSION_IDLE_S", "float", 300.0, "seconds an idle MCP session lives")
+HTTP_STATELESS = _s(
+    "HTTP_STATELESS",
+    "flag",
+    False,
+    "no MCP sessions (replicas behind a balancer, no sticky sessions): any replica answers any request",
+)
 
 CORE_SETTINGS: tuple[Setting[Any], ...] = (
     OUTPUT_DIR,
     ALLOWED_DIRS,
     STATE_DIR,
+    STORAGE_URL,
+    STORAGE_LINK_TTL_S,
+    AWS_ENDPOINT_URL,
+    AWS_ACCESS_KEY_ID,
+    AWS_SECRET_ACCESS_KEY,
+    AWS_REGION,
     PRIORITY,
     MODEL,
     PREVIEW,
@@ -183,4 +208,5 @@ CORE_SETTINGS: tuple[Setting[Any], ...] = (
     HTTP_ALLOWED_HOSTS,
     HTTP_MAX_SESSIONS_PER_TOKEN,
     HTTP_SESSION_IDLE_S,
+    HTTP_STATELESS,
 )

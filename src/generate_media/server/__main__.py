@@ -89,7 +89,11 @@ def main(argv: list[str] | None = None) -> None:
 
     by_hand = sys.stdin.isatty()
     signal.signal(signal.SIGINT, functools.partial(_interrupted, by_hand))
-    server = create_server()
+    try:
+        server = create_server()
+    except ValueError as exc:  # a malformed setting (e.g. GENERATE_MEDIA_STORAGE_URL): one line, no traceback
+        print(f"generate-media-mcp: {exc}", file=sys.stderr)
+        raise SystemExit(2) from exc
     if by_hand:
         print(WAITING, file=sys.stderr, flush=True)
     anyio.run(serve_stdio, server)

@@ -28,7 +28,7 @@ from ..config import Settings
 from ..errors import DISK_ERRNOS, GenerateMediaError, Redactor, storage_error
 from ..results import failure
 from ..service import Caller, MediaService, Outcome
-from .resources import FileLinks, MediaResources, links_for
+from .resources import Links, MediaResources, links_for
 from .tool import build_tool
 from .viewer import RESULT_META_KEY, client_supports_apps, tool_meta, viewer_extension
 
@@ -44,17 +44,23 @@ INSTRUCTIONS = (
 
 
 def caller_of(
-    ctx: Context, principal: str | None = None, roots: tuple[Path, ...] = (), *, remote: bool = False
+    ctx: Context,
+    principal: str | None = None,
+    roots: tuple[Path, ...] = (),
+    *,
+    remote: bool = False,
+    stateless: bool = False,
 ) -> Caller:
     """Who is calling. Over HTTP (``remote``) the principal comes from the auth token; stdio and
-    in-process clients are the local user. The session distinguishes connections of one principal."""
+    in-process clients are the local user. The session distinguishes connections of one principal;
+    over stateless HTTP (replicas) there are none, and every request of a principal is one client."""
     principal = principal or "local"
     session = principal
     try:
         connection = getattr(ctx.request_context.session, "_connection", None)
     except ValueError:
         connection = None
-    if connection is not None:
+    if connection is not None and not stateless:
         if getattr(connection, "session_id", None):
             session = f"{principal}/http:{connection.session_id}"
         elif connection.protocol_version < "2026-07-28":
@@ -100,10 +106,10 @@ async def _client_roots(ctx: Context) -> tuple[Path, ...]:
     return tuple(root for item in listed.roots if (root := usable_root(str(item.uri))) is not None)
 
 
-async def _caller(ctx: Context, principal: str | None, *, remote: bool) -> Caller:
+async def _caller(ctx: Context, principal: str | None, *, remote: bool, stateless: bool = False) -> Caller:
     if remote or ctx.headers is not None:
         # A remote client's roots name folders of its own machine: they never widen ours.
-        return caller_of(ctx, principal, remote=True)
+        return caller_of(ctx, principal, remote=True, stateless=stateless)
     return caller_of(ctx, principal, await _client_roots(ctx))
 
 
@@ -203,11 +209,11 @@ def _link_items(outcome: Outcome, links: Any, owner: str, *, set_resource_uri: b
     return uris
 
 
-def _viewer_links(settings: Settings, links: FileLinks | MediaResources, principal_of: Any) -> MediaResources | None:
+def _viewer_links(settings: Settings, links: Links, principal_of: Any, service: MediaService) -> MediaResources | None:
     """The media:// resources the viewer reads through the host (over stdio too), or None: no viewer."""
     if not settings.viewer:
         return None
-    return links if isinstance(links, MediaResources) else MediaResources(settings, principal_of)
+    return links if isinstance(links, MediaResources) else MediaResources(settings, principal_of, service.storage)
 
 
 def _viewer(tool: Tool) -> list[Extension]:
@@ -231,21 +237,23 @@ def create_server(
     service: MediaService | None = None,
     principal_of: Any = None,
     resource_links: str = "file",
+    stateless: bool = False,
 ) -> MediaServer:
     """Build the MCP server.
 
     ``principal_of(ctx)`` names the authenticated client (HTTP); ``resource_links`` is ``"file"``
-    (stdio: file:// URIs) or ``"media"`` (HTTP: ``media://outputs/{id}`` served as resources).
+    (stdio: file:// URIs) or ``"media"`` (HTTP: ``media://outputs/{id}`` served as resources, or
+    signed links when outputs go to a bucket); ``stateless``: HTTP without sessions (replicas).
     """
     settings = settings or Settings.from_env()
     service = service or MediaService(settings)
     redact = Redactor([*settings.secrets(), *service.redact.secrets])
-    links = links_for(resource_links, settings, principal_of)
+    links = links_for(resource_links, settings, principal_of, service.storage)
     remote = resource_links == "media" or principal_of is not None  # HTTP
-    viewer_links = _viewer_links(settings, links, principal_of)
+    viewer_links = _viewer_links(settings, links, principal_of, service)
 
     async def handler(ctx: Context, arguments: dict[str, Any]) -> CallToolResult:
-        caller = await _caller(ctx, principal_of(ctx) if principal_of else None, remote=remote)
+        caller = await _caller(ctx, principal_of(ctx) if principal_of else None, remote=remote, stateless=stateless)
 
         async def progress(value: float, total: float | None, message: str) -> None:
             try:

@@ -5,6 +5,7 @@
     GENERATE_MEDIA_HTTP_ALLOWED_HOSTS=media.example:443    extra Host values (DNS-rebinding check)
     GENERATE_MEDIA_HTTP_MAX_SESSIONS_PER_TOKEN=16          open MCP sessions one token may hold
     GENERATE_MEDIA_HTTP_SESSION_IDLE_S=300                 an idle session is closed after this
+    GENERATE_MEDIA_HTTP_STATELESS=1                        no sessions: for replicas behind a balancer
 
 :class:`BearerAuth` is an ASGI middleware in front of the MCP app: a request without a valid token
 gets 401 and never reaches the MCP layer, so no work is done for it. Tokens are compared in
@@ -15,6 +16,13 @@ that opened it (another token gets 404 for it, as for an unknown session), and o
 only so many open sessions, so a client that opens sessions in a loop locks out only itself.
 Responses stream over SSE
 (``json_response=False``): JSON-only responses would drop progress notifications.
+
+Replicas behind a load balancer without sticky sessions set ``GENERATE_MEDIA_HTTP_STATELESS=1``:
+2026-07-28 clients send self-contained requests anyway, and handshake-era clients are then served
+by the SDK's ``stateless_http`` mode, where every POST stands alone (its progress notifications
+stream on its own response), so any replica can answer any request of a client. There are no
+sessions to cap then, and a client's continuations are its token's (as for 2026-07-28 clients),
+kept in the shared state store.
 """
 
 from __future__ import annotations
@@ -253,11 +261,13 @@ def create_http_app(
     if no_auth and not is_loopback(host):
         raise HttpConfigError(f"--no-auth is only allowed on 127.0.0.1/localhost, not {host}; set {TOKEN_ENV}")
     tokens = None if no_auth else TokenTable.from_settings(settings)
+    stateless = settings.get(declared.HTTP_STATELESS.name).lower() in ("1", "true", "yes", "on")
     server = create_server(
         settings,
         service=service,
         principal_of=tokens.principal_of if tokens else None,
         resource_links="media",
+        stateless=stateless,
     )
     limit = int(_number(settings, SESSIONS_ENV, DEFAULT_SESSIONS_PER_TOKEN))
     idle_s = _number(settings, IDLE_ENV, DEFAULT_SESSION_IDLE_S)
@@ -266,9 +276,12 @@ def create_http_app(
     app = server.streamable_http_app(
         host=host,
         json_response=False,
+        stateless_http=stateless,
         transport_security=transport_security(settings, host),
         session_idle_timeout=idle_s,
     )
+    if stateless:
+        return BearerAuth(app, tokens)
     manager = server.session_manager
     # mcp 2.3 records each session's owner but has no public count of them: read its table here, once.
     sessions = SessionLimit(lambda: manager._session_owners, limit, idle_s)

@@ -6,6 +6,11 @@ id under ``<state_dir>/resources``, so links survive a restart. A read succeeds 
 is well formed and indexed, the reader owns it, and the file still exists inside the output or
 allowed directories (after resolving symlinks). Every other case is answered exactly like an id
 that never existed, so one client cannot probe another's files.
+
+With outputs in a bucket (``GENERATE_MEDIA_STORAGE_URL``), HTTP results link to time-limited signed
+https URLs of the objects instead (:class:`SignedLinks`): clients download straight from the store,
+and no replica reads a whole video into memory to send it as base64. A ``media://`` read (the
+viewer) of a file another replica made fetches it from the bucket first.
 """
 
 from __future__ import annotations
@@ -24,8 +29,17 @@ from mcp.server.mcpserver.utilities.context_injection import inject_context
 from ..config import Settings
 from ..links import URI_TEMPLATE, ResourceIndex, resource_id
 from ..output import Confinement
+from ..storage import LocalStorage, Storage
 
-__all__ = ["URI_TEMPLATE", "FileLinks", "MediaResources", "ResourceIndex", "links_for", "resource_id"]
+__all__ = [
+    "URI_TEMPLATE",
+    "FileLinks",
+    "MediaResources",
+    "ResourceIndex",
+    "SignedLinks",
+    "links_for",
+    "resource_id",
+]
 
 log = logging.getLogger("generate_media.server")
 
@@ -54,7 +68,7 @@ class FileLinks:
     """stdio and in-process: results link to file:// URIs and nothing is served as a resource."""
 
     def link_item(self, item: Any, owner: str) -> str:
-        return str(item.uri)
+        return Path(item.path).as_uri()  # the local file, also when ``item.uri`` names its bucket object
 
     def link(self, path: Path, owner: str, mime_type: str | None) -> str:
         return path.as_uri()
@@ -66,9 +80,15 @@ class FileLinks:
 class MediaResources:
     """Links (``media://outputs/{id}``) for results, and the resource template that serves them."""
 
-    def __init__(self, settings: Settings, principal_of: Callable[[Any], str | None] | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        principal_of: Callable[[Any], str | None] | None = None,
+        storage: Storage | None = None,
+    ) -> None:
         self.settings = settings
         self.principal_of = principal_of
+        self.storage = storage or LocalStorage()
         self.index = ResourceIndex(settings.state_dir / "resources")
         self.confinement = Confinement.of([settings.output_dir, *settings.allowed_dirs])
 
@@ -98,6 +118,8 @@ class MediaResources:
         """
         uri = URI_TEMPLATE.format(id=id)
         entry = self.index.get(id, self._owner(ctx))
+        if entry is not None and self.confinement.contains(entry[0].resolve()):
+            await self.storage.localize(entry[0])  # made by another replica: fetched from the bucket
         path = self._servable(entry[0]) if entry else None
         if entry is None or path is None:
             raise ResourceNotFoundError(f"Unknown resource: {uri}")
@@ -117,12 +139,40 @@ class MediaResources:
         server._resource_manager._templates[URI_TEMPLATE] = template
 
 
+class SignedLinks:
+    """HTTP with outputs in a bucket: each link is a signed GET URL of the file's object, valid for
+    ``GENERATE_MEDIA_STORAGE_LINK_TTL_S``, made afresh for every result (a job answered again later
+    gets new links). Nothing is served as a resource."""
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+
+    def link_item(self, item: Any, owner: str) -> str:
+        return self.link(Path(item.path), owner, item.mime_type)
+
+    def link(self, path: Path, owner: str, mime_type: str | None) -> str:
+        url = self.storage.signed_url(path)
+        return url if url is not None else path.as_uri()
+
+    def register(self, server: MCPServer) -> None:
+        return None
+
+
+Links = FileLinks | MediaResources | SignedLinks
+
+
 def links_for(
-    resource_links: str, settings: Settings, principal_of: Callable[[Any], str | None] | None = None
-) -> FileLinks | MediaResources:
-    """``"media"`` (HTTP): media:// links served as resources; ``"file"``: file:// links."""
+    resource_links: str,
+    settings: Settings,
+    principal_of: Callable[[Any], str | None] | None = None,
+    storage: Storage | None = None,
+) -> Links:
+    """``"media"`` (HTTP): media:// links served as resources, or signed links to the bucket's
+    objects when outputs go to one; ``"file"``: file:// links."""
     if resource_links == "media":
-        return MediaResources(settings, principal_of)
+        if storage is not None and storage.remote:
+            return SignedLinks(storage)
+        return MediaResources(settings, principal_of, storage)
     if resource_links != "file":
         raise ValueError(f"resource_links must be 'file' or 'media', got {resource_links!r}")
     return FileLinks()
