@@ -204,7 +204,7 @@ class S3Storage:
         try:
             with temp.open("xb") as fh:
                 async for chunk in result.stream():
-                    fh.write(bytes(chunk))
+                    await anyio.to_thread.run_sync(fh.write, bytes(chunk))
             with contextlib.suppress(FileExistsError):  # another caller fetched it meanwhile: same bytes
                 os.link(temp, path)
         finally:
