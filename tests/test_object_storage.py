@@ -126,6 +126,8 @@ async def test_large_files_go_up_in_parts_and_come_back_whole(make_settings, out
     assert big.read_bytes() == expected
     assert [p.name for p in big.parent.iterdir()] == ["long.mp4"]  # no partial file left
     assert not await storage.localize(big.with_name("never-made.mp4"))
+    outside = out_dir.parent / "elsewhere" / "long.mp4"  # same key under "_abs/...": never fetched outside
+    assert not await storage.localize(outside) and not outside.parent.exists()
 
 
 async def test_an_unreachable_store_fails_the_upload_in_one_line(make_settings, out_dir):

@@ -189,9 +189,12 @@ class S3Storage:
     async def localize(self, path: Path) -> bool:
         """Make sure the output file ``path`` is on this machine: fetch its object when only the
         bucket has it (another replica made it). The download goes to a partial file first, then is
-        linked to its name, as every write. False when neither has it."""
+        linked to its name, as every write. False when neither has it, or when ``path`` is outside
+        the output folder."""
         if path.is_file():
             return True
+        if not path.expanduser().resolve().is_relative_to(self.output_dir):
+            return False  # fetched only into the output folder, never to a path named elsewhere
         import obstore
         from obstore.exceptions import NotFoundError
 
