@@ -218,11 +218,31 @@ class MediaService:
         if not self.settings.warm_up or self._background is None or self._warmed is self.clients:
             return
         self._warmed = self.clients
+        keyed = False
         for spec in self.registry:
             api_key = self.settings.api_key(spec.env_keys) if spec.env_keys else ""
+            keyed |= bool(api_key)
             if spec.warm is not None and api_key:
                 endpoint = BackendEndpoint(api_key, self._base_url(spec), self.settings, self.clients)
                 self._background.start_soon(self._warm, spec.name, spec.warm, endpoint)
+        if keyed:
+            self._background.start_soon(self._warm_core)
+
+    async def _warm_core(self) -> None:
+        """What any first call does whatever the backend: build the request model, and load the file
+        sniffer and Pillow (every file written is sniffed; images are verified and previewed)."""
+
+        def load() -> None:
+            import filetype  # noqa: F401
+            from PIL import Image
+
+            Image.preinit()  # BMP, GIF, JPEG, PPM and PNG
+            self.registry.request_type  # noqa: B018  (built once, on first use)
+
+        try:
+            await anyio.to_thread.run_sync(load)
+        except Exception:
+            log.warning("warming up the file checks failed; the first call loads them", exc_info=True)
 
     @staticmethod
     async def _warm(name: str, warm: Callable[[BackendEndpoint], Awaitable[None]], endpoint: BackendEndpoint) -> None:

@@ -7,14 +7,19 @@ client under the very same key, and the call finds it ready (``client_registry``
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-from collections.abc import AsyncIterator
+import importlib
+import typing
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
+
 from ..spec import Endpoint
 
-__all__ = ["httpx_client", "key_digest", "openai_client", "openai_session", "warm_openai"]
+__all__ = ["complete_models", "httpx_client", "key_digest", "openai_client", "openai_session", "openai_warmer", "touch"]
 
 
 def key_digest(secret: str) -> str:
@@ -44,9 +49,54 @@ async def openai_client(endpoint: Endpoint) -> Any:
     return await endpoint.clients.get(key, build, _close_openai)
 
 
-async def warm_openai(endpoint: Endpoint) -> None:
-    """Import the SDK and build the client (the first call finds both ready)."""
-    await openai_client(endpoint)
+def touch(obj: Any, *paths: str) -> None:
+    """Resolve attribute paths (``"audio.speech"``): SDKs import their resource modules on first access."""
+    for path in paths:
+        target = obj
+        for name in path.split("."):
+            target = getattr(target, name)
+
+
+def complete_models(*roots: Any) -> None:
+    """Build the validators the SDKs defer to first use (pydantic ``defer_build``: openai, google-genai)
+    for ``roots`` (classes, or ``"module.Class"`` names) and every model their fields reach."""
+    from pydantic import BaseModel
+
+    seen: set[type] = set()
+    stack: list[Any] = [_named(r) if isinstance(r, str) else r for r in roots]
+    while stack:
+        tp = stack.pop()
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            if tp in seen:
+                continue
+            seen.add(tp)
+            if not tp.__pydantic_complete__:
+                with contextlib.suppress(Exception):  # a generic or abstract base: built when used, as before
+                    tp.model_rebuild()
+            stack.extend(field.annotation for field in tp.model_fields.values())
+        else:
+            stack.extend(typing.get_args(tp))
+
+
+def _named(dotted: str) -> Any:
+    module, _, name = dotted.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
+def openai_warmer(*resources: str, models: tuple[str, ...] = ()) -> Callable[[Endpoint], Awaitable[None]]:
+    """A ``BackendSpec.warm`` for an openai-SDK backend: import the SDK, build the client, import the
+    ``resources`` it calls and build the ``models`` it parses, so its first call does none of it."""
+
+    async def warm(endpoint: Endpoint) -> None:
+        client = await openai_client(endpoint)
+
+        def rest() -> None:
+            touch(client, *resources)
+            complete_models("openai._models.FinalRequestOptions", *models)
+
+        await anyio.to_thread.run_sync(rest)
+
+    return warm
 
 
 @asynccontextmanager

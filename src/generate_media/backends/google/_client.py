@@ -14,10 +14,12 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
+
 from ...errors import InvalidRequest
 from ...settings import Setting
 from ...spec import Call, Endpoint
-from .._clients import key_digest
+from .._clients import complete_models, key_digest
 from .._errors import ErrorMap, genai_errors
 
 __all__ = [
@@ -89,6 +91,10 @@ async def warm(endpoint: Endpoint) -> None:
     await _shared(endpoint, vertex=False)
     if vertex_enabled(endpoint.settings):
         await _shared(endpoint, vertex=True)
+    # google-genai builds each pydantic model on first use: the request and answer of the image and
+    # speech calls would cost their first call about half a second.
+    roots = ("GenerateContentConfig", "GenerateContentResponse", "Content", "Part", "HttpResponse")
+    await anyio.to_thread.run_sync(complete_models, *(f"google.genai.types.{name}" for name in roots))
 
 
 def gemini_client(call: Call) -> Any:

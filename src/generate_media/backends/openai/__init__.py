@@ -1,6 +1,6 @@
 """OpenAI. One module per media type (``images.py``...); see ``backends/_compose.py``."""
 
-from .._clients import warm_openai
+from .._clients import openai_warmer
 from .._compose import compose
 
 SPEC, BACKEND = compose(
@@ -10,6 +10,6 @@ SPEC, BACKEND = compose(
     env_keys=("OPENAI_API_KEY",),
     base_url_env="OPENAI_BASE_URL",
     default_base_url="https://api.openai.com/v1",
-    warm=warm_openai,
+    warm=openai_warmer("images", "audio.speech", models=("openai.types.ImagesResponse",)),
     docs_url="https://platform.openai.com/docs/api-reference",
 )
