@@ -19,7 +19,7 @@ import anyio
 from ...client_registry import BackendEndpoint, ClientRegistry
 from ...errors import GenerateMediaError, InvalidRequest, QuotaExceeded
 from ...spec import Call, Endpoint, Produced
-from .._clients import key_digest
+from .._clients import key_digest, touch
 from .._errors import ErrorMap, Table, httpx_errors, provider_message, status_error
 
 __all__ = [
@@ -100,9 +100,24 @@ async def open_client(api_key: str, base_url: str | None, timeout: float) -> Asy
         await clients.aclose()
 
 
+#: The SDK's resources this backend calls: ``AsyncElevenLabs`` imports each on first access.
+RESOURCES = (
+    "text_to_speech",
+    "voices",
+    "text_to_dialogue",
+    "text_to_sound_effects",
+    "music",
+    "speech_to_speech",
+    "text_to_voice",
+    "audio_isolation",
+    "dubbing",
+)
+
+
 async def warm(endpoint: Endpoint) -> None:
-    """Import the SDK and build the client (the first call finds both ready)."""
-    await account(endpoint)
+    """Import the SDK, build the client and import the resources a call uses (the first call finds all ready)."""
+    sdk = (await account(endpoint)).sdk
+    await anyio.to_thread.run_sync(lambda: touch(sdk, *RESOURCES))
 
 
 @asynccontextmanager
