@@ -110,7 +110,7 @@ def components(payload: bytes, directory: Path, loop: asyncio.AbstractEventLoop,
     """Median milliseconds of the pieces of our path, timed alone (no fake, no transport)."""
     from openai import AsyncOpenAI
 
-    from generate_media.output import make_preview, save_artifact
+    from generate_media.output import Confinement, Folder, make_preview, save_artifact
 
     def timed(fn: Callable[[], Any], n: int = 15) -> float:
         fn()
@@ -123,9 +123,12 @@ def components(payload: bytes, directory: Path, loop: asyncio.AbstractEventLoop,
 
     saved: list[Path] = []
 
+    directory.mkdir(parents=True, exist_ok=True)
+    folder = Folder.open(Confinement.of([directory]), directory)
+
     def save() -> None:
         kw: dict[str, Any] = {"prompt": "component", "filename": None, "index": None, "expect": ("image/",)}
-        saved.append(save_artifact(directory=directory, data=payload, **kw).path)
+        saved.append(save_artifact(folder=folder, data=payload, **kw).path)
 
     def new_client() -> None:
         loop.run_until_complete(AsyncOpenAI(api_key="x", base_url=base_url, max_retries=0).close())

@@ -218,25 +218,28 @@ class MediaService:
         if not self.settings.warm_up or self._background is None or self._warmed is self.clients:
             return
         self._warmed = self.clients
-        keyed = False
+        served: set[MediaType] = set()
         for spec in self.registry:
             api_key = self.settings.api_key(spec.env_keys) if spec.env_keys else ""
-            keyed |= bool(api_key)
+            if api_key:
+                served.update(spec.media)
             if spec.warm is not None and api_key:
                 endpoint = BackendEndpoint(api_key, self._base_url(spec), self.settings, self.clients)
                 self._background.start_soon(self._warm, spec.name, spec.warm, endpoint)
-        if keyed:
-            self._background.start_soon(self._warm_core)
+        if served:
+            self._background.start_soon(self._warm_core, frozenset(served))
 
-    async def _warm_core(self) -> None:
+    async def _warm_core(self, served: frozenset[MediaType]) -> None:
         """What any first call does whatever the backend: build the request model, and load the file
-        sniffer and Pillow (every file written is sniffed; images are verified and previewed)."""
+        sniffer, Pillow (images are verified and previewed) and PyAV (audio and video are probed)."""
 
         def load() -> None:
             import filetype  # noqa: F401
             from PIL import Image
 
             Image.preinit()  # BMP, GIF, JPEG, PPM and PNG
+            if served & {MediaType.AUDIO, MediaType.VIDEO}:
+                import av  # noqa: F401  (about 0.5 s and 20 MiB: only when a keyed backend makes sound or video)
             self.registry.request_type  # noqa: B018  (built once, on first use)
 
         try:
