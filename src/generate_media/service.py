@@ -49,7 +49,7 @@ from .registry import Registry, load_registry
 from .requests import MediaRequest, check_known, parse_request, validate_limits
 from .results import CostEstimate, ErrorInfo, GenerationResult, ItemResult, Outcome
 from .retry import RetryPolicy, bounded, retrying
-from .selector import Selection, select
+from .selector import Selection, backend_unavailable, ordered_backends, select
 from .spec import BackendSpec, MediaType, ModelSpec, Produced
 from .storage import open_storage
 from .stores import ContinuationRecord, ContinuationStore, JobStore, Reservation, SpendLedger
@@ -211,35 +211,51 @@ class MediaService:
                 await self.clients.aclose()
 
     def warm_up(self) -> None:
-        """Start importing the SDKs and building the clients of the backends that have keys, in the
-        background (once per registry; never blocks: the builds run in worker threads). A call that
-        arrives meanwhile waits for its own backend's build (``ClientRegistry.get``) instead of
-        starting a second one; a failed warm-up is logged and the call builds the client itself."""
+        """Start importing the SDKs and building the clients of the backends a first call would use, in
+        the background (once per registry; never blocks: the builds run in worker threads).
+
+        Warmed: for each media type, the backend with a key that ``auto`` picks first (its priority
+        order), so a first call that names no backend finds everything ready, and idle memory stays
+        that of at most three SDKs however many keys are set. A call that arrives meanwhile waits for
+        its own backend's build (``ClientRegistry.get``) instead of starting a second one; a failed
+        warm-up is logged and the call builds the client itself.
+        """
         if not self.settings.warm_up or self._background is None or self._warmed is self.clients:
             return
         self._warmed = self.clients
-        served: set[MediaType] = set()
-        for spec in self.registry:
-            api_key = self.settings.api_key(spec.env_keys) if spec.env_keys else ""
-            if api_key:
-                served.update(spec.media)
-            if spec.warm is not None and api_key:
-                endpoint = BackendEndpoint(api_key, self._base_url(spec), self.settings, self.clients)
+        chosen = self._first_choices()
+        for spec in chosen:
+            if spec.warm is not None:
+                endpoint = BackendEndpoint(
+                    self.settings.api_key(spec.env_keys), self._base_url(spec), self.settings, self.clients
+                )
                 self._background.start_soon(self._warm, spec.name, spec.warm, endpoint)
-        if served:
-            self._background.start_soon(self._warm_core, frozenset(served))
+        if chosen:
+            probes = any(MediaType.IMAGE not in spec.media for spec in chosen)
+            self._background.start_soon(self._warm_core, probes)
 
-    async def _warm_core(self, served: frozenset[MediaType]) -> None:
+    def _first_choices(self) -> list[BackendSpec]:
+        """Per media type, the first backend with a key in ``auto``'s order (each listed once)."""
+        chosen: dict[str, BackendSpec] = {}
+        for media_type in MediaType:
+            for spec in ordered_backends(self.registry, media_type, self.settings):
+                if spec.env_keys and backend_unavailable(spec, self.settings) is None:
+                    chosen.setdefault(spec.name, spec)
+                    break
+        return list(chosen.values())
+
+    async def _warm_core(self, probes: bool) -> None:
         """What any first call does whatever the backend: build the request model, and load the file
-        sniffer, Pillow (images are verified and previewed) and PyAV (audio and video are probed)."""
+        sniffer and Pillow (images are verified and previewed); with ``probes`` (a warmed backend makes
+        only audio or video, so its every call is probed) PyAV too (about 0.5 s and 20 MiB)."""
 
         def load() -> None:
             import filetype  # noqa: F401
             from PIL import Image
 
             Image.preinit()  # BMP, GIF, JPEG, PPM and PNG
-            if served & {MediaType.AUDIO, MediaType.VIDEO}:
-                import av  # noqa: F401  (about 0.5 s and 20 MiB: only when a keyed backend makes sound or video)
+            if probes:
+                import av  # noqa: F401
             self.registry.request_type  # noqa: B018  (built once, on first use)
 
         try:
