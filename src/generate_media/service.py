@@ -160,6 +160,7 @@ class MediaService:
         self._lifespans = 0
         self._background: anyio.abc.TaskGroup | None = None
         self._warmed: ClientRegistry | None = None
+        self._warming: anyio.Event | None = None
         self.redact = Redactor(settings.secrets(self.registry.secret_names()))
         self.storage = open_storage(settings)  # the local folder, or an S3 bucket the files also go to
         self._swept: set[Path] = set()
@@ -224,15 +225,28 @@ class MediaService:
             return
         self._warmed = self.clients
         chosen = self._first_choices()
-        for spec in chosen:
-            if spec.warm is not None:
-                endpoint = BackendEndpoint(
-                    self.settings.api_key(spec.env_keys), self._base_url(spec), self.settings, self.clients
-                )
-                self._background.start_soon(self._warm, spec.name, spec.warm, endpoint)
         if chosen:
-            probes = any(MediaType.IMAGE not in spec.media for spec in chosen)
-            self._background.start_soon(self._warm_core, probes)
+            self._warming = anyio.Event()
+            self._background.start_soon(self._warm_all, chosen, self._warming)
+
+    async def _warm_all(self, chosen: list[BackendSpec], done: anyio.Event) -> None:
+        try:
+            async with anyio.create_task_group() as tg:
+                for spec in chosen:
+                    if spec.warm is not None:
+                        endpoint = BackendEndpoint(
+                            self.settings.api_key(spec.env_keys), self._base_url(spec), self.settings, self.clients
+                        )
+                        tg.start_soon(self._warm, spec.name, spec.warm, endpoint)
+                tg.start_soon(self._warm_core, any(MediaType.IMAGE not in spec.media for spec in chosen))
+        finally:
+            done.set()
+
+    async def warmed(self) -> None:
+        """Wait until a running warm-up has ended. A call waits for it rather than importing alongside it:
+        two threads importing intertwined packages at once can see each other's half-made modules."""
+        if self._warming is not None:
+            await self._warming.wait()
 
     def _first_choices(self) -> list[BackendSpec]:
         """Per media type, the first backend with a key in ``auto``'s order (each listed once)."""
@@ -301,6 +315,7 @@ class MediaService:
             GenerateMediaError: every failure, already classified and one line long.
         """
         caller = caller or Caller()
+        await self.warmed()
         req = self.parse(arguments)
         if req.job_id:
             from . import jobs

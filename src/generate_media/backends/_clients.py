@@ -15,8 +15,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-import anyio
-
 from ..spec import Endpoint
 
 __all__ = ["complete_models", "httpx_client", "key_digest", "openai_client", "openai_session", "openai_warmer", "touch"]
@@ -31,7 +29,7 @@ async def _close_openai(client: Any) -> None:
     await client.close()
 
 
-async def openai_client(endpoint: Endpoint) -> Any:
+async def openai_client(endpoint: Endpoint, prepare: Callable[[Any], None] | None = None) -> Any:
     """An ``AsyncOpenAI`` for this key and endpoint, shared for the server's lifetime.
 
     Used by OpenAI itself and by OpenAI-compatible providers (OpenRouter). Retries are ours
@@ -43,7 +41,10 @@ async def openai_client(endpoint: Endpoint) -> Any:
     def build() -> Any:
         from openai import AsyncOpenAI
 
-        return AsyncOpenAI(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=0)
+        client = AsyncOpenAI(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=0)
+        if prepare is not None:  # the warm-up's: done before any call can use the client
+            prepare(client)
+        return client
 
     key = ("openai-sdk", key_digest(api_key), base_url, timeout)
     return await endpoint.clients.get(key, build, _close_openai)
@@ -87,14 +88,12 @@ def openai_warmer(*resources: str, models: tuple[str, ...] = ()) -> Callable[[En
     """A ``BackendSpec.warm`` for an openai-SDK backend: import the SDK, build the client, import the
     ``resources`` it calls and build the ``models`` it parses, so its first call does none of it."""
 
+    def prepare(client: Any) -> None:
+        touch(client, *resources)
+        complete_models("openai._models.FinalRequestOptions", *models)
+
     async def warm(endpoint: Endpoint) -> None:
-        client = await openai_client(endpoint)
-
-        def rest() -> None:
-            touch(client, *resources)
-            complete_models("openai._models.FinalRequestOptions", *models)
-
-        await anyio.to_thread.run_sync(rest)
+        await openai_client(endpoint, prepare)
 
     return warm
 

@@ -72,7 +72,7 @@ async def _close(account: Account) -> None:
     await account.http.aclose()
 
 
-async def account(endpoint: Endpoint) -> Account:
+async def account(endpoint: Endpoint, *, prepare: bool = False) -> Account:
     """The account of this key and endpoint, shared for the server's lifetime."""
     api_key, base_url = endpoint.api_key, endpoint.base_url or DEFAULT_BASE_URL
     timeout = endpoint.settings.request_timeout_s
@@ -84,6 +84,8 @@ async def account(endpoint: Endpoint) -> Account:
         http = httpx.AsyncClient(timeout=timeout, follow_redirects=True)
         # api_key is explicit: the SDK's default reads the environment at import time.
         sdk = AsyncElevenLabs(api_key=api_key, base_url=base_url, timeout=timeout, httpx_client=http)
+        if prepare:  # the warm-up's: done before any call can use the client
+            touch(sdk, *RESOURCES)
         return Account(sdk=sdk, http=http)
 
     return await endpoint.clients.get((BACKEND, key_digest(api_key), base_url, timeout), build, _close)
@@ -116,8 +118,7 @@ RESOURCES = (
 
 async def warm(endpoint: Endpoint) -> None:
     """Import the SDK, build the client and import the resources a call uses (the first call finds all ready)."""
-    sdk = (await account(endpoint)).sdk
-    await anyio.to_thread.run_sync(lambda: touch(sdk, *RESOURCES))
+    await account(endpoint, prepare=True)
 
 
 @asynccontextmanager

@@ -14,8 +14,6 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-import anyio
-
 from ...errors import InvalidRequest
 from ...settings import Setting
 from ...spec import Call, Endpoint
@@ -67,7 +65,7 @@ async def shared(endpoint: Endpoint, kind: str, base_url: str | None, build: Cal
         raise InvalidRequest(f"google client setup failed: {exc}", backend="google") from exc
 
 
-async def _shared(endpoint: Endpoint, *, vertex: bool) -> Any:
+async def _shared(endpoint: Endpoint, *, vertex: bool, prepare: bool = False) -> Any:
     api_key, timeout_ms = endpoint.api_key, int(endpoint.settings.request_timeout_s * 1000)
     base_url = (endpoint.settings.get(VERTEX_BASE_URL_ENV) or None) if vertex else endpoint.base_url
 
@@ -76,7 +74,13 @@ async def _shared(endpoint: Endpoint, *, vertex: bool) -> Any:
         from google.genai import types
 
         options = types.HttpOptions(base_url=base_url, timeout=timeout_ms)
-        return genai.Client(vertexai=vertex, api_key=api_key, http_options=options)
+        client = genai.Client(vertexai=vertex, api_key=api_key, http_options=options)
+        if prepare:  # the warm-up's: done before any call can use the client
+            # google-genai builds each pydantic model on first use: the request and answer of the image
+            # and speech calls would cost their first call about half a second.
+            roots = ("GenerateContentConfig", "GenerateContentResponse", "Content", "Part", "HttpResponse")
+            complete_models(*(f"google.genai.types.{name}" for name in roots))
+        return client
 
     return await shared(endpoint, "google-vertex" if vertex else "google-genai", base_url, build)
 
@@ -88,13 +92,9 @@ async def _client(call: Call, *, vertex: bool) -> AsyncIterator[Any]:
 
 async def warm(endpoint: Endpoint) -> None:
     """Import google-genai and build the Gemini client (and the Vertex one when Vertex is enabled)."""
-    await _shared(endpoint, vertex=False)
+    await _shared(endpoint, vertex=False, prepare=True)
     if vertex_enabled(endpoint.settings):
         await _shared(endpoint, vertex=True)
-    # google-genai builds each pydantic model on first use: the request and answer of the image and
-    # speech calls would cost their first call about half a second.
-    roots = ("GenerateContentConfig", "GenerateContentResponse", "Content", "Part", "HttpResponse")
-    await anyio.to_thread.run_sync(complete_models, *(f"google.genai.types.{name}" for name in roots))
 
 
 def gemini_client(call: Call) -> Any:
