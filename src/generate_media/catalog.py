@@ -268,6 +268,17 @@ def model_rows(registry: Registry, settings: Settings, today: date | None = None
                         "price_by": price.by if price else None,
                         "price_checked": price.checked if price else None,
                         "price_source": price.source if price else None,
+                        "ranks": "; ".join(st.text() for st in model.standings),
+                        "standings": [
+                            {
+                                "board": st.board.name,
+                                "rank": st.rank,
+                                "score": st.score,
+                                "snapshot": st.board.snapshot,
+                                "source": st.board.source,
+                            }
+                            for st in model.standings
+                        ],
                     }
                 )
     return rows

@@ -262,10 +262,13 @@ def _models(args: argparse.Namespace, settings: Settings) -> int:
 
     console = _console()
     wide = console.width >= _WIDE
-    columns = ["backend", "media", "model", "default", "lifecycle", "price"] + (["price source"] if wide else [])
-    table = _table("generate-media models (list prices, with the date they were read)", columns)
+    columns = ["backend", "media", "model", "default", "lifecycle", "price", "ranks"] + (
+        ["price source"] if wide else []
+    )
+    table = _table("generate-media models (list prices and leaderboard ranks, with their dates)", columns)
     for r in rows:
         cells = [r["backend"], r["media_type"], r["model"], "✓" if r["default"] else "", r["lifecycle"], r["price"]]
+        cells.append(r["ranks"])
         table.add_row(*(escape(str(c)) for c in (cells + ([r["price_source"] or ""] if wide else []))))
     console.print(table)
     return 0

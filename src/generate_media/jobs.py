@@ -122,7 +122,7 @@ def _rendering(record: JobRecord) -> str:
 #: one request); input images, the mask and the input video count by their bytes, not by the path they came from.
 _NOT_MEDIA = frozenset(
     {"wait_s", "output_dir", "filename", "preview", "max_concurrent", "job_id"}
-    | {"backend", "model", "input_images", "mask", "input_video"}
+    | {"backend", "model", "prefer", "input_images", "mask", "input_video"}
 )
 
 

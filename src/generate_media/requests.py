@@ -10,7 +10,7 @@ reasons it cannot, which the selector uses to filter and the service uses to rej
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
 
@@ -59,6 +59,7 @@ class MediaRequest(BaseModel):
     prompts: list[str] | None = Field(None, description="Batch: several prompts, one file each.")
     backend: str = Field("auto", description="Provider; 'auto' picks one with a key set.")
     model: str | None = Field(None, description="Model id (default: the backend's default).")
+    prefer: Literal["quality", "cost"] | None = Field(None, description="auto: by leaderboard rank or list price.")
     n: int = Field(1, description="Outputs per prompt (per model).")
     input_images: list[str] | None = Field(
         None,
@@ -482,6 +483,9 @@ def parse_request(
         raise InvalidRequest(f"backend={req.backend!r} is not one of: auto, {', '.join(backends)}")
     if req.media is MediaType.AUDIO and req.audio_type not in audio_types:
         raise InvalidRequest(f"audio_type={req.audio_type!r} is not one of: {', '.join(audio_types)}")
+    if req.prefer and (req.backend != "auto" or req.model):
+        named = f"model={req.model!r}" if req.model else f"backend={req.backend!r}"
+        raise InvalidRequest(f"prefer chooses the backend and model; drop {named} or drop prefer")
     return req
 
 

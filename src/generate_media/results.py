@@ -90,6 +90,7 @@ class GenerationResult(BaseModel):
     wait_budget_from: str | None = None  # wait_s, GENERATE_MEDIA_WAIT_BUDGET_S, client <name> or default
     next_step: str | None = None
     backends_tried: list[dict[str, Any]] = Field(default_factory=list)
+    chosen: str | None = None  # prefer: which model was chosen and why (rank, price, their dates)
     estimated_cost: CostEstimate | None = None
     warnings: list[str] = Field(default_factory=list)
     error: ErrorInfo | None = None
@@ -104,6 +105,8 @@ class GenerationResult(BaseModel):
         lines = [f"Generated {len(ok)} {self.media_type} file(s) with {self.backend}/{self.model}."]
         if self.estimated_cost is not None and self.estimated_cost.usd:
             lines[0] += f" Estimated cost: ${self.estimated_cost.usd:.4f} at list price."
+        if self.chosen:
+            lines.append(f"Chosen by {self.chosen}")
         for item in ok:
             extra = f" (continuation_id: {item.continuation_id})" if item.continuation_id else ""
             mark = " [PLACEHOLDER: not real generation]" if item.placeholder else ""

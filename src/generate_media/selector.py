@@ -10,21 +10,37 @@ Lifecycle: the selector is given the day (``today``, from the service's clock). 
 that day (its declared status, or a shutdown date that has come) is never a candidate, and naming it
 explicitly is an error that names its replacement. Deprecated models come after current ones.
 ``exclude_models`` are (backend, model) pairs the provider answered "model not found" for.
+
+``prefer`` (``quality`` or ``cost``, with ``backend='auto'`` and no ``model``): every current model of
+every keyed backend that can serve the request is a candidate, and the best-ranked (by the leaderboard
+standings the models declare for the request's task) or the cheapest (by the list price in pricing.py,
+for this request) wins; the selection says why. Offline backends (no key) are not candidates: they
+serve only when no keyed backend can. Unranked or unpriced models come last, in the usual order.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from .config import Settings
 from .errors import InvalidRequest, MissingKey, NoBackendAvailable
+from .pricing import estimate
 from .registry import Registry
 from .requests import MediaRequest, unsupported
 from .spec import BackendSpec, MediaType, ModelSpec, ask
 
-__all__ = ["Selection", "backend_unavailable", "default_model_id", "ordered_backends", "select", "utc_today"]
+__all__ = [
+    "Selection",
+    "backend_unavailable",
+    "default_model_id",
+    "ordered_backends",
+    "select",
+    "task_of",
+    "utc_today",
+]
 
 Pair = tuple[str, str]
 
@@ -37,6 +53,8 @@ def utc_today() -> date:
 class Selection:
     backend: BackendSpec
     model: ModelSpec
+    #: Why this model, when ``prefer`` chose it (one line for the result); empty otherwise.
+    reason: str = ""
 
     @property
     def name(self) -> str:
@@ -219,6 +237,10 @@ def select(
     today = today or utc_today()
     if req.backend != "auto":
         return _explicit(req, registry, settings, today)
+    if req.prefer and not req.model:
+        preferred = _preferred(req, registry, settings, today, exclude, exclude_models)
+        if preferred is not None:
+            return preferred
     survey = _Survey()
     deferred: Selection | None = None
     for spec in ordered_backends(registry, req.media, settings):
@@ -276,3 +298,119 @@ class _Survey:
             lines = "; ".join(self.need_setup + self.mismatched)
             raise MissingKey(f"no backend set up can make this {what}: {lines}{alternative}")
         raise NoBackendAvailable(f"no backend can make this {what}: " + ("; ".join(self.reasons) or "none serves it"))
+
+
+# --- prefer: quality or cost ---------------------------------------------------------------------
+
+
+def task_of(req: MediaRequest) -> str | None:
+    """The leaderboard task a request is ranked on (None: no board ranks it)."""
+    if req.media is MediaType.VIDEO:
+        return "image-to-video" if req.input_images else "text-to-video"
+    if req.media is MediaType.IMAGE:
+        return "image-edit" if req.input_images or req.continue_from or req.mask else "text-to-image"
+    return "speech" if req.operation == "speech" else None
+
+
+Candidate = tuple[BackendSpec, ModelSpec]
+
+
+def _candidates(
+    req: MediaRequest,
+    registry: Registry,
+    settings: Settings,
+    today: date,
+    exclude: frozenset[str],
+    exclude_models: frozenset[Pair],
+) -> list[Candidate]:
+    """Every model of every keyed, set-up backend that can serve ``req``, in the usual order."""
+    found: list[Candidate] = []
+    for spec in ordered_backends(registry, req.media, settings):
+        if spec.name in exclude or not spec.env_keys or backend_unavailable(spec, settings):
+            continue
+        for model in _candidate_models(spec, req.media, settings, today, exclude_models):
+            if req.operation in model.operations and not model.placeholder and not _problems(req, model):
+                found.append((spec, model))
+    return found
+
+
+def _by_quality(found: list[Candidate], task: str | None) -> list[Candidate]:
+    """Best first: by the board most candidates stand on (Arena first on a tie), then the next board."""
+    if task is None:
+        return found
+    boards: dict[str, int] = {}
+    for _, model in found:
+        for standing in model.standings:
+            if standing.board.task == task:
+                boards[standing.board.name] = boards.get(standing.board.name, 0) + 1
+    order = sorted(boards, key=lambda name: (-boards[name], not name.startswith("Arena")))
+
+    def on(model: ModelSpec, board: str) -> Any:
+        return next((s for s in model.standings if s.board.name == board and s.board.task == task), None)
+
+    by_score = {board: all(s.score is not None for _, m in found if (s := on(m, board)) is not None) for board in order}
+
+    def key(candidate: Candidate) -> tuple[tuple[int, float], ...]:
+        parts = []
+        for board in order:
+            standing = on(candidate[1], board)
+            if standing is None:
+                parts.append((1, 0.0))
+            elif by_score[board]:
+                parts.append((0, -float(standing.score)))
+            else:
+                parts.append((0, float(standing.rank) if standing.rank is not None else math.inf))
+        return tuple(parts)
+
+    return sorted(found, key=key)
+
+
+def _by_cost(found: list[Candidate], req: MediaRequest) -> list[Candidate]:
+    """Cheapest first for this request (its size, quality, duration and length); unknown prices last."""
+
+    def key(candidate: Candidate) -> tuple[bool, float]:
+        usd = estimate(candidate[0].name, candidate[1].id, req).usd
+        return usd is None, usd or 0.0
+
+    return sorted(found, key=key)
+
+
+def _why(req: MediaRequest, chosen: Candidate, task: str | None, considered: int) -> str:
+    """ "prefer=quality: gpt-image-2 via openai, #3 on Arena text-to-image (2026-09-24), $0.211 per image ..."."""
+    spec, model = chosen
+    standing = model.standing(task) if task else None
+    if task is None:
+        rank = f"no leaderboard ranks {req.operation}"
+    else:
+        rank = standing.text() if standing else f"no standing on a {task} board"
+    cost = estimate(spec.name, model.id, req)
+    if cost.usd is None:
+        price = "price unknown"
+    else:
+        price = f"${cost.unit_usd:g} per {cost.unit} (read {cost.checked})"
+        if cost.units != 1:
+            price += f", about ${cost.usd:.4g} for this request"
+    first, second = (price, rank) if req.prefer == "cost" else (rank, price)
+    best = "cheapest" if req.prefer == "cost" else "best ranked"
+    what = f"{best} of {considered} models your keys reach"
+    return f"prefer={req.prefer}: {model.id} via {spec.name}, {first}, {second}; {what}"
+
+
+def _preferred(
+    req: MediaRequest,
+    registry: Registry,
+    settings: Settings,
+    today: date,
+    exclude: frozenset[str],
+    exclude_models: frozenset[Pair],
+) -> Selection | None:
+    """The best-ranked or cheapest candidate, with the reason; None when no keyed backend can serve it
+    (the usual selection then answers, with its usual errors)."""
+    found = _candidates(req, registry, settings, today, exclude, exclude_models)
+    if not found:
+        return None
+    current = [c for c in found if c[1].status_on(today) == "current"] or found
+    task = task_of(req)
+    ranked = _by_cost(current, req) if req.prefer == "cost" else _by_quality(current, task)
+    spec, model = ranked[0]
+    return Selection(spec, model, reason=_why(req, ranked[0], task, len(current)))

@@ -352,6 +352,8 @@ class MediaService:
                     raise
                 selection = self._route(req, record, frozenset(failed))
                 continue
+            if selection.reason:
+                outcome.result.chosen = selection.reason
             if tried:
                 outcome.result.backends_tried = [*tried, {"backend": selection.name, "model": selection.model.id}]
                 outcome.result.warnings[:0] = _failover_warnings(tried, selection)

@@ -40,6 +40,7 @@ __all__ = [
     "VOICE_CONVERSION",
     "VOICE_DESIGN",
     "BackendSpec",
+    "Board",
     "Call",
     "Endpoint",
     "JobState",
@@ -50,6 +51,7 @@ __all__ = [
     "Operation",
     "Option",
     "PixelSizes",
+    "Standing",
     "Produced",
     "ask",
 ]
@@ -222,6 +224,37 @@ class Option:
 
 
 @dataclass(frozen=True)
+class Board:
+    """A public leaderboard snapshot: ``name`` ("Arena text-to-video"), the ``task`` it ranks
+    (``text-to-video``, ``image-to-video``, ``text-to-image``, ``image-edit``, ``speech``), the date the
+    board was updated (``snapshot``) and where it was read (``source``). See ``leaderboards.py``."""
+
+    name: str
+    task: str
+    snapshot: str
+    source: str
+
+    def at(self, rank: int | None, score: float | None = None, note: str = "") -> Standing:
+        return Standing(self, rank, score, note)
+
+
+@dataclass(frozen=True)
+class Standing:
+    """A model's place on a :class:`Board`: its ``rank`` (None when only the score was captured), its
+    ``score`` (Elo) and a ``note`` (the board's own name for the model, when it differs)."""
+
+    board: Board
+    rank: int | None
+    score: float | None = None
+    note: str = ""
+
+    def text(self) -> str:
+        """``#3 on Arena text-to-image (2026-09-24)``, or ``score 1322 on AA speech (2026-10-07)`` without a rank."""
+        place = f"#{self.rank}" if self.rank is not None else f"score {self.score:g}"
+        return f"{place} on {self.board.name} ({self.board.snapshot})"
+
+
+@dataclass(frozen=True)
 class ModelSpec:
     """Capabilities of one model. An empty tuple means "this model takes no such parameter".
 
@@ -279,6 +312,12 @@ class ModelSpec:
     lifecycle_note: str = ""
     source: str = ""
     checked: str = ""
+    #: Where the model stands on public leaderboards (dated snapshots): ``prefer='quality'`` ranks by it.
+    standings: tuple[Standing, ...] = field(default=(), compare=False)
+
+    def standing(self, task: str) -> Standing | None:
+        """The first declared standing on a board of ``task`` (boards are declared best source first)."""
+        return next((s for s in self.standings if s.board.task == task), None)
 
     def status_on(self, today: date) -> str:
         """``current``, ``deprecated`` or ``retired`` on ``today``: a passed shutdown date retires it."""

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ...errors import InvalidRequest
+from ...leaderboards import AA_SPEECH_OCT
 from ...spec import (
     AUDIO_ISOLATION,
     DIALOGUE,
@@ -29,6 +30,7 @@ from ...spec import (
     ModelSpec,
     Option,
     Produced,
+    Standing,
 )
 from .._options import INSTRUMENTAL, LOOP, SEED, SOURCE_LANGUAGE, SPEED, TIMESTAMPS
 from . import _dubbing
@@ -64,9 +66,10 @@ _SRC = {
 }
 
 
-def _tts(model_id: str, notes: str, *, dialogue: bool = False) -> ModelSpec:
+def _tts(model_id: str, notes: str, *, dialogue: bool = False, standings: tuple[Standing, ...] = ()) -> ModelSpec:
     return ModelSpec(
         id=model_id,
+        standings=standings,
         operations=("speech", "dialogue", "voice_clone") if dialogue else ("speech", "voice_clone"),
         voices=None,
         audio_formats=_FORMATS,
@@ -144,8 +147,12 @@ SUPPORT = MediaSupport(
         DUBBING,
     ),
     models=(
-        _tts("eleven_v4", "Speech and voice_clone: current flagship, 90+ languages, audio tags, 10,000 characters."),
-        _tts("eleven_v4_turbo", "Faster eleven_v4 for real-time use."),
+        _tts(
+            "eleven_v4",
+            "Speech and voice_clone: current flagship, 90+ languages, audio tags, 10,000 characters.",
+            standings=(AA_SPEECH_OCT.at(None, 1322),),
+        ),
+        _tts("eleven_v4_turbo", "Faster eleven_v4 for real-time use.", standings=(AA_SPEECH_OCT.at(None, 1334),)),
         _tts(
             "eleven_v3",
             "Expressive speech, 70+ languages; dialogue (text-to-dialogue, up to 10 voices).",

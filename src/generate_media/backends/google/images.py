@@ -21,6 +21,7 @@ from typing import Any
 import anyio
 
 from ...errors import BadProviderResponse, GenerateMediaError, ProviderError, SafetyBlocked
+from ...leaderboards import AA_T2I, ARENA_EDIT, ARENA_T2I
 from ...spec import PICTURES, Call, MediaSupport, MediaType, ModelSpec, Option, Produced
 from . import _history
 from ._client import ERRORS, gemini_client
@@ -77,6 +78,7 @@ SUPPORT = MediaSupport(
             sizes=("1K", "2K", "4K"),
             options=_GROUNDED,
             notes="Nano Banana Pro: best quality and text rendering; slower.",
+            standings=(ARENA_EDIT.at(9, 1390, "nano-banana-pro (2k)"),),
             source=_SDK,
             checked=CHECKED,
         ),
@@ -99,6 +101,7 @@ SUPPORT = MediaSupport(
             aspect_ratios=_FLASH_ASPECTS,
             sizes=("512", "1K", "2K", "4K"),
             notes="Nano Banana 2.",
+            standings=(ARENA_T2I.at(9, 1261, "nano-banana-2 [web-search]"), AA_T2I.at(6, 1124)),
             status="retired",
             deprecated_on="2026-10-06",
             shutdown_on="2026-10-29",

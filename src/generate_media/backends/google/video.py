@@ -30,6 +30,7 @@ from typing import Any
 import anyio
 
 from ...errors import DISK_ERRNOS, BadProviderResponse, InvalidRequest, storage_error
+from ...leaderboards import AA_T2V, ARENA_I2V, ARENA_T2V
 from ...output import cleanup_temp
 from ...spec import ANIMATE, VIDEO_CLIPS, Call, JobStatus, MediaSupport, MediaType, ModelSpec, Produced
 from .._errors import failure_code
@@ -106,6 +107,7 @@ SUPPORT = MediaSupport(
             max_reference_images=3,
             source="google-genai 3.6.1 interactions Model literal; docs.oxen.ai (limits); dev.to Omni 1.1 GA "
             "migration guide (first-and-last-frame interpolation)",
+            standings=(ARENA_T2V.at(1, 1516), AA_T2V.at(6, 1120), ARENA_I2V.at(2, 1488)),
             **_OMNI,
         ),
         ModelSpec(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...errors import BadProviderResponse, InvalidRequest, SafetyBlocked
+from ...leaderboards import AA_T2I, ARENA_EDIT, ARENA_T2I
 from ...spec import PICTURES, Call, Endpoint, MediaSupport, MediaType, ModelSpec, Produced
 from .._clients import httpx_client
 from .._download import download
@@ -54,11 +55,17 @@ SUPPORT = MediaSupport(
         ModelSpec(
             id="grok-imagine-image",
             notes="size is the resolution (1k, 2k); a single-image edit keeps the input's aspect ratio.",
+            standings=(
+                ARENA_T2I.at(6, 1301, "grok-imagine-image-2.0 (low)"),
+                AA_T2I.at(4, 1154, "Grok Imagine Image 2.0"),
+                ARENA_EDIT.at(4, 1430, "grok-imagine-image-2.0 (low)"),
+            ),
             **_COMMON,
         ),
         ModelSpec(
             id="grok-imagine-image-quality",
             notes="Higher quality, slower. size is the resolution (1k, 2k).",
+            standings=(ARENA_EDIT.at(10, 1390),),
             **_COMMON,
         ),
     ),

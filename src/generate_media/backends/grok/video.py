@@ -29,6 +29,7 @@ from typing import Any
 import anyio
 
 from ...errors import BadProviderResponse, InvalidRequest
+from ...leaderboards import AA_I2V, AA_T2V, ARENA_I2V, ARENA_T2V
 from ...spec import ANIMATE, VIDEO_CLIPS, Call, JobStatus, MediaSupport, MediaType, ModelSpec, Produced
 from .._clients import httpx_client
 from .._download import download_url
@@ -80,6 +81,12 @@ SUPPORT = MediaSupport(
             source="xai-sdk 1.21.0 (sync/video.py: last_frame 'only supported for grok-imagine-video-1.5'; proto v6 "
             "GenerateVideoRequest.last_frame, sent under that name as its sibling image is)",
             checked="2026-12-03",
+            standings=(
+                ARENA_T2V.at(4, 1492, "grok-imagine-video-1.5-agent"),
+                AA_T2V.at(10, 1046),
+                ARENA_I2V.at(8, 1456, "grok-imagine-video-1.5-720p"),
+                AA_I2V.at(8, 1099),
+            ),
         ),
     ),
 )

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import BadProviderResponse, InvalidRequest
+from ...leaderboards import AA_T2I, ARENA_EDIT, ARENA_T2I
 from ...spec import PICTURES, Call, MediaSupport, MediaType, ModelSpec, Option, PixelSizes, Produced
 from .._clients import openai_session
 from .._errors import ErrorMap, openai_errors
@@ -56,6 +57,9 @@ _RETIRED_1X = {
     "source": "developers.openai.com/api/docs/deprecations (notice 2026-06-02, shutdown 2026-12-01)",
 }
 
+#: GPT Image 2 on the boards (Arena: "gpt-image-2 (medium)"; AA: "GPT Image 2 (high)").
+GPT_IMAGE_2 = (ARENA_T2I.at(3, 1383), AA_T2I.at(3, 1171), ARENA_EDIT.at(3, 1461))
+
 SUPPORT = MediaSupport(
     priority=80,
     default_model="gpt-image-2.6-flare",
@@ -73,12 +77,23 @@ SUPPORT = MediaSupport(
             notes="GPT Image 2.6, precision tier: slower, finer detail, steadier over repeated edits.",
             **_LINE_2X,  # type: ignore[arg-type]
         ),
-        ModelSpec(id="gpt-image-2.5-flare", notes="GPT Image 2.5, fast tier (2026-09-08).", **_LINE_2X),  # type: ignore[arg-type]
-        ModelSpec(id="gpt-image-2.5-sunburst", notes="GPT Image 2.5, precision tier.", **_LINE_2X),  # type: ignore[arg-type]
+        ModelSpec(
+            id="gpt-image-2.5-flare",
+            notes="GPT Image 2.5, fast tier (2026-09-08).",
+            standings=(ARENA_T2I.at(2, 1401), AA_T2I.at(2, 1189), ARENA_EDIT.at(2, 1482)),
+            **_LINE_2X,  # type: ignore[arg-type]
+        ),
+        ModelSpec(
+            id="gpt-image-2.5-sunburst",
+            notes="GPT Image 2.5, precision tier.",
+            standings=(ARENA_T2I.at(1, 1424), AA_T2I.at(1, 1195), ARENA_EDIT.at(1, 1526)),
+            **_LINE_2X,  # type: ignore[arg-type]
+        ),
         ModelSpec(
             id="gpt-image-2",
             notes="GPT Image 2 (2026-04-21); custom WxH; transparent background in preview.",
             pixel_sizes=_PIXELS,
+            standings=GPT_IMAGE_2,
             source=_SDK,
             **_COMMON,  # type: ignore[arg-type]
         ),

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...errors import BadProviderResponse, GenerateMediaError, InvalidRequest, ProviderError, SafetyBlocked
+from ...leaderboards import AA_T2I, ARENA_EDIT, ARENA_T2I
 from ...spec import PICTURES, Call, MediaSupport, MediaType, ModelSpec, Produced
 from .._clients import openai_client
 from .._download import download
@@ -62,12 +63,14 @@ SUPPORT = MediaSupport(
             continuation=True,
             aspect_ratios=_GEMINI_ASPECTS,
             sizes=("1K", "2K", "4K"),
+            standings=(ARENA_EDIT.at(9, 1390, "nano-banana-pro (2k)"),),
         ),
         ModelSpec(
             id="openai/gpt-image-2",
             max_input_images=16,
             continuation=True,
             notes="Image-only output; OpenRouter's chat route takes no size or aspect ratio for it.",
+            standings=(ARENA_T2I.at(3, 1383), AA_T2I.at(3, 1171), ARENA_EDIT.at(3, 1461)),
         ),
         ModelSpec(
             id="black-forest-labs/flux.2-pro",
