@@ -117,7 +117,7 @@ def mode(request: pytest.FixtureRequest) -> str:
 def _no_real_keys(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never see the developer's real keys or base URLs."""
     for name in list(os.environ):
-        if name.endswith(("_API_KEY", "_BASE_URL")) or name.startswith("GENERATE_MEDIA_"):
+        if name.endswith(("_API_KEY", "_API_TOKEN", "_BASE_URL")) or name.startswith("GENERATE_MEDIA_"):
             monkeypatch.delenv(name, raising=False)
 
 

@@ -77,6 +77,7 @@ SOURCES: dict[tuple[str, MediaType, str], tuple[str, str, Callable[[], set[str]]
             | _tts_request_models()
         ),
     ),
+    ("cartesia", MediaType.AUDIO, "speech"): ("cartesia", *_literal("cartesia.types.tts_model._TTSModel")),
     ("elevenlabs", MediaType.AUDIO, "sound_effect"): (
         "elevenlabs",
         *_literal("elevenlabs.types.sfx_model_id.SfxModelId"),
@@ -105,9 +106,10 @@ NO_LITERAL = {
     ("elevenlabs", "eleven_english_sts_v2"): "speech-to-speech takes a plain string model_id",
     ("elevenlabs", "audio_isolation"): "endpoint without a model id",
     ("elevenlabs", "dubbing"): "endpoint without a model id",
+    ("cartesia", "sonic-3.6"): "newer than cartesia 4.2.0's TTSModel literal (which also takes any string)",
 }
-#: Backends talking REST with no SDK (xAI, OpenRouter) or offline (local): nothing to check against.
-NO_SDK = {"grok", "openrouter", "local"}
+#: Backends talking REST with no SDK (xAI, OpenRouter, Replicate) or offline (local): nothing to check against.
+NO_SDK = {"grok", "openrouter", "replicate", "local"}
 
 
 def _declared() -> list[tuple[str, MediaType, str, str]]:
@@ -146,7 +148,7 @@ def test_the_installed_sdks_are_at_least_the_versions_the_declarations_were_chec
     def parts(text: str) -> tuple[int, ...]:
         return tuple(int(p) for p in text.split(".")[:3] if p.isdigit())
 
-    checked = {"openai": "3.57.0", "google-genai": "3.6.1", "elevenlabs": "2.78.0"}
+    checked = {"openai": "3.57.0", "google-genai": "3.6.1", "elevenlabs": "2.78.0", "cartesia": "4.2.0"}
     for dist, seen in checked.items():
         assert parts(version(dist)) >= parts(seen), f"{dist} {version(dist)} is older than {seen}"
 

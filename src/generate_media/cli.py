@@ -261,14 +261,13 @@ def _models(args: argparse.Namespace, settings: Settings) -> int:
     from rich.markup import escape
 
     console = _console()
-    wide = console.width >= _WIDE
-    columns = ["backend", "media", "model", "default", "lifecycle", "price", "ranks"] + (
-        ["price source"] if wide else []
-    )
+    wide = console.width >= _WIDE + 100  # room for the price source beside the rank
+    columns = ["backend", "media", "model", "default", "lifecycle", "price", "best rank"]
+    columns += ["price source"] if wide else []
     table = _table("generate-media models (list prices and leaderboard ranks, with their dates)", columns)
     for r in rows:
         cells = [r["backend"], r["media_type"], r["model"], "✓" if r["default"] else "", r["lifecycle"], r["price"]]
-        cells.append(r["ranks"])
+        cells.append(r["ranks"].split("; ")[0])  # every rank: --json, or TOOL.md
         table.add_row(*(escape(str(c)) for c in (cells + ([r["price_source"] or ""] if wide else []))))
     console.print(table)
     return 0

@@ -113,7 +113,7 @@ def _live_media(spec: BackendSpec) -> str:
 
 
 def tool_description(registry: Registry) -> str:
-    """What the tool does, then which key reaches which backend (models are in the ``model`` enum)."""
+    """What the tool does, then which key reaches which backend (models are listed in TOOL.md)."""
     backends = "; ".join(
         f"{spec.name} {' or '.join(spec.env_keys) or 'no key'} ({_live_media(spec)})"
         for spec in registry
@@ -508,6 +508,25 @@ def _prices(registry: Registry) -> list[str]:
     return ["## Prices", "", intro, "", *_table(header, rows)]
 
 
+def _standings(registry: Registry) -> list[str]:
+    """Every declared leaderboard standing, with the board's snapshot date: what ``prefer='quality'`` ranks by."""
+    rows = [
+        [f"`{spec.name}/{model.id}`", st.board.name, f"#{st.rank}" if st.rank else "—",
+         f"{st.score:g}" if st.score else "—", st.board.snapshot, st.note or "—"]
+        for spec in registry
+        for _, model in spec.models()
+        for st in model.standings
+    ]  # fmt: skip
+    intro = (
+        "Where declared models stand on the public human-preference boards (Arena, Artificial Analysis), as dated "
+        "snapshots. `prefer='quality'` picks the best-ranked model your keys reach for the request's task "
+        "(text-to-video, image-to-video, text-to-image, image-edit, speech); `prefer='cost'` the cheapest by the "
+        "prices above; the result's `chosen` says which and why. Models released after a snapshot are unranked."
+    )
+    header = ["backend/model", "board", "rank", "score", "snapshot", "listed as"]
+    return ["## Leaderboard standings", "", intro, "", *_table(header, rows)]
+
+
 def _examples(registry: Registry) -> list[str]:
     lines = ["## Examples", ""]
     served = set(_served(registry))
@@ -555,6 +574,7 @@ def tool_markdown(registry: Registry) -> str:
         _audio_operations(registry),
         _flagged(registry),
         _prices(registry),
+        _standings(registry),
         _examples(registry),
         _settings(registry),
     ]

@@ -58,7 +58,7 @@ class MediaRequest(BaseModel):
     prompt: str | None = Field(None, description="What to make; for speech, the exact text to speak.")
     prompts: list[str] | None = Field(None, description="Batch: several prompts, one file each.")
     backend: str = Field("auto", description="Provider; 'auto' picks one with a key set.")
-    model: str | None = Field(None, description="Model id (default: the backend's default).")
+    model: str | None = Field(None, description="Model id (default: the backend's); see `generate-media models`.")
     prefer: Literal["quality", "cost"] | None = Field(None, description="auto: by leaderboard rank or list price.")
     n: int = Field(1, description="Outputs per prompt (per model).")
     input_images: list[str] | None = Field(

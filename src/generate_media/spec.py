@@ -51,8 +51,8 @@ __all__ = [
     "Operation",
     "Option",
     "PixelSizes",
-    "Standing",
     "Produced",
+    "Standing",
     "ask",
 ]
 

@@ -113,10 +113,14 @@ def flatten_schema(schema: dict[str, Any], registry: Registry) -> dict[str, Any]
     props["audio_type"]["enum"] = registry.operation_names(MediaType.AUDIO)
     # The values the registry knows, over all media types (the service checks each per media type and
     # still accepts a deprecated model id, which is not advertised; a style may also be its index).
+    # Model ids are not enumerated: with every provider's leaders declared they outgrow the tools/list
+    # budget; the service refuses an unknown id listing the known ones, and TOOL.md and
+    # `generate-media models` list them with ranks and prices.
     today = utc_today()
     current = [m for spec in registry for _, m in spec.models() if m.status_on(today) == "current"]
     for name, values in known_values(current).items():
-        props[name]["enum"] = values
+        if name != "model":
+            props[name]["enum"] = values
     _declared(props, registry, today)
     for prop in props.values():  # an array's items repeat what the array's description says
         if isinstance(prop.get("items"), dict):

@@ -19,6 +19,7 @@ from typing import Any
 from ...errors import BadProviderResponse, InvalidRequest, ProviderError
 from ...leaderboards import AA_SPEECH
 from ...spec import SPEECH, Call, MediaSupport, MediaType, ModelSpec, Produced
+from .._clients import key_digest, shared_client
 from .._errors import from_sdk
 from .._timings import Word, sidecars
 
@@ -63,12 +64,16 @@ SUPPORT = MediaSupport(
 )
 
 
-def _client(call: Call) -> Any:
-    from cartesia import AsyncCartesia
+async def _client(call: Call) -> Any:
+    """The server-wide ``AsyncCartesia`` for this key and endpoint (built once, off the event loop)."""
+    base, timeout = call.base_url, call.settings.request_timeout_s
 
-    return AsyncCartesia(
-        api_key=call.api_key, base_url=call.base_url, max_retries=0, timeout=call.settings.request_timeout_s
-    )
+    def build() -> Any:
+        from cartesia import AsyncCartesia
+
+        return AsyncCartesia(api_key=call.api_key, base_url=base, max_retries=0, timeout=timeout)
+
+    return await shared_client(call.cache, ("cartesia", key_digest(call.api_key), base, timeout), build)
 
 
 async def _voice(call: Call, client: Any) -> str:
@@ -141,15 +146,15 @@ async def run(call: Call) -> list[Produced]:
     if timed and fmt != "wav":
         raise InvalidRequest("cartesia sends word timings only with raw audio: use audio_format='wav' with timestamps")
     try:
-        async with _client(call) as client:
-            args = _arguments(call, await _voice(call, client))
-            if timed:
-                pcm, words = await _timed(client, args)
-                produced = Produced(data=_wav(pcm), metadata={"voice_id": args["voice"], "word_count": len(words)})
-                produced.sidecars = sidecars(words, source="cartesia word timestamps")
-                return [produced]
-            response = await client.tts.generate(**args, output_format=_OUTPUT[fmt])
-            data = await response.read()
+        client = await _client(call)
+        args = _arguments(call, await _voice(call, client))
+        if timed:
+            pcm, words = await _timed(client, args)
+            produced = Produced(data=_wav(pcm), metadata={"voice_id": args["voice"], "word_count": len(words)})
+            produced.sidecars = sidecars(words, source="cartesia word timestamps")
+            return [produced]
+        response = await client.tts.generate(**args, output_format=_OUTPUT[fmt])
+        data = await response.read()
     except Exception as exc:
         raise from_sdk(exc, backend=BACKEND, key_env=KEY_ENV) from exc
     return [

@@ -17,6 +17,7 @@ from typing import Any
 
 from ...errors import BadProviderResponse, GenerateMediaError, ModelUnavailable
 from ...spec import Call, JobStatus
+from .._clients import key_digest, shared_client
 from .._errors import failure_code, from_sdk, from_status
 
 __all__ = ["cancel", "create", "file_input", "get", "output_urls", "status_of"]
@@ -31,23 +32,31 @@ TERMINAL = ("succeeded", "failed", "canceled")
 _PERCENT = re.compile(r"(\d{1,3}(?:\.\d+)?)\s?%")
 
 
-def _client(call: Call, wait_s: int = 0) -> Any:
-    import httpx
+async def _client(call: Call) -> Any:
+    """The server-wide httpx client for this token and endpoint (built once, off the event loop)."""
+    base = (call.base_url or "").rstrip("/")
+    timeout = call.settings.request_timeout_s
 
-    timeout = call.settings.request_timeout_s + wait_s
-    return httpx.AsyncClient(
-        base_url=(call.base_url or "").rstrip("/"),
-        headers={"Authorization": f"Bearer {call.api_key}"},
-        timeout=httpx.Timeout(timeout, connect=min(call.settings.request_timeout_s, 30.0)),
-    )
+    def build() -> Any:
+        import httpx
+
+        return httpx.AsyncClient(
+            base_url=base,
+            headers={"Authorization": f"Bearer {call.api_key}"},
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 30.0)),
+        )
+
+    return await shared_client(call.cache, ("replicate", key_digest(call.api_key), base, timeout), build)
 
 
 async def _send(call: Call, method: str, path: str, *, wait_s: int = 0, **kwargs: Any) -> dict[str, Any]:
     """One request; any failure comes out as our error. A 404 on a model's create path is the model."""
     headers = {"Prefer": f"wait={wait_s}"} if wait_s else None
     try:
-        async with _client(call, wait_s) as client:
-            resp = await client.request(method, path, headers=headers, **kwargs)
+        client = await _client(call)
+        resp = await client.request(
+            method, path, headers=headers, timeout=call.settings.request_timeout_s + wait_s, **kwargs
+        )
     except Exception as exc:
         raise from_sdk(exc, backend=BACKEND, key_env=KEY_ENV) from exc
     if resp.status_code == 404 and path.startswith("/models/"):
