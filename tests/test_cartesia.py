@@ -73,7 +73,7 @@ async def test_an_unknown_voice_name_or_speed_is_refused_before_speech_is_paid(m
         speed = await client.call_tool("generate_media", _speech(speed=3.0))
         mp3 = await client.call_tool("generate_media", _speech(timestamps=True, audio_format="mp3"))
     one_line_error(voice, "no Cartesia voice is named 'Nobody'")
-    one_line_error(speed, "speed 0.6 to 1.5")
+    one_line_error(speed, "speed=3 is not accepted by sonic-3.6 (accepted: 0.6 to 1.5)")
     one_line_error(mp3, "audio_format='wav'")
     assert fake.of("cartesia", "/tts/") == []
 

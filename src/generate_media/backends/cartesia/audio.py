@@ -21,6 +21,7 @@ from ...leaderboards import AA_SPEECH
 from ...spec import SPEECH, Call, MediaSupport, MediaType, ModelSpec, Produced
 from .._clients import key_digest, shared_client
 from .._errors import from_sdk
+from .._options import SOURCE_LANGUAGE, SPEED, TIMESTAMPS
 from .._timings import Word, sidecars
 
 MEDIA = MediaType.AUDIO
@@ -48,6 +49,7 @@ SUPPORT = MediaSupport(
     priority=50,
     default_model="sonic-3.6",
     operations=(SPEECH,),
+    options=(SPEED.within(*SPEED_RANGE), SOURCE_LANGUAGE, TIMESTAMPS),
     models=(
         ModelSpec(
             id="sonic-3.6",
@@ -98,10 +100,7 @@ def _arguments(call: Call, voice_id: str) -> dict[str, Any]:
     req = call.request
     args: dict[str, Any] = {"model_id": call.model.id, "transcript": call.prompt, "voice": voice_id}
     speed = getattr(req, "speed", None)
-    if speed is not None:
-        low, high = SPEED_RANGE
-        if not low <= speed <= high:
-            raise InvalidRequest(f"cartesia speaks at speed {low:g} to {high:g}; got speed={speed:g}")
+    if speed is not None:  # within SPEED_RANGE: the declaration is checked before the call
         args["generation_config"] = {"speed": speed}
     if getattr(req, "source_language", None):
         args["language"] = req.source_language

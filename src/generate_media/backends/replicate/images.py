@@ -15,6 +15,7 @@ import anyio
 from ...errors import GenerateMediaError, InvalidRequest
 from ...spec import PICTURES, Call, MediaSupport, MediaType, ModelSpec, Produced
 from .._download import download_url
+from .._options import SEED
 from . import _api
 
 MEDIA = MediaType.IMAGE
@@ -26,6 +27,7 @@ SUPPORT = MediaSupport(
     priority=30,
     default_model="black-forest-labs/flux-2-pro",
     operations=(PICTURES,),
+    options=(SEED,),
     models=(
         ModelSpec(
             id="black-forest-labs/flux-2-pro",

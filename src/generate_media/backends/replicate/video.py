@@ -16,6 +16,7 @@ from ...errors import InvalidRequest
 from ...leaderboards import AA_I2V, AA_T2V, ARENA_I2V, ARENA_T2V
 from ...spec import ANIMATE, VIDEO_CLIPS, Call, JobStatus, MediaSupport, MediaType, ModelSpec, Produced
 from .._download import download_url
+from .._options import NEGATIVE_PROMPT, SEED
 from . import _api
 
 MEDIA = MediaType.VIDEO
@@ -29,6 +30,7 @@ SUPPORT = MediaSupport(
     priority=30,
     default_model="alibaba/wan-3",
     operations=(VIDEO_CLIPS, ANIMATE),
+    options=(NEGATIVE_PROMPT, SEED),
     models=(
         ModelSpec(
             id="alibaba/wan-3",
