@@ -56,6 +56,7 @@ class Price:
 _OPENAI_IMAGE = "OpenAI API pricing, gpt-image-2 per-image figures at 1024x1024 (as reported at launch, ai-primer.com)"
 _XAI_IMAGINE = "docs.x.ai Imagine overview and models page"
 _GEMINI_IMAGE = "Gemini API pricing: $60 per 1M image output tokens (per-image figures quoted by xairouter.com)"
+_CARTESIA = "docs.cartesia.ai/pricing (~1 credit per character); Pro plan $5 for 100,000 credits (cartesia.ai/pricing)"
 _GEMINI_PRO_IMAGE = "Gemini API pricing, standard tier (checked against Google's docs by blog.laozhang.ai, 2026-07-01)"
 
 #: (backend, model id) -> its published price. Absent: unknown. The local backend runs offline: free.
@@ -116,6 +117,23 @@ PRICES: dict[tuple[str, str], Price] = {
         checked="2026-12-03",
         source=_XAI_IMAGINE + " (480p); 720p as quoted by docs.krea.ai and docs.apiyi.com",
     ),
+    ("replicate", "black-forest-labs/flux-2-pro"): Price(
+        unit="image",
+        usd={"": 0.015},
+        checked="2026-12-03",
+        source="Replicate's per-megapixel price for flux-2-pro at its default 1 MP, as listed by lumenfall.ai",
+        note="per output megapixel, rounded up; each input image is billed too",
+    ),
+    **{
+        ("cartesia", sonic): Price(
+            unit="character",
+            usd={"": 5.0 / 100_000},
+            checked="2026-12-03",
+            source=_CARTESIA,
+            note="1 credit per character; credits come with monthly plans ($39/M on Startup, $37/M on Scale)",
+        )
+        for sonic in ("sonic-3.6", "sonic-3.5")
+    },
 }
 
 

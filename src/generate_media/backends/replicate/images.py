@@ -36,7 +36,8 @@ SUPPORT = MediaSupport(
             output_formats=("webp", "jpeg", "png"),
             options=frozenset({"seed"}),
             notes="FLUX.2 [pro] (Black Forest Labs): text to image, or edits with up to 8 reference images.",
-            source="replicate.com/black-forest-labs/flux-2-pro (official model; inputs prompt, input_images, "
+            source="replicate.com/black-forest-labs/flux-2-pro (official model; inputs per its schema as mirrored "
+            "by api.core.today/v1/models/black-forest-labs/flux-2-pro/llms.txt: prompt, input_images (8), "
             "aspect_ratio, output_format, seed)",
             checked=CHECKED,
         ),
