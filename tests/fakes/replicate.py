@@ -13,6 +13,7 @@ prediction when the plan lets it finish at once (``replicate_wait_finishes``, de
   ``replicate_wait_finishes``: False makes ``Prefer: wait`` answer still processing.
   ``replicate_url_expired``: the output files answer 404 (Replicate's delivery links expire in an hour).
   ``replicate_gone``: model names answered 404 (no longer served).
+  ``replicate_image_bytes``: the bytes an image output serves (default: a real PNG).
 """
 
 from __future__ import annotations
@@ -137,7 +138,7 @@ async def output(request: Request, rec: Recorded, fake: FakeServer) -> Response:
         return _problem(404, "Not found", "The requested resource could not be found.")
     if rec.path_params["name"].endswith(".mp4"):
         return Response(media.mp4(float(fake.state.get("replicate_seconds", 1.0))), media_type="video/mp4")
-    return Response(media.png(96, 64), media_type="image/png")
+    return Response(fake.state.get("replicate_image_bytes") or media.png(96, 64), media_type="image/png")
 
 
 def register(fake: FakeServer) -> None:
