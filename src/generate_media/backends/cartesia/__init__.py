@@ -1,6 +1,7 @@
 """Cartesia: Sonic speech through the official ``cartesia`` SDK (4.2, Stainless-generated, async)."""
 
 from .._compose import compose
+from .audio import warm
 
 SPEC, BACKEND = compose(
     __name__,
@@ -10,4 +11,5 @@ SPEC, BACKEND = compose(
     base_url_env="CARTESIA_BASE_URL",
     default_base_url="https://api.cartesia.ai",
     docs_url="https://docs.cartesia.ai/api-reference/tts/bytes",
+    warm=warm,
 )

@@ -11,16 +11,24 @@ itself) and no SDK retries: retries are ours. Source: cartesia 4.2.0 (``resource
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 import wave
 from typing import Any
 
-from ...errors import BadProviderResponse, InvalidRequest, ProviderError
+from ...errors import (
+    BadProviderResponse,
+    GenerateMediaError,
+    InvalidRequest,
+    ProviderError,
+    ProviderTimeout,
+    ProviderUnavailable,
+)
 from ...leaderboards import AA_SPEECH
-from ...spec import SPEECH, Call, MediaSupport, MediaType, ModelSpec, Produced
-from .._clients import key_digest, shared_client
-from .._errors import from_sdk
+from ...spec import SPEECH, Call, Endpoint, MediaSupport, MediaType, ModelSpec, Produced
+from .._clients import key_digest
+from .._errors import ErrorMap, Table, httpx_errors, status_error
 from .._options import SOURCE_LANGUAGE, SPEED, TIMESTAMPS
 from .._timings import Word, sidecars
 
@@ -66,16 +74,53 @@ SUPPORT = MediaSupport(
 )
 
 
-async def _client(call: Call) -> Any:
+async def _close(client: Any) -> None:
+    await client.close()
+
+
+async def _noop(_: Any) -> None:
+    return None
+
+
+async def _client(endpoint: Endpoint) -> Any:
     """The server-wide ``AsyncCartesia`` for this key and endpoint (built once, off the event loop)."""
-    base, timeout = call.base_url, call.settings.request_timeout_s
+    api_key, base, timeout = endpoint.api_key, endpoint.base_url, endpoint.settings.request_timeout_s
 
     def build() -> Any:
         from cartesia import AsyncCartesia
 
-        return AsyncCartesia(api_key=call.api_key, base_url=base, max_retries=0, timeout=timeout)
+        return AsyncCartesia(api_key=api_key, base_url=base, max_retries=0, timeout=timeout)
 
-    return await shared_client(call.cache, ("cartesia", key_digest(call.api_key), base, timeout), build)
+    return await endpoint.clients.get(("cartesia-sdk", key_digest(api_key), base, timeout), build, _close)
+
+
+async def warm(endpoint: Endpoint) -> None:
+    """Import the SDK and build the client (the first call finds both ready)."""
+    await _client(endpoint)
+
+
+def _status(exc: Any, backend: str, key_env: str) -> GenerateMediaError:
+    return status_error(exc.status_code, exc.body, exc.response.headers, backend, key_env, fallback=exc.message)
+
+
+@functools.cache
+def _errors() -> Table:
+    import cartesia
+
+    return {
+        **httpx_errors(),
+        cartesia.APIStatusError: _status,
+        cartesia.APITimeoutError: lambda exc, backend, _: ProviderTimeout(
+            f"{backend} did not answer in time; try again", backend=backend
+        ),
+        cartesia.APIConnectionError: lambda exc, backend, _: ProviderUnavailable(
+            f"{backend} connection failed; try again", backend=backend
+        ),
+    }
+
+
+#: The one translation of the Cartesia SDK's errors (and of the httpx transport under it).
+ERRORS = ErrorMap(BACKEND, KEY_ENV, _errors)
 
 
 async def _voice(call: Call, client: Any) -> str:
@@ -83,7 +128,7 @@ async def _voice(call: Call, client: Any) -> str:
     wanted = call.request.voice or DEFAULT_VOICE
     if _UUID.match(wanted):
         return wanted
-    cache: dict[str, str] = call.cache.setdefault("cartesia.voices", {})
+    cache: dict[str, str] = await call.clients.get(("cartesia-voices", key_digest(call.api_key)), dict, _noop)
     if wanted.lower() in cache:
         return cache[wanted.lower()]
     found = (await client.voices.list(q=wanted, limit=100)).data  # the first page: a name search, not a crawl
@@ -144,7 +189,7 @@ async def run(call: Call) -> list[Produced]:
     fmt = req.audio_format or ("wav" if timed else "mp3")
     if timed and fmt != "wav":
         raise InvalidRequest("cartesia sends word timings only with raw audio: use audio_format='wav' with timestamps")
-    try:
+    with ERRORS:
         client = await _client(call)
         args = _arguments(call, await _voice(call, client))
         if timed:
@@ -154,8 +199,6 @@ async def run(call: Call) -> list[Produced]:
             return [produced]
         response = await client.tts.generate(**args, output_format=_OUTPUT[fmt])
         data = await response.read()
-    except Exception as exc:
-        raise from_sdk(exc, backend=BACKEND, key_env=KEY_ENV) from exc
     return [
         Produced(
             data=data, metadata={"voice_id": args["voice"], "mime_type": f"audio/{'mpeg' if fmt == 'mp3' else fmt}"}

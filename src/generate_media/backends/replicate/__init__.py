@@ -7,6 +7,7 @@ id, and the SDK's own wait loop and ``FileOutput`` objects would duplicate that 
 """
 
 from .._compose import compose
+from ._api import warm
 
 SPEC, BACKEND = compose(
     __name__,
@@ -16,4 +17,5 @@ SPEC, BACKEND = compose(
     base_url_env="REPLICATE_BASE_URL",
     default_base_url="https://api.replicate.com/v1",
     docs_url="https://replicate.com/docs/topics/predictions/create-a-prediction",
+    warm=warm,
 )

@@ -16,11 +16,11 @@ import re
 from typing import Any
 
 from ...errors import BadProviderResponse, GenerateMediaError, ModelUnavailable
-from ...spec import Call, JobStatus
-from .._clients import key_digest, shared_client
-from .._errors import failure_code, from_sdk, from_status
+from ...spec import Call, Endpoint, JobStatus
+from .._clients import httpx_client
+from .._errors import ErrorMap, failure_code, from_status, httpx_errors
 
-__all__ = ["cancel", "create", "file_input", "get", "output_urls", "status_of"]
+__all__ = ["cancel", "create", "file_input", "get", "output_urls", "status_of", "warm"]
 
 BACKEND = "replicate"
 KEY_ENV = "REPLICATE_API_TOKEN"
@@ -29,36 +29,26 @@ INLINE_MAX = 256 * 1024
 #: The longest ``Prefer: wait`` Replicate honours, in seconds.
 MAX_WAIT_S = 60
 TERMINAL = ("succeeded", "failed", "canceled")
+ERRORS = ErrorMap(BACKEND, KEY_ENV, httpx_errors)
 _PERCENT = re.compile(r"(\d{1,3}(?:\.\d+)?)\s?%")
 
 
-async def _client(call: Call) -> Any:
-    """The server-wide httpx client for this token and endpoint (built once, off the event loop)."""
-    base = (call.base_url or "").rstrip("/")
-    timeout = call.settings.request_timeout_s
-
-    def build() -> Any:
-        import httpx
-
-        return httpx.AsyncClient(
-            base_url=base,
-            headers={"Authorization": f"Bearer {call.api_key}"},
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 30.0)),
-        )
-
-    return await shared_client(call.cache, ("replicate", key_digest(call.api_key), base, timeout), build)
+async def warm(endpoint: Endpoint) -> None:
+    """Import httpx and build the client every Replicate call shares (the first call finds it ready)."""
+    await httpx_client(endpoint, "replicate-httpx")
 
 
 async def _send(call: Call, method: str, path: str, *, wait_s: int = 0, **kwargs: Any) -> dict[str, Any]:
     """One request; any failure comes out as our error. A 404 on a model's create path is the model."""
-    headers = {"Prefer": f"wait={wait_s}"} if wait_s else None
-    try:
-        client = await _client(call)
+    client = await httpx_client(call, "replicate-httpx")
+    headers = {"Authorization": f"Bearer {call.api_key}"}
+    if wait_s:
+        headers["Prefer"] = f"wait={wait_s}"
+    url = (call.base_url or "").rstrip("/") + path  # the spec declares the default
+    with ERRORS:
         resp = await client.request(
-            method, path, headers=headers, timeout=call.settings.request_timeout_s + wait_s, **kwargs
+            method, url, headers=headers, timeout=call.settings.request_timeout_s + wait_s, **kwargs
         )
-    except Exception as exc:
-        raise from_sdk(exc, backend=BACKEND, key_env=KEY_ENV) from exc
     if resp.status_code == 404 and path.startswith("/models/"):
         model = path.removeprefix("/models/").removesuffix("/predictions")
         raise ModelUnavailable(

@@ -64,8 +64,14 @@ async def _inputs(call: Call) -> dict[str, Any]:
     return inputs
 
 
-def _key(call: Call) -> str:
-    return f"replicate.prediction.{id(call)}"
+async def _noop(_: Any) -> None:
+    return None
+
+
+async def _memo(call: Call) -> dict[int, str]:
+    """This server's record of the prediction each running call created (a retry finds its own)."""
+    memo: dict[int, str] = await call.clients.get(("replicate-predictions",), dict, _noop)
+    return memo
 
 
 async def _finished(call: Call, prediction: dict[str, Any]) -> dict[str, Any]:
@@ -81,7 +87,7 @@ async def _finished(call: Call, prediction: dict[str, Any]) -> dict[str, Any]:
     except anyio.get_cancelled_exc_class():
         with anyio.CancelScope(shield=True), anyio.move_on_after(10):
             await _api.cancel(call, prediction["id"])
-        call.cache.pop(_key(call), None)
+            (await _memo(call)).pop(id(call), None)
         raise
     return prediction
 
@@ -89,17 +95,18 @@ async def _finished(call: Call, prediction: dict[str, Any]) -> dict[str, Any]:
 async def run(call: Call) -> list[Produced]:
     if call.continuation is not None:
         raise InvalidRequest("replicate images take no continue_from; pass the image in input_images instead")
-    known = call.cache.get(_key(call))
+    memo = await _memo(call)
+    known = memo.get(id(call))
     if known:  # a retry of this very call: the prediction exists (and is paid for)
         prediction = await _api.get(call, known)
     else:
         prediction = await _api.create(call, call.model.id, await _inputs(call), wait_s=_api.MAX_WAIT_S)
-        call.cache[_key(call)] = prediction["id"]
+        memo[id(call)] = prediction["id"]
     try:
         prediction = await _finished(call, prediction)
         status = _api.status_of(prediction)
         if status.state != "done":
-            call.cache.pop(_key(call), None)
+            memo.pop(id(call), None)
             raise _api.failed(status)
         produced = []
         for url in (status.result or {})["urls"]:
@@ -107,9 +114,9 @@ async def run(call: Call) -> list[Produced]:
             produced.append(Produced(path=path, metadata={"prediction_id": prediction["id"]}))
     except GenerateMediaError as exc:
         if not exc.retryable:
-            call.cache.pop(_key(call), None)
+            memo.pop(id(call), None)
         raise
-    call.cache.pop(_key(call), None)
+    memo.pop(id(call), None)
     return produced
 
 
