@@ -12,6 +12,7 @@ import pytest
 from mcp import Client
 
 from tests.assertions import one_line_error
+from tests.conftest import KEYS
 from tests.videohelp import leftovers, until
 
 KEY = "CARTESIA_API_KEY"
@@ -26,7 +27,7 @@ async def test_speech_is_an_mp3_with_the_request_on_the_wire(make_server, fake, 
         result = await client.call_tool("generate_media", _speech(speed=1.2, source_language="en"))
     assert not result.is_error, result.content
     [sent] = fake.of("cartesia", "/tts/bytes")
-    assert sent.headers["authorization"] == "Bearer test-key-cartesia-H6kJ4lZ2" and sent.headers["cartesia-version"]
+    assert sent.headers["authorization"] == "Bearer " + KEYS[KEY] and sent.headers["cartesia-version"]
     assert sent.json == {
         "model_id": "sonic-3.6",
         "transcript": "Hello there, general Kenobi.",

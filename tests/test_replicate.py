@@ -10,11 +10,12 @@ import anyio
 import pytest
 from mcp import Client
 
+from tests.conftest import KEYS
 from tests.fakes import media
 from tests.videohelp import Progress, leftovers, until, video_seconds
 
 KEY = "REPLICATE_API_TOKEN"
-TOKEN = "Bearer test-key-replicate-D5sA8fG3"
+TOKEN = "Bearer " + KEYS[KEY]
 
 
 def _video(**arguments):

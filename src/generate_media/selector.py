@@ -329,7 +329,9 @@ def _candidates(
         if spec.name in exclude or not spec.env_keys or backend_unavailable(spec, settings):
             continue
         for model in _candidate_models(spec, req.media, settings, today, exclude_models):
-            if req.operation in model.operations and not model.placeholder and not _problems(spec, req, model):
+            if req.operation not in model.operations or model.placeholder:
+                continue
+            if not _problems(spec, req, model, settings):
                 found.append((spec, model))
     return found
 
