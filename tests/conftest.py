@@ -19,6 +19,7 @@ from generate_media.registry import load_registry
 from generate_media.server import create_server
 from generate_media.service import MediaService
 from tests.fakes import FakeServer, fake_env, start_fake
+from tests.pg import Postgres, running_postgres
 
 
 def _test_key(env_name: str) -> str:
@@ -105,6 +106,24 @@ def make_server(make_settings: SettingsFactory) -> Callable[..., Any]:
         return create_server(settings, service=service)
 
     return factory
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    """A throwaway PostgreSQL cluster for the session (see tests/pg.py)."""
+    with running_postgres() as server:
+        if server is None:
+            pytest.skip("PostgreSQL is not installed (no initdb); .ci/run installs Debian's postgresql")
+        yield server
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest) -> str:
+    """Each state-store engine in turn, as ``GENERATE_MEDIA_DATABASE_URL``: '' is the SQLite default
+    (a file in the state directory); PostgreSQL is a fresh database in the session's cluster."""
+    if request.param == "sqlite":
+        return ""
+    return str(request.getfixturevalue("postgres").new_database())
 
 
 @pytest.fixture(params=["auto", "legacy"])

@@ -408,7 +408,7 @@ async def test_dubbing_submits_once_polls_until_dubbed_and_saves_the_dub(make_se
     assert len(polls) == 3  # queued -> dubbing, dubbing -> dubbed
     assert fake.of("elevenlabs", f"/dubbing/{dubbing_id}/audio/es")
     assert item["path"].endswith(".mp3") and item["metadata"]["target_language"] == "es"
-    record = server.media_service.jobs.get(data["job_id"], "local")
+    record = await server.media_service.jobs.get(data["job_id"], "local")
     assert record is not None and record.state == "done"
 
 

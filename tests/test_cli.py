@@ -7,12 +7,15 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
+from typing import Any
 
+import anyio
 import pytest
 
 from generate_media.results import GenerationResult, ItemResult
-from generate_media.stores import JobStore
+from generate_media.stores import JobRecord, StateStore, database_url
 from tests.conftest import KEYS, schema_problems
 from tests.fakes import fake_env, media
 
@@ -158,11 +161,24 @@ def test_voices_are_listed_where_a_backend_has_a_voice_list(tmp_path, fake):
     assert keyless.returncode == 2 and "ELEVENLABS_API_KEY" in keyless.stderr
 
 
+async def _record_jobs(state_dir: Path, *records: JobRecord) -> None:
+    store = StateStore(database_url("", state_dir))
+    try:
+        for record in records:
+            await store.jobs.create(record)
+    finally:
+        await store.close()
+
+
+def _job(**fields: Any) -> JobRecord:
+    base = {"owner": "local", "backend": "grok", "media_type": "video", "model": "m", "request": {}}
+    return JobRecord(id=f"job_{uuid.uuid4().hex}", **{**base, **fields})
+
+
 def test_tables_fit_the_terminal_and_keep_the_long_lists_for_wide_ones(tmp_path, fake):
-    store = JobStore(tmp_path / "state" / "jobs")
-    job = store.new(owner="local", backend="grok", media_type="video", model="grok-imagine-video", request={})
-    job.request = {"prompt": "a very long prompt about waves at dusk rolling onto a pebble beach in the rain"}
-    store.save(job)
+    prompt = "a very long prompt about waves at dusk rolling onto a pebble beach in the rain"
+    job = _job(model="grok-imagine-video", request={"prompt": prompt})
+    anyio.run(_record_jobs, tmp_path / "state", job)
     for command in ("backends", "jobs", "models"):
         for columns in (80, 200):
             done = run(tmp_path, fake, command, env={"COLUMNS": str(columns)})
@@ -181,13 +197,11 @@ def test_jobs_lists_the_local_users_jobs_and_resumes_a_finished_one_without_the_
     out.mkdir()
     clip = out / "waves.mp4"
     clip.write_bytes(media.mp4())
-    store = JobStore(tmp_path / "state" / "jobs")
     item = ItemResult(index=0, prompt="waves", path=str(clip), uri=clip.as_uri(), mime_type="video/mp4")
     result = GenerationResult(status="completed", media_type="video", backend="grok", model="m", items=[item])
-    done = store.new(owner="local", backend="grok", media_type="video", model="m", request={"prompt": "waves"})
-    done.state, done.result = "done", result.model_dump(mode="json")
-    store.save(done)
-    store.new(owner="alice", backend="grok", media_type="video", model="m", request={"prompt": "not yours"})
+    done = _job(request={"prompt": "waves"}, state="done", result=result.model_dump(mode="json"))
+    theirs = _job(owner="alice", request={"prompt": "not yours"})
+    anyio.run(_record_jobs, tmp_path / "state", done, theirs)
 
     listed = run(tmp_path, fake, "jobs", "--json")
     resumed = run(tmp_path, fake, "jobs", "resume", done.id, "--json")

@@ -5,7 +5,6 @@ loopback fakes; a real server process is killed with SIGKILL where a crash is th
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import sys
@@ -14,15 +13,14 @@ from pathlib import Path
 import anyio
 from mcp import Client, StdioServerParameters
 
-from tests.videohelp import leftovers, until
+from tests.videohelp import job_records, leftovers, until
 
 VIDEO = {"media_type": "video", "backend": "grok", "prompt": "a paid render"}
 XAI = "XAI_API_KEY"
 
 
-def records(state_dir: Path) -> list[dict]:
-    found = [json.loads(p.read_text()) for p in (state_dir / "jobs").glob("job_*.json")]
-    return sorted(found, key=lambda r: r["created"])
+async def records(state_dir: Path) -> list[dict]:
+    return await job_records(state_dir)
 
 
 async def test_a_failed_download_of_a_finished_video_leaves_the_job_resumable(make_server, fake, out_dir, tmp_path):
@@ -33,7 +31,7 @@ async def test_a_failed_download_of_a_finished_video_leaves_the_job_resumable(ma
         error = failed.structured_content["error"]
         job_id = error["job_id"]
         assert f"job_id={job_id!r}" in failed.content[0].text and "download" in failed.content[0].text
-        [record] = records(tmp_path / "state")
+        [record] = await records(tmp_path / "state")
         assert record["state"] == "downloading" and record["id"] == job_id  # not done, not failed
         assert leftovers(out_dir) == [] and list(out_dir.iterdir()) == []
         fake.faults.clear()
@@ -41,7 +39,7 @@ async def test_a_failed_download_of_a_finished_video_leaves_the_job_resumable(ma
     assert done.structured_content["status"] == "completed", done.content
     assert Path(done.structured_content["items"][0]["path"]).is_file()
     assert len([r for r in fake.of("xai", "/videos/generations") if r.method == "POST"]) == 1  # paid once
-    assert records(tmp_path / "state")[0]["state"] == "done"
+    assert (await records(tmp_path / "state"))[0]["state"] == "done"
 
 
 async def test_an_expired_result_link_still_ends_the_job(make_server, fake, tmp_path):
@@ -51,7 +49,7 @@ async def test_an_expired_result_link_still_ends_the_job(make_server, fake, tmp_
         again = await client.call_tool("generate_media", {"job_id": failed.structured_content["error"]["job_id"]})
     assert failed.structured_content["error"]["code"] == "not_found"
     assert again.is_error and "failed" in again.content[0].text
-    assert records(tmp_path / "state")[0]["state"] == "failed"
+    assert (await records(tmp_path / "state"))[0]["state"] == "failed"
 
 
 async def test_a_retry_with_another_wait_attaches_to_the_running_job(make_server, fake, out_dir, tmp_path):
@@ -112,7 +110,7 @@ async def test_a_server_killed_mid_submit_does_not_lock_the_request_out(make_set
     params = stdio_params(make_settings, tmp_path, GENERATE_MEDIA_MAX_JOBS_PER_CLIENT="1")
     for _ in range(2):  # two crashes, with a limit of one job per client
         await call_until_killed(params, tmp_path / "server.pid", fake, VIDEO)
-    dead = records(tmp_path / "state")
+    dead = await records(tmp_path / "state")
     assert [r["state"] for r in dead] == ["failed", "submitting"]  # the second call retired the first
     fake.faults.clear()
     with anyio.fail_after(60):
@@ -123,9 +121,8 @@ async def test_a_server_killed_mid_submit_does_not_lock_the_request_out(make_set
     assert again.structured_content["status"] == "completed", again.content
     assert other.structured_content["status"] == "completed", other.content  # not limit_exceeded
     assert old.is_error and "check its console" in old.content[0].text
-    states = {r["id"]: r["state"] for r in records(tmp_path / "state")}
+    states = {r["id"]: r["state"] for r in await records(tmp_path / "state")}
     assert [states[r["id"]] for r in dead] == ["failed", "failed"]
-    assert list((tmp_path / "state" / "jobs").glob(".*.submitting")) == []
     assert leftovers(out_dir) == []
     # Two submits lost with their servers, then one per finished request.
     assert submits(fake) == 4
@@ -140,11 +137,11 @@ async def test_a_submit_in_flight_in_another_process_is_left_alone(make_settings
         async with Client(params, mode="legacy") as first, anyio.create_task_group() as tg:
             tg.start_soon(first.call_tool, "generate_media", VIDEO)
             await until(lambda: submits(fake), timeout=30)
-            [live] = records(tmp_path / "state")
+            [live] = await records(tmp_path / "state")
             async with Client(make_server(XAI)) as second:
                 twin = await second.call_tool("generate_media", VIDEO)
                 resumed = await second.call_tool("generate_media", {"job_id": live["id"]})
-            assert [r["state"] for r in records(tmp_path / "state")] == ["submitting"]
+            assert [r["state"] for r in await records(tmp_path / "state")] == ["submitting"]
             tg.cancel_scope.cancel()
     for result in (twin, resumed):
         assert result.is_error and "still being submitted" in result.content[0].text, result.content

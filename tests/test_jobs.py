@@ -3,13 +3,13 @@ outages, concurrency. Grok and OpenAI fakes serve as the provider."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import anyio
 from mcp import Client
 
 from generate_media.service import Caller
+from tests.videohelp import job_records
 
 XAI = "XAI_API_KEY"
 VIDEO = {"media_type": "video", "prompt": "a long render"}
@@ -22,7 +22,7 @@ async def test_the_servers_wait_budget_applies_and_wait_s_0_waits_to_the_end(mak
         waited = await client.call_tool("generate_media", {**VIDEO, "prompt": "another", "wait_s": 0})
     assert pending.structured_content["status"] == "pending"
     assert waited.structured_content["status"] == "completed", waited.content
-    records = [json.loads(p.read_text()) for p in (tmp_path / "state" / "jobs").glob("job_*.json")]
+    records = await job_records(tmp_path / "state")
     [first] = [r for r in records if r["request"]["prompt"] == "a long render"]
     assert first["handle"]["request_id"] and first["state"] in ("queued", "running")  # durable, resumable
 
@@ -93,10 +93,28 @@ async def test_a_video_batch_is_refused_with_the_next_move(make_server, fake):
 
 async def test_a_job_record_left_mid_submit_says_to_start_again(make_server, fake, tmp_path):
     server = make_server(XAI)
-    record = server.media_service.jobs.new(
+    record = await server.media_service.jobs.new(
         owner="local", backend="grok", media_type="video", model="grok-imagine-video", request=dict(VIDEO)
     )
     async with Client(server) as client:
         result = await client.call_tool("generate_media", {"job_id": record.id})
     assert result.is_error and "start a new request" in result.content[0].text
     assert fake.of("xai") == []
+
+
+def test_the_long_job_decision_is_declared_on_the_model():
+    """A model declared ``long_job`` runs through submit/poll/fetch/cancel; a backend with those
+    methods declares which of its models use them (nothing is guessed from the methods)."""
+    from generate_media.registry import load_registry
+
+    registry = load_registry()
+    declared = 0
+    for spec in registry:
+        for media, support in spec.media.items():
+            runner = getattr(registry.implementation(spec.name), media.value)
+            is_job_runner = all(hasattr(runner, m) for m in ("submit", "poll", "fetch", "cancel"))
+            long_models = [m.id for m in support.models if m.long_job]
+            declared += len(long_models)
+            assert not long_models or is_job_runner, (spec.name, media, long_models)
+            assert long_models or not hasattr(runner, "submit"), (spec.name, media, "declares no long_job model")
+    assert declared >= 3

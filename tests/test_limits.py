@@ -96,9 +96,11 @@ async def test_in_flight_jobs_per_client_are_capped(make_server, fake):
     server = make_server(key, limits=_limits(max_jobs_per_client=2))
     jobs = server.media_service.jobs
     for n in range(2):
-        record = jobs.new(owner="local", backend=backend, media_type="video", model="m", request={"prompt": f"{n}"})
+        record = await jobs.new(
+            owner="local", backend=backend, media_type="video", model="m", request={"prompt": f"{n}"}
+        )
         record.state = "running"
-        jobs.save(record)
+        await jobs.save(record)
     before = len(fake.requests)
     async with Client(server) as client:
         result = await client.call_tool("generate_media", {"media_type": "video", "prompt": "a wave", "wait_s": 1})

@@ -400,7 +400,9 @@ async def test_job_ids_belong_to_the_principal_that_started_them(make_settings, 
     service = MediaService(settings)
     path = out_dir / "done.png"
     path.write_bytes(media.png(8, 8))
-    record = service.jobs.new(owner="alice", backend="openai", media_type="image", model="gpt-image-2", request={})
+    record = await service.jobs.new(
+        owner="alice", backend="openai", media_type="image", model="gpt-image-2", request={}
+    )
     record.state = "done"
     record.result = {
         "status": "completed",
@@ -418,7 +420,7 @@ async def test_job_ids_belong_to_the_principal_that_started_them(make_settings, 
             }
         ],
     }
-    service.jobs.save(record)
+    await service.jobs.save(record)
     who = {"name": "alice"}
     server = create_server(settings, service=service, principal_of=lambda _ctx: who["name"])
     async with Client(server) as client:

@@ -103,7 +103,7 @@ async def test_cancelling_the_call_cancels_the_interaction(make_server, fake, ou
             tg.cancel_scope.cancel()
         [cancel] = await until(lambda: fake.of("google", "/cancel"))
         assert cancel.path.startswith("/gemini/v1beta/interactions/") and cancel.method == "POST"
-        await until(lambda: [r.state for r in server.media_service.jobs.list()] == ["cancelled"])
+        await until(lambda: _states(server, ["cancelled"]))
         assert list(out_dir.iterdir()) == []
         assert (await client.list_tools()).tools
 
@@ -193,3 +193,7 @@ async def test_veo_lists_its_accepted_durations(make_server, fake):
         )
     assert result.is_error and "accepted seconds: 4, 6, 8" in result.content[0].text
     assert fake.of("google") == []
+
+
+async def _states(server, expected: list[str]) -> bool:
+    return [r.state for r in await server.media_service.jobs.list()] == expected

@@ -180,9 +180,9 @@ async def test_cancelling_the_call_leaves_no_file_and_a_repeat_attaches_to_the_r
             tg.start_soon(client.call_tool, "generate_media", args)
             await until(lambda: fake.of("xai", "/videos/") and len(fake.of("xai", "/videos/")) >= 3)
             tg.cancel_scope.cancel()
-        await until(lambda: all(r.state != "queued" for r in server.media_service.jobs.list()))
+        await until(lambda: _none_queued(server))
         assert list(out_dir.glob("*.mp4")) == [] and leftovers(out_dir) == []
-        [record] = server.media_service.jobs.list()
+        [record] = await server.media_service.jobs.list()
         assert record.state == "running"  # xAI cannot cancel: the paid job stays resumable
         fake.state["xai_video_hold"] = False
         again = await client.call_tool("generate_media", args)
@@ -236,3 +236,7 @@ async def test_a_large_video_streams_to_disk_intact(make_server, fake, out_dir):
     with path.open("rb") as fh:
         assert fh.read(len(head)) == head
     assert video_seconds(path) == pytest.approx(1.0, abs=0.15)
+
+
+async def _none_queued(server) -> bool:
+    return all(r.state != "queued" for r in await server.media_service.jobs.list())

@@ -3,21 +3,38 @@
 from __future__ import annotations
 
 import base64
+import inspect
 import io
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import anyio
 from PIL import Image
 
+from generate_media.stores import StateStore, database_url
+
 
 async def until(condition: Callable[[], Any], timeout: float = 10.0) -> Any:
-    """Wait (bounded) until ``condition()`` is truthy; returns its value."""
+    """Wait (bounded) until ``condition()`` (or what it awaits to) is truthy; returns its value."""
     with anyio.fail_after(timeout):
-        while not (value := condition()):
+        while True:
+            value = condition()
+            if inspect.isawaitable(value):
+                value = await value
+            if value:
+                return value
             await anyio.sleep(0.01)
-    return value
+
+
+async def job_records(state_dir: Path, url: str = "") -> list[dict[str, Any]]:
+    """Every job recorded in the state store (the SQLite default under ``state_dir``), oldest first."""
+    store = StateStore(database_url(url, state_dir))
+    try:
+        return [asdict(r) for r in await store.jobs.list()]
+    finally:
+        await store.close()
 
 
 def video_seconds(path: str | Path) -> float:

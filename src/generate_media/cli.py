@@ -297,9 +297,16 @@ def _jobs(args: argparse.Namespace, settings: Settings) -> int:
     if args.jobs_command == "resume":
         arguments = {"job_id": args.job_id, "wait_s": 0.0 if args.wait_s is None else args.wait_s}
         return anyio.run(_run, arguments, settings, args.json, "resume")
-    from .stores import JobStore
+    from .stores import StateStore, database_url
 
-    records = JobStore(settings.state_dir / "jobs").list("local")
+    async def listed() -> list[Any]:
+        store = StateStore(database_url(settings.database_url, settings.state_dir))
+        try:
+            return await store.jobs.list("local")
+        finally:
+            await store.close()
+
+    records = anyio.run(listed)
     if args.json:
         from dataclasses import asdict
 

@@ -112,6 +112,9 @@ class Settings:
     wait_budget_s: float | None = None  # None: chosen per client (clients.py)
     poll_interval_s: float = declared.POLL_INTERVAL_S.default
     job_deadline_s: float = declared.JOB_DEADLINE_S.default
+    job_lease_s: float = declared.JOB_LEASE_S.default
+    #: The state database URL (``GENERATE_MEDIA_DATABASE_URL``); empty: SQLite in ``state_dir``.
+    database_url: str = ""
     request_timeout_s: float = declared.REQUEST_TIMEOUT_S.default
     call_deadline_s: float | None = None  # None: 3 x request_timeout_s (see provider_deadline_s)
     max_retries: int = declared.MAX_RETRIES.default
@@ -139,6 +142,8 @@ class Settings:
             wait_budget_s=_optional_float(env, declared.WAIT_BUDGET_S),
             poll_interval_s=_float(env, declared.POLL_INTERVAL_S),
             job_deadline_s=_float(env, declared.JOB_DEADLINE_S),
+            job_lease_s=_float(env, declared.JOB_LEASE_S),
+            database_url=env.get(declared.DATABASE_URL.name, "").strip(),
             request_timeout_s=_float(env, declared.REQUEST_TIMEOUT_S),
             call_deadline_s=_optional_float(env, declared.CALL_DEADLINE_S) or None,
             max_retries=_int(env, declared.MAX_RETRIES),

@@ -1,40 +1,48 @@
-"""Long jobs (video, dubbing): submit once, record durably, poll with progress, honour the wait
-budget, resume by ``job_id``, cancel the provider job when the caller goes away.
+"""Long jobs (video, dubbing): the job runner. It owns the job store, leases, polling and progress;
+the service hands it a submitted call and gets back produced files (downloaded, not yet saved),
+a finished job's stored result, or "pending". It never imports the service.
 
 Life of a job::
 
-    start ─ record "submitting" (on disk) ─ submit ─ record handle ("queued") ─┐
-    resume(job_id) ───────────────────────────────────────────────────────────┤
-                                                                              ▼
-      poll (provider hint, else backoff) ─ progress ─ budget spent? → "pending" + job_id
+    submit ─ record "submitting" (key + lease) ─ provider submit ─ record handle ("queued") ─┐
+    wait(job) ─ take the lease? ──────────────────────────────────────────────────────────────┤
+        no: follow the record (someone else polls) until it finishes, the lease frees or the budget ends
+        yes ▼
+      poll (provider hint, else backoff) ─ progress ─ budget spent? → release the lease, "pending"
          │ done                            │ failed / deadline          │ client cancelled
          ▼                                 ▼                            ▼
-      "downloading" ─ fetch (stream to temp) → save → "done"   "failed"   provider cancel → "cancelled"
+      "downloading" ─ fetch → the service saves → complete → "done"   "failed"   provider cancel → "cancelled"
          │ download or disk failure
          ▼
       still "downloading": resumable by job_id (the provider keeps the paid result)
 
-A job is ``done`` only once its files are saved. A repeated identical request (same media: the
-wait, the destination and the preview flag do not count) while its job is still running attaches
-to that job instead of paying for a second one; a finished job's result is answered again by id
-without the provider.
-Only one waiter per job downloads at a time (a per-job lock), so two resumes never make two files.
+Exactly one paid job per request: the job's idempotency key (what changes the media, per principal)
+is unique among unfinished jobs, so a retry (on this server or a replica) attaches to the job. A
+lease (:meth:`stores.JobStore.take`) lets one waiter at a time poll and download; the holder renews
+it while it works, and when its server dies another takes over once the lease expires. The
+background finisher (:meth:`JobRunner.orphans`, driven by the service) completes jobs nobody waits
+for.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
 import json
 import logging
 import math
 import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol, TypeVar
 
 import anyio
 
 from .clients import choose_wait_budget
+from .config import Settings
 from .errors import (
     GenerateMediaError,
     InvalidRequest,
@@ -42,34 +50,76 @@ from .errors import (
     NotFound,
     ProviderError,
     ProviderTimeout,
+    Redactor,
     SafetyBlocked,
 )
-from .results import ErrorInfo, GenerationResult
-from .retry import retrying
-from .selector import Selection
-from .spec import JobStatus
-from .stores import JobRecord
+from .output import writing
+from .retry import RetryPolicy, retrying
+from .spec import Call, JobStatus, Produced
+from .stores import JobRecord, JobStore
 
-if TYPE_CHECKING:
-    from .service import Caller, ItemCall, MediaService, Outcome, ProgressFn
-
-__all__ = ["HEARTBEAT_S", "resume", "start"]
+__all__ = ["HEARTBEAT_S", "JobCall", "JobOwner", "JobRunner", "JobWait", "request_key"]
 
 log = logging.getLogger("generate_media.jobs")
+
+T = TypeVar("T")
 
 #: Longest silence between progress notifications while a job runs.
 HEARTBEAT_S = 10.0
 #: Longest pause between polls, whatever the provider hints.
 MAX_POLL_S = 60.0
 _TERMINAL = ("done", "failed", "cancelled")
+#: How many poll intervals a call attached to a job still being submitted waits before saying so.
+SUBMIT_GRACE_POLLS = 20
+ProgressFn = Callable[[float, float | None, str], Awaitable[None]]
 
 
-def _runner(service: MediaService, record: JobRecord) -> Any:
-    return getattr(service.registry.implementation(record.backend), record.media_type)
+class JobCall(Call, Protocol):
+    """What the runner needs of the service's call for one job (``service.ItemCall`` is one)."""
+
+    backend: str
+    reporter: ProgressFn | None
+
+    @property
+    def directory(self) -> Path: ...
+
+    async def guarded(self, fn: Callable[[], Awaitable[T]]) -> T: ...
+
+    def cleanup(self) -> None: ...
 
 
-def _lock(service: MediaService, job_id: str) -> anyio.Lock:
-    return service.job_locks.setdefault(job_id, anyio.Lock())
+@dataclass(frozen=True)
+class JobOwner:
+    """Who a job belongs to: the principal owns it, the session gets its continuations."""
+
+    principal: str
+    session: str = ""
+    remote: bool = False
+    client: str = ""  # its clientInfo name (chooses the wait budget)
+
+
+@dataclass
+class JobWait:
+    """What one wait came to: files to save (``produced``), a result saved earlier (``finished``),
+    or neither (still pending)."""
+
+    record: JobRecord
+    waited: dict[str, Any]
+    produced: list[Produced] = field(default_factory=list)
+    finished: dict[str, Any] | None = None
+    result: dict[str, Any] | None = None  # set by the service once the files are saved
+
+    @property
+    def pending(self) -> bool:
+        return not self.produced and self.finished is None
+
+    def complete(self, result: dict[str, Any]) -> None:
+        """The saved files' result: the job is recorded ``done`` with it when the wait ends."""
+        self.result = result
+
+
+class LeaseLost(ProviderError):
+    """Another server took the job over (this one stopped renewing in time)."""
 
 
 # --- progress ------------------------------------------------------------------------------------
@@ -80,7 +130,7 @@ class _Progress:
     whether it comes from the provider's percentage or is a plain heartbeat. Installed as the
     call's reporter so a backend's own ``call.progress`` goes through it too."""
 
-    def __init__(self, call: ItemCall) -> None:
+    def __init__(self, call: JobCall) -> None:
         self.raw = call.reporter
         self.last = 0.0
         self.sent_at = -math.inf
@@ -113,8 +163,7 @@ def _rendering(record: JobRecord) -> str:
     return f"rendering on {record.model}, {elapsed:.0f} s elapsed{pct}"
 
 
-# --- starting and resuming -----------------------------------------------------------------------
-
+# --- the request's identity ----------------------------------------------------------------------
 
 #: Request fields that do not change the media made: how long to wait, where and under what name
 #: to save it, the inline preview, batch concurrency. A retry differing only in these is the same
@@ -126,7 +175,8 @@ _NOT_MEDIA = frozenset(
 )
 
 
-def _request_digest(call: ItemCall, request: dict[str, Any], backend: str, model: str) -> str:
+def request_key(call: Call, request: dict[str, Any], backend: str, model: str) -> str:
+    """The idempotency key: a digest of only what changes the media."""
     media = {k: v for k, v in request.items() if k not in _NOT_MEDIA}
     digest = hashlib.sha256(json.dumps([backend, model, media], sort_keys=True, default=str).encode())
     for image in call.input_images:
@@ -138,164 +188,7 @@ def _request_digest(call: ItemCall, request: dict[str, Any], backend: str, model
     return digest.hexdigest()
 
 
-def _running_twin(service: MediaService, owner: str, request_digest: str) -> JobRecord | None:
-    """An unfinished job of ``owner`` for the very same request (a client retrying its call)."""
-    for record in _unfinished(service, owner):
-        if record.handle.get("request_digest") == request_digest:
-            return record
-    return None
-
-
-def _unfinished(service: MediaService, owner: str) -> list[JobRecord]:
-    """``owner``'s running jobs, after retiring those whose server died in the middle of a submit."""
-    return [r for r in (_recover(service, record) for record in service.jobs.list(owner)) if not r.finished]
-
-
-def _recover(service: MediaService, record: JobRecord) -> JobRecord:
-    """A record still ``submitting`` whose submitter is gone (killed, crashed, machine restarted)
-    never got a provider id: nothing can be resumed, so it is retired as failed, saying that the
-    provider may have started the job. It then no longer holds back identical requests, nor
-    counts against the per-client job limit."""
-    if record.state != "submitting" or service.jobs.submit_alive(record):
-        return record
-    fresh = service.jobs.get(record.id, record.owner)  # the submit may have ended since the list
-    if fresh is None or fresh.state != "submitting":
-        return fresh or record
-    fresh.state = "failed"
-    fresh.error = {
-        "code": "interrupted",
-        "message": (
-            f"the server stopped while submitting it to {fresh.backend}, before a provider id was recorded; "
-            f"{fresh.backend} may have started it, so check its console, then start a new request"
-        ),
-    }
-    service.jobs.save(fresh)
-    service.jobs.forget_lock(fresh.id)
-    log.warning("job %s was interrupted mid-submit by a server that stopped; retired", fresh.id)
-    return fresh
-
-
-async def start(
-    service: MediaService, call: ItemCall, selection: Selection, caller: Caller, progress: ProgressFn | None
-) -> Outcome:
-    """Submit a new provider job (or attach to an identical running one), record it, then wait."""
-    req = call.request
-    if req.prompts and len(req.prompts) > 1:
-        raise InvalidRequest(f"{req.media.value} jobs take one prompt; call once per {req.media.value}")
-    request = req.model_dump(exclude_none=True, exclude_defaults=True)
-    request.update(prompt=call.prompt, output_dir=str(call.directory), media_type=req.media.value)
-    request.pop("prompts", None)
-    request_digest = _request_digest(call, request, selection.name, selection.model.id)
-    twin = _running_twin(service, caller.principal, request_digest)
-    if twin is not None:
-        log.info("attaching to running job %s instead of submitting again", twin.id)
-        call.cleanup()
-        return await resume(service, req.model_copy(update={"job_id": twin.id}), caller, progress)
-    limit = service.settings.limits.max_jobs_per_client
-    if len(_unfinished(service, caller.principal)) >= limit:
-        raise LimitExceeded(
-            f"{limit} jobs are already running for this client (GENERATE_MEDIA_MAX_JOBS_PER_CLIENT); "
-            "resume one with job_id or wait"
-        )
-    reporter = _Progress(call)
-    runner = getattr(service.registry.implementation(selection.name), req.media.value)
-    fields = {"backend": selection.name, "media_type": req.media.value, "model": selection.model.id}
-    with service.jobs.submitting(
-        owner=caller.principal, request=request, handle={"request_digest": request_digest}, **fields
-    ) as record:
-        async with _lock(service, record.id):
-            await reporter.report(0.0, None, f"submitting to {selection.name}/{selection.model.id}")
-            try:
-                handle = await retrying(lambda: _submit_once(runner, call, record.backend), service.retry_policy())
-            except BaseException as exc:
-                record.state, record.error = "failed", _error_dict(exc)
-                service.jobs.save(record)
-                call.cleanup()
-                raise
-            record.handle = {**handle, "request_digest": request_digest}
-            record.state = "queued"
-            service.jobs.save(record)  # durable before the first poll: a restart can resume it
-    async with _lock(service, record.id):
-        return await _wait(service, record, call, runner, caller, reporter)
-
-
-async def _submit_once(runner: Any, call: ItemCall, backend: str) -> dict[str, Any]:
-    """A submit that timed out may have started a paid job: it is not retried blindly."""
-    try:
-        handle: dict[str, Any] = await call.guarded(lambda: runner.submit(call))
-    except ProviderTimeout as exc:
-        raise ProviderError(
-            f"{backend} did not confirm the job in time (it may have started); check the provider's console "
-            "before trying again",
-            backend=backend,
-        ) from exc
-    return handle
-
-
-async def resume(service: MediaService, req: Any, caller: Caller, progress: ProgressFn | None) -> Outcome:
-    """Continue waiting for a recorded job, or return its finished result without calling the provider.
-
-    Raises:
-        NotFound: unknown id (or another client's), or the finished job's files are gone.
-        ProviderError: the job failed, was cancelled, or never reached the provider.
-    """
-    record = service.jobs.get(req.job_id, caller.principal)
-    if record is None:
-        raise NotFound(f"unknown job id {req.job_id!r} (from another client or never issued); start a new request")
-    async with _lock(service, record.id):
-        record = service.jobs.get(record.id, caller.principal) or record  # another waiter may have finished it
-        finished = _finished(_recover(service, record))
-        if finished is not None:
-            return finished
-        # This call's own wait budget (or the server's), not the one the job was started with; a
-        # destination, name or preview flag given now applies to the file this call saves.
-        update = {"wait_s": req.wait_s, **{k: v for k in _CALL_FIELDS if (v := getattr(req, k)) is not None}}
-        original = service.parse(record.request).model_copy(update=update)
-        pinned = original.model_copy(update={"backend": record.backend, "model": record.model, "continue_from": None})
-        selection = service._route(pinned, None)
-        confinement = service.confinement(caller)
-        folder = service._output_dir(original, confinement)
-        call = service._item_call(
-            original, record.request.get("prompt", ""), selection, folder, confinement, None, [], None, progress
-        )
-        reporter = _Progress(call)
-        await reporter.report(
-            record.percent or 0.0, 100.0 if record.percent else None, f"resuming: {_rendering(record)}"
-        )
-        return await _wait(service, record, call, _runner(service, record), caller, reporter)
-
-
-#: What a resuming (or attaching) call may choose for itself: they do not change the media.
-_CALL_FIELDS = ("output_dir", "filename", "preview")
-
-
-def _finished(record: JobRecord) -> Outcome | None:
-    from .results import Outcome
-
-    if record.state == "done" and record.result:
-        result = GenerationResult.model_validate(record.result)
-        if all(item.path is None or Path(item.path).is_file() for item in result.items):
-            return Outcome(result=result)
-        raise NotFound(f"job {record.id} finished but its files were moved or deleted; start a new request")
-    if record.state in ("failed", "cancelled"):
-        error = record.error or {"message": f"the job was {record.state}"}
-        raise ProviderError(f"job {record.id} {record.state}: {error.get('message')}", backend=record.backend)
-    if record.state == "submitting":  # another server process is submitting it right now
-        raise ProviderError(
-            f"job {record.id} is still being submitted to {record.backend}; call again with "
-            f"job_id={record.id!r} in a moment",
-            backend=record.backend,
-            job_id=record.id,
-        )
-    if not any(key != "request_digest" for key in record.handle):
-        raise ProviderError(
-            f"job {record.id} never got a provider id (the server stopped while submitting); start a new request",
-            backend=record.backend,
-        )
-    return None
-
-
-# --- waiting ---------------------------------------------------------------------------------------
+# --- timing --------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -312,6 +205,10 @@ class _Clock:
 
     def budget_left(self) -> float:
         return math.inf if not self.budget else self.budget - (time.monotonic() - self.started)
+
+    def submit_grace(self) -> bool:
+        """Whether to keep waiting for another caller's submit (a few poll intervals, within the budget)."""
+        return not self.spent() and time.monotonic() - self.started < SUBMIT_GRACE_POLLS * self.interval
 
     def overdue(self) -> bool:
         return time.time() >= self.deadline_at
@@ -336,106 +233,420 @@ async def _sleep(clock: _Clock, seconds: float, reporter: _Progress, record: Job
     return not clock.spent()
 
 
-async def _poll_until_done(
-    service: MediaService, record: JobRecord, call: ItemCall, runner: Any, reporter: _Progress, budget: float
-) -> JobStatus | None:
-    """Poll to a terminal state; None when the caller's wait budget is spent first."""
-    settings = service.settings
-    interval = max(settings.poll_interval_s, 0.01)
-    clock = _Clock(budget=budget, deadline_at=record.created + settings.job_deadline_s, interval=interval)
-    delay = interval
-    while True:
-        status: JobStatus = await retrying(
-            lambda: call.guarded(lambda: runner.poll(call, record.handle)), service.retry_policy()
-        )
-        _update(service, record, status)
-        if status.state in _TERMINAL:
-            return status
-        await reporter.job(record)
-        if clock.overdue():
-            await _deadline(service, record, call, runner)
-        pause, delay = clock.next_delay(status, delay)
-        if not await _sleep(clock, pause, reporter, record):
-            return None
+def _unwrap(group: BaseExceptionGroup) -> BaseException:
+    """The one real exception of a two-task group (the other task was only cancelled)."""
+    real = [e for e in group.exceptions if not isinstance(e, anyio.get_cancelled_exc_class())]
+    return real[0] if len(real) == 1 else group
 
 
-async def _wait(
-    service: MediaService, record: JobRecord, call: ItemCall, runner: Any, caller: Caller, reporter: _Progress
-) -> Outcome:
-    from .output import writing
-    from .results import Outcome
+# --- the runner ----------------------------------------------------------------------------------
 
-    budget, source = choose_wait_budget(call.request.wait_s, service.settings.wait_budget_s, caller.client)
-    waited = {"wait_budget_s": budget, "wait_budget_from": source}
-    try:
-        status = await _poll_until_done(service, record, call, runner, reporter, budget)
+
+class JobRunner:
+    """Submits, leases, polls and downloads long jobs; see the module docstring."""
+
+    def __init__(
+        self,
+        store: JobStore,
+        settings: Settings,
+        *,
+        implementation: Callable[[str, str], Any],
+        retry_policy: Callable[[], RetryPolicy],
+        redact: Redactor,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.implementation = implementation  # (backend, media type) -> the backend's JobRunner
+        self.retry_policy = retry_policy
+        self.redact = redact
+
+    @property
+    def lease_s(self) -> float:
+        return max(self.settings.job_lease_s, 0.05)
+
+    def _backend(self, record: JobRecord) -> Any:
+        return self.implementation(record.backend, record.media_type)
+
+    # --- submitting ------------------------------------------------------------------------------
+
+    async def submit(self, call: JobCall, owner: JobOwner) -> tuple[JobRecord, str | None]:
+        """Submit ``call`` as a new provider job, or find the owner's running job for the same request.
+
+        Returns (the job, this caller's lease holder): the holder is None when the call attached to
+        a job already running, else the lease the submit holds, to pass on to :meth:`wait`.
+        """
+        req = call.request
+        if req.prompts and len(req.prompts) > 1:
+            raise InvalidRequest(f"{req.media.value} jobs take one prompt; call once per {req.media.value}")
+        request = req.model_dump(exclude_none=True, exclude_defaults=True)
+        request.update(prompt=call.prompt, output_dir=str(call.directory), media_type=req.media.value)
+        request.pop("prompts", None)
+        key = request_key(call, request, call.backend, call.model.id)
+        record = await self._claim(call, owner, request, key)
+        if record.lease_holder is None:  # attached to the running twin
+            log.info("attaching to running job %s instead of submitting again", record.id)
+            return record, None
+        holder = record.lease_holder
+        reporter = _Progress(call)
+        await reporter.report(0.0, None, f"submitting to {call.backend}/{call.model.id}")
+        backend = self._backend(record)
+        try:
+            submit = functools.partial(_submit_once, backend, call, record.backend)
+            handle = await self._renewing(record, holder, lambda: retrying(submit, self.retry_policy()))
+        except BaseException as exc:
+            record.state, record.error = "failed", _error_dict(exc)
+            with anyio.CancelScope(shield=True):
+                await self.store.save(record)
+            call.cleanup()
+            raise
+        record.handle, record.state = handle, "queued"
+        await self.store.save(record, holder)  # durable before the first poll: a restart can resume it
+        return record, holder
+
+    async def _claim(self, call: JobCall, owner: JobOwner, request: dict[str, Any], key: str) -> JobRecord:
+        """A new ``submitting`` record holding its lease, or the running twin (lease_holder None)."""
+        while True:
+            twin = await self.store.twin(owner.principal, key)
+            if twin is not None:
+                twin = await self.recover(twin)
+                if not twin.finished:
+                    twin.lease_holder = None
+                    return twin
+                continue  # a dead submit was retired (and gave up its key)
+            await self._check_limit(owner.principal)
+            holder = self.store.store.new_holder()
+            record = JobRecord(
+                id=f"job_{uuid.uuid4().hex}",
+                owner=owner.principal,
+                session=owner.session,
+                remote=owner.remote,
+                backend=call.backend,
+                media_type=call.request.media.value,
+                model=call.model.id,
+                request=request,
+                request_key=key,
+                lease_holder=holder,
+                lease_until=time.time() + self.lease_s,
+            )
+            if await self.store.create(record):
+                return record
+            # An identical request won the insert an instant earlier: attach to it.
+
+    async def _check_limit(self, principal: str) -> None:
+        limit = self.settings.limits.max_jobs_per_client
+        running = [r for r in await self.store.list(principal, unfinished=True)]
+        alive = [r for r in [await self.recover(r) for r in running] if not r.finished]
+        if len(alive) >= limit:
+            raise LimitExceeded(
+                f"{limit} jobs are already running for this client (GENERATE_MEDIA_MAX_JOBS_PER_CLIENT); "
+                "resume one with job_id or wait"
+            )
+
+    async def recover(self, record: JobRecord) -> JobRecord:
+        """A record still ``submitting`` whose submitter is gone (killed, crashed, machine restarted)
+        never got a provider id: nothing can be resumed, so it is retired as failed, saying that the
+        provider may have started the job. It then no longer holds back identical requests, nor
+        counts against the per-client job limit."""
+        if record.state != "submitting" or record.leased():
+            return record
+        error = {
+            "code": "interrupted",
+            "message": (
+                f"the server stopped while submitting it to {record.backend}, before a provider id was recorded; "
+                f"{record.backend} may have started it, so check its console, then start a new request"
+            ),
+        }
+        if await self.store.retire(record, error):
+            log.warning("job %s was interrupted mid-submit by a server that stopped; retired", record.id)
+            return record
+        return await self.store.get(record.id, None) or record  # retired by another, or its submit went on
+
+    # --- resuming --------------------------------------------------------------------------------
+
+    async def find(self, job_id: str, owner: str) -> JobRecord:
+        """The owner's job, recovered if its submitter died.
+
+        Raises:
+            NotFound: unknown id (or another client's).
+        """
+        record = await self.store.get(job_id, owner)
+        if record is None:
+            raise NotFound(f"unknown job id {job_id!r} (from another client or never issued); start a new request")
+        return await self.recover(record)
+
+    async def orphans(self) -> list[JobRecord]:
+        """Jobs nobody works on (their lease free or expired), dead submits retired on the way."""
+        found = []
+        for record in await self.store.orphans():
+            record = await self.recover(record)
+            if not record.finished:
+                found.append(record)
+        return found
+
+    # --- waiting ---------------------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def wait(
+        self, record: JobRecord, call: JobCall, client: str = "", holder: str | None = None, *, follow: bool = True
+    ) -> AsyncIterator[JobWait]:
+        """Wait for ``record`` within the call's budget; yields what it came to. ``follow=False``
+        gives up (pending) when another waiter holds the lease, instead of watching it finish.
+
+        With files to save, the service saves them inside the block and calls
+        :meth:`JobWait.complete`; the job is recorded ``done`` on the way out. A failure inside the
+        block (a full disk) leaves the job resumable.
+
+        Raises:
+            ProviderError: the job failed, was cancelled, or never reached the provider.
+            GenerateMediaError: the provider's own failure, classified.
+        """
+        budget, source = choose_wait_budget(call.request.wait_s, self.settings.wait_budget_s, client)
+        waited = {"wait_budget_s": budget, "wait_budget_from": source}
+        interval = max(self.settings.poll_interval_s, 0.01)
+        clock = _Clock(budget=budget, deadline_at=record.created + self.settings.job_deadline_s, interval=interval)
+        reporter = _Progress(call)
+        holder = holder or self.store.store.new_holder()
+        try:
+            outcome = await self._settle_wait(record, call, clock, reporter, holder, waited, follow)
+            yield outcome
+            if outcome.produced and outcome.result is not None:
+                record = outcome.record
+                record.state, record.percent, record.result = "done", 100.0, outcome.result
+                await self.store.save(record, holder)
+        except anyio.get_cancelled_exc_class():
+            with anyio.CancelScope(shield=True):
+                if record.lease_holder == holder and not record.finished:
+                    await self._cancel(record, call)
+            raise
+        except GenerateMediaError as exc:
+            if record.lease_holder != holder:  # not this waiter's to record (a follower, or checks)
+                raise
+            with anyio.CancelScope(shield=True):
+                raise await self._settle(record, exc, holder) from None
+        finally:
+            call.cleanup()
+            with anyio.CancelScope(shield=True):
+                await self.store.release(record, holder)
+
+    async def _settle_wait(
+        self,
+        record: JobRecord,
+        call: JobCall,
+        clock: _Clock,
+        reporter: _Progress,
+        holder: str,
+        waited: dict[str, Any],
+        follow: bool,
+    ) -> JobWait:
+        """Lead (hold the lease and poll) or follow (watch the record) until something to yield."""
+        announced = False
+        while True:
+            fresh = await self.store.get(record.id, None)
+            if fresh is None:
+                raise NotFound(f"job {record.id} is gone from the state store; start a new request")
+            fresh = await self.recover(fresh)
+            record.__dict__.update(fresh.__dict__ | {"lease_holder": record.lease_holder})
+            if record.state == "submitting" and clock.submit_grace():
+                # An identical request is being submitted right now (here or on a replica): wait for it.
+                await _sleep(clock, clock.interval, reporter, record)
+                continue
+            self.check(record)
+            if record.state == "done":
+                return JobWait(record=record, waited=waited, finished=record.result)
+            if await self.store.take(record, holder, self.lease_s):
+                try:
+                    return await self._lead(record, call, clock, reporter, holder, waited, announced)
+                except LeaseLost:
+                    log.info("lost the lease on job %s to another server; following it", record.id)
+            if not follow:
+                return JobWait(record=record, waited=waited)
+            if not announced:
+                await reporter.job(record, "resuming: ")
+                announced = True
+            if not await _sleep(clock, clock.interval, reporter, record):
+                return JobWait(record=record, waited=waited)
+
+    def check(self, record: JobRecord) -> None:
+        """Raise what a failed, cancelled, still-submitting or never-submitted job answers."""
+        if record.state in ("failed", "cancelled"):
+            error = record.error or {"message": f"the job was {record.state}"}
+            raise ProviderError(f"job {record.id} {record.state}: {error.get('message')}", backend=record.backend)
+        if record.state == "submitting":  # another server process is submitting it right now
+            raise ProviderError(
+                f"job {record.id} is still being submitted to {record.backend}; call again with "
+                f"job_id={record.id!r} in a moment",
+                backend=record.backend,
+                job_id=record.id,
+            )
+        if record.state != "done" and not record.handle:
+            raise ProviderError(
+                f"job {record.id} never got a provider id (the server stopped while submitting); start a new request",
+                backend=record.backend,
+            )
+
+    async def _lead(
+        self,
+        record: JobRecord,
+        call: JobCall,
+        clock: _Clock,
+        reporter: _Progress,
+        holder: str,
+        waited: dict[str, Any],
+        announced: bool,
+    ) -> JobWait:
+        backend = self._backend(record)
+        if announced or record.state != "queued" or record.percent:
+            await reporter.report(
+                record.percent or 0.0, 100.0 if record.percent else None, f"resuming: {_rendering(record)}"
+            )
+        status = await self._renewing(record, holder, lambda: self._poll_until_done(record, call, clock, reporter))
         if status is None:
-            return Outcome(result=_pending(service, record).model_copy(update=waited))
+            return JobWait(record=record, waited=waited)
         if status.state != "done":
             raise _job_failed(record, status)
         await reporter.report(100.0, 100.0, f"downloading from {record.backend}")
-        with writing(call.directory):
-            produced = await retrying(
-                lambda: call.guarded(lambda: runner.fetch(call, record.handle, status)), service.retry_policy()
+
+        async def fetch() -> list[Produced]:
+            with writing(call.directory):
+                return await retrying(
+                    lambda: call.guarded(lambda: backend.fetch(call, record.handle, status)), self.retry_policy()
+                )
+
+        produced = await self._renewing(record, holder, fetch)
+        for item in produced:  # what the backend noted at submit time (a cropped frame...) reaches the result
+            item.warnings.extend(record.handle.get("warnings") or [])
+        return JobWait(record=record, waited=waited, produced=produced)
+
+    async def _renewing(self, record: JobRecord, holder: str, fn: Callable[[], Awaitable[T]]) -> T:
+        """Run ``fn`` while renewing ``holder``'s lease; LeaseLost when another server took it."""
+        box: list[T] = []
+
+        async def work() -> None:
+            box.append(await fn())
+            tg.cancel_scope.cancel()
+
+        async def renew() -> None:
+            while True:
+                await anyio.sleep(self.lease_s / 3)
+                if not await self.store.take(record, holder, self.lease_s):
+                    raise LeaseLost(
+                        f"another server took job {record.id} over; call again with job_id={record.id!r}",
+                        backend=record.backend,
+                        job_id=record.id,
+                    )
+
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(work)
+                tg.start_soon(renew)
+        except BaseExceptionGroup as group:
+            raise _unwrap(group) from None
+        return box[0]
+
+    async def _poll_until_done(
+        self, record: JobRecord, call: JobCall, clock: _Clock, reporter: _Progress
+    ) -> JobStatus | None:
+        """Poll to a terminal state; None when the caller's wait budget is spent first."""
+        backend = self._backend(record)
+        delay = clock.interval
+        while True:
+            status: JobStatus = await retrying(
+                lambda: call.guarded(lambda: backend.poll(call, record.handle)), self.retry_policy()
             )
-            for item in produced:  # what the backend noted at submit time (a cropped frame...) reaches the result
-                item.warnings.extend(record.handle.get("warnings") or [])
-            saved: list[Any] = []
-            items = await service.save_produced(call, produced, 0, caller, saved, batch=False)
-    except anyio.get_cancelled_exc_class():
-        with anyio.CancelScope(shield=True):
-            await _cancel(service, record, call, runner)
-        raise
-    except GenerateMediaError as exc:
-        raise _settle(service, record, exc) from None
-    finally:
-        call.cleanup()
-    result = GenerationResult(
-        status="completed",
-        media_type=record.media_type,
-        backend=record.backend,
-        model=record.model,
-        items=items,
-        job_id=record.id,
-        progress_percent=100.0,
-        warnings=_deprecation(service, call),
-        **waited,
-    )
-    record.state, record.percent, record.result = "done", 100.0, result.model_dump(mode="json")
-    service.jobs.save(record)
-    return Outcome(result=result, files=saved)
+            await self._update(record, status)
+            if status.state in _TERMINAL:
+                return status
+            await reporter.job(record)
+            if clock.overdue():
+                await self._deadline(record, call)
+            pause, delay = clock.next_delay(status, delay)
+            if not await _sleep(clock, pause, reporter, record):
+                return None
 
+    async def _update(self, record: JobRecord, status: JobStatus) -> None:
+        state: str = "running" if status.state not in ("queued", *_TERMINAL) else status.state
+        if state == "done":  # done at the provider; ours once the files are saved
+            state = "downloading"
+        if state == "failed":
+            message = self.redact(status.error or "failed")
+            record.error = {"code": status.error_code or "provider_error", "message": message}
+        if (state, status.percent) != (record.state, record.percent):
+            record.state = state
+            record.percent = status.percent if status.percent is not None else record.percent
+            await self.store.save(record)
 
-def _settle(service: MediaService, record: JobRecord, exc: GenerateMediaError) -> GenerateMediaError:
-    """Record a failure. A transient one (the provider unreachable after retries) keeps the job
-    resumable and never triggers failover to another backend: the paid job may still finish.
-    Once the provider has finished, only an expired result ends the job: a failed download or a
-    full disk leaves it resumable, since the provider still holds what was paid for."""
-    if record.state == "downloading" and not isinstance(exc, NotFound):
-        service.jobs.save(record)
-        exc.message = (
-            f"{exc.message}; the finished {record.media_type} is still at {record.backend}: call again with "
-            f"job_id={record.id!r} to download it (nothing is submitted or paid twice)"
-        )
-        exc.args = (exc.message,)
-        exc.details["job_id"] = record.id
+    async def _settle(self, record: JobRecord, exc: GenerateMediaError, holder: str) -> GenerateMediaError:
+        """Record a failure. A transient one (the provider unreachable after retries) keeps the job
+        resumable and never triggers failover to another backend: the paid job may still finish.
+        Once the provider has finished, only an expired result ends the job: a failed download or a
+        full disk leaves it resumable, since the provider still holds what was paid for."""
+        if record.finished:  # cancelled at the deadline: already recorded
+            exc.details.setdefault("job_id", record.id)
+            return exc
+        if record.state == "downloading" and not isinstance(exc, NotFound):
+            await self.store.save(record)
+            exc.message = (
+                f"{exc.message}; the finished {record.media_type} is still at {record.backend}: call again with "
+                f"job_id={record.id!r} to download it (nothing is submitted or paid twice)"
+            )
+            exc.args = (exc.message,)
+            exc.details["job_id"] = record.id
+            return exc
+        if exc.retryable and record.state not in _TERMINAL:
+            await self.store.save(record)
+            lost = ProviderError(
+                f"lost contact with {record.backend} while waiting ({exc.message}); call again with "
+                f"job_id={record.id!r} to resume",
+                backend=record.backend,
+                job_id=record.id,
+            )
+            lost.__cause__ = exc
+            return lost
+        if record.state not in ("failed", "cancelled"):
+            record.state = "failed"
+        record.error = self.redact.data(exc.to_dict())  # the state store never holds a key
+        await self.store.save(record)
+        exc.details.setdefault("job_id", record.id)
         return exc
-    if exc.retryable and record.state not in _TERMINAL:
-        service.jobs.save(record)
-        lost = ProviderError(
-            f"lost contact with {record.backend} while waiting ({exc.message}); call again with "
-            f"job_id={record.id!r} to resume",
+
+    async def _deadline(self, record: JobRecord, call: JobCall) -> None:
+        limit = self.settings.job_deadline_s
+        with anyio.CancelScope(shield=True):
+            await self._cancel(record, call, reason="it ran past the job deadline")
+        raise ProviderError(
+            f"{record.backend} did not finish the job within {limit:g} s (GENERATE_MEDIA_JOB_DEADLINE_S); "
+            "try again later or raise the deadline",
             backend=record.backend,
-            job_id=record.id,
         )
-        lost.__cause__ = exc
-        return lost
-    if record.state not in ("failed", "cancelled"):
-        record.state = "failed"
-    record.error = service.redact.data(exc.to_dict())  # the state dir never holds a key
-    service.jobs.save(record)
-    exc.details.setdefault("job_id", record.id)
-    return exc
+
+    async def _cancel(self, record: JobRecord, call: JobCall, reason: str = "the client cancelled the call") -> None:
+        """Cancel the provider job where its API allows; a job that cannot be cancelled stays resumable."""
+        try:
+            with anyio.fail_after(10):
+                cancelled = await self._backend(record).cancel(call, record.handle)
+        except Exception as exc:  # best effort: the provider may refuse or be unreachable
+            log.info("cancel of %s on %s failed: %s", record.id, record.backend, type(exc).__name__)
+            cancelled = False
+        if cancelled is False:
+            log.info("job %s keeps running on %s (no cancel there); resumable by id", record.id, record.backend)
+            await self.store.save(record)
+            return
+        record.state = "cancelled"
+        record.error = {"code": "cancelled", "message": reason}
+        await self.store.save(record)
+
+
+async def _submit_once(backend: Any, call: JobCall, name: str) -> dict[str, Any]:
+    """A submit that timed out may have started a paid job: it is not retried blindly."""
+    try:
+        handle: dict[str, Any] = await call.guarded(lambda: backend.submit(call))
+    except ProviderTimeout as exc:
+        raise ProviderError(
+            f"{name} did not confirm the job in time (it may have started); check the provider's console "
+            "before trying again",
+            backend=name,
+        ) from exc
+    return handle
 
 
 def _job_failed(record: JobRecord, status: JobStatus) -> GenerateMediaError:
@@ -445,71 +656,7 @@ def _job_failed(record: JobRecord, status: JobStatus) -> GenerateMediaError:
     return ProviderError(f"{record.backend} job failed: {message}", backend=record.backend)
 
 
-def _deprecation(service: MediaService, call: ItemCall) -> list[str]:
-    note = call.model.deprecation_warning(call.backend, service.today())
-    return [note] if note else []
-
-
-def _pending(service: MediaService, record: JobRecord) -> GenerationResult:
-    waited = time.time() - record.created
-    return GenerationResult(
-        status="pending",
-        media_type=record.media_type,
-        backend=record.backend,
-        model=record.model,
-        job_id=record.id,
-        progress_percent=record.percent,
-        next_step=(
-            f"Still rendering after {waited:.0f} s. Call generate_media again with job_id={record.id!r} "
-            "to keep waiting and get the file; the job will not be submitted twice."
-        ),
-    )
-
-
 def _error_dict(exc: BaseException) -> dict[str, Any]:
     if isinstance(exc, GenerateMediaError):
         return exc.to_dict()
     return {"code": "cancelled" if isinstance(exc, anyio.get_cancelled_exc_class()) else "error", "message": str(exc)}
-
-
-def _update(service: MediaService, record: JobRecord, status: JobStatus) -> None:
-    state: str = "running" if status.state not in ("queued", *_TERMINAL) else status.state
-    if state == "done":  # done at the provider; ours once the files are saved
-        state = "downloading"
-    if state == "failed":
-        message = service.redact(status.error or "failed")
-        record.error = {"code": status.error_code or "provider_error", "message": message}
-    if (state, status.percent) != (record.state, record.percent):
-        record.state = state
-        record.percent = status.percent if status.percent is not None else record.percent
-        service.jobs.save(record)
-
-
-async def _deadline(service: MediaService, record: JobRecord, call: ItemCall, runner: Any) -> None:
-    limit = service.settings.job_deadline_s
-    with anyio.CancelScope(shield=True):
-        await _cancel(service, record, call, runner, reason="it ran past the job deadline")
-    raise ProviderError(
-        f"{record.backend} did not finish the job within {limit:g} s (GENERATE_MEDIA_JOB_DEADLINE_S); "
-        "try again later or raise the deadline",
-        backend=record.backend,
-    )
-
-
-async def _cancel(
-    service: MediaService, record: JobRecord, call: ItemCall, runner: Any, reason: str = "the client cancelled the call"
-) -> None:
-    """Cancel the provider job where its API allows; a job that cannot be cancelled stays resumable."""
-    try:
-        with anyio.fail_after(10):
-            cancelled = await runner.cancel(call, record.handle)
-    except Exception as exc:  # best effort: the provider may refuse or be unreachable
-        log.info("cancel of %s on %s failed: %s", record.id, record.backend, type(exc).__name__)
-        cancelled = False
-    if cancelled is False:
-        log.info("job %s keeps running on %s (no cancel there); resumable by id", record.id, record.backend)
-        service.jobs.save(record)
-        return
-    record.state = "cancelled"
-    record.error = ErrorInfo(code="cancelled", message=reason).model_dump()
-    service.jobs.save(record)

@@ -32,6 +32,7 @@ from .errors import (
     Redactor,
 )
 from .inputs import LoadedFile, load_input
+from .jobs import JobOwner, JobRunner
 from .output import (
     Confinement,
     Folder,
@@ -52,7 +53,7 @@ from .retry import RetryPolicy, bounded, retrying
 from .selector import Selection, backend_unavailable, ordered_backends, select
 from .spec import BackendSpec, MediaType, ModelSpec, Produced
 from .storage import open_storage
-from .stores import ContinuationRecord, ContinuationStore, JobStore, Reservation, SpendLedger
+from .stores import ContinuationRecord, JobRecord, Reservation, SpendLedger, StateStore, database_url
 
 __all__ = ["Caller", "ItemCall", "MediaService", "Outcome", "ProgressFn"]
 
@@ -142,27 +143,35 @@ class MediaService:
         settings: Settings,
         *,
         registry: Registry | None = None,
-        continuations: ContinuationStore | None = None,
-        jobs: JobStore | None = None,
+        store: StateStore | None = None,
         clock: Any = time,
         retry_sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
     ) -> None:
         self.settings = settings
         self.registry = registry or load_registry()
-        self.continuations = continuations or ContinuationStore()
-        self.jobs = jobs or JobStore(settings.state_dir / "jobs")
+        #: Jobs, continuations and the resource index: SQLite in the state dir, or GENERATE_MEDIA_DATABASE_URL.
+        self.store = store or StateStore(database_url(settings.database_url, settings.state_dir))
+        self.continuations = self.store.continuations
+        self.jobs = self.store.jobs
         self.spend = SpendLedger(settings.state_dir / "spend", clock=clock)
         self.clock = clock
         self.retry_sleep = retry_sleep
-        #: The SDK clients of this server's lifetime (see ``serving``), and one lock per job id (jobs.py).
+        #: The SDK clients of this server's lifetime (see ``serving``).
         self.clients = ClientRegistry()
-        self.job_locks: dict[str, anyio.Lock] = {}
         self._lifespans = 0
         self._background: anyio.abc.TaskGroup | None = None
         self._warmed: ClientRegistry | None = None
         self._warming: anyio.Event | None = None
         self.redact = Redactor(settings.secrets(self.registry.secret_names()))
         self.storage = open_storage(settings)  # the local folder, or an S3 bucket the files also go to
+        self.job_runner = JobRunner(
+            self.jobs,
+            settings,
+            implementation=lambda backend, media: getattr(self.registry.implementation(backend), media),
+            retry_policy=self.retry_policy,
+            redact=self.redact,
+        )
+        self._finishing: set[str] = set()
         self._swept: set[Path] = set()
         self._sweep(settings.output_dir.expanduser())  # partial files a crashed server left behind
         #: (backend, model) -> until when ``auto`` skips it: the provider said it no longer serves it.
@@ -318,10 +327,8 @@ class MediaService:
         await self.warmed()
         req = self.parse(arguments)
         if req.job_id:
-            from . import jobs
-
-            return await jobs.resume(self, req, caller, progress)
-        record = self._continuation(req, caller)
+            return await self._resume(req, caller, progress)
+        record = await self._continuation(req, caller)
         confinement = self.confinement(caller)
         folder = self._output_dir(req, confinement)
         selection = self._route(req, record)  # first: a call no backend can take fetches no input
@@ -369,12 +376,127 @@ class MediaService:
         progress: ProgressFn | None,
     ) -> Outcome:
         runner = getattr(self.registry.implementation(selection.name), req.media.value)
-        is_long = getattr(runner, "is_long", None)
-        if hasattr(runner, "submit") and (is_long is None or is_long(req)):
-            from . import jobs
-
-            return await jobs.start(self, calls[0], selection, caller, progress)
+        if selection.model.long_job:
+            record, holder = await self.job_runner.submit(calls[0], _owner(caller))
+            return await self._wait_job(record, calls[0], caller, holder)
         return await self._run_items(req, selection, runner, calls, caller)
+
+    # --- long jobs (the runner waits; the service builds calls and saves files) ------------------
+
+    async def _resume(self, req: MediaRequest, caller: Caller, progress: ProgressFn | None) -> Outcome:
+        """Continue waiting for a recorded job, or answer its finished result without the provider.
+
+        Raises:
+            NotFound: unknown id (or another client's), or the finished job's files are gone.
+            ProviderError: the job failed, was cancelled, or never reached the provider.
+        """
+        record = await self.job_runner.find(req.job_id or "", caller.principal)
+        if record.state == "done" and record.result:
+            return _stored(record.id, record.result)
+        self.job_runner.check(record)
+        call = self._job_call(record, req, caller, progress)
+        return await self._wait_job(record, call, caller, None)
+
+    def _job_call(
+        self, record: JobRecord, req: MediaRequest | None, caller: Caller, progress: ProgressFn | None
+    ) -> ItemCall:
+        """The call for a recorded job: its own request, pinned to its backend and model. A resuming
+        call's wait budget applies (not the one the job started with); a destination, name or
+        preview flag given now applies to the file this call saves."""
+        update: dict[str, Any] = {"wait_s": req.wait_s if req is not None else 0.0}
+        if req is not None:
+            update.update({k: v for k in _CALL_FIELDS if (v := getattr(req, k)) is not None})
+        original = self.parse(record.request).model_copy(update=update)
+        pinned = original.model_copy(update={"backend": record.backend, "model": record.model, "continue_from": None})
+        selection = self._route(pinned, None)
+        confinement = self.confinement(caller)
+        folder = self._output_dir(original, confinement)
+        prompt = record.request.get("prompt", "")
+        return self._item_call(original, prompt, selection, folder, confinement, None, [], None, progress)
+
+    async def _wait_job(
+        self, record: JobRecord, call: ItemCall, caller: Caller, holder: str | None, *, follow: bool = True
+    ) -> Outcome:
+        """Wait for a job through the runner; save what it produced (the one save path)."""
+        async with self.job_runner.wait(record, call, caller.client, holder, follow=follow) as job:
+            if job.finished is not None:
+                return _stored(job.record.id, job.finished)
+            if job.pending:
+                return Outcome(result=_pending(job.record).model_copy(update=job.waited))
+            saved: list[SavedFile] = []
+            with writing(call.directory):
+                items = await self.save_produced(call, job.produced, 0, caller, saved, batch=False)
+            deprecation = call.model.deprecation_warning(call.backend, self.today())
+            result = GenerationResult(
+                status="completed",
+                media_type=job.record.media_type,
+                backend=job.record.backend,
+                model=job.record.model,
+                items=items,
+                job_id=job.record.id,
+                progress_percent=100.0,
+                warnings=[deprecation] if deprecation else [],
+                **job.waited,
+            )
+            job.complete(result.model_dump(mode="json"))
+        return Outcome(result=result, files=saved)
+
+    # --- the background finisher ---------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[MediaService]:
+        """The service while a server runs: the state store opened (migrations applied) and the
+        background finisher completing jobs nobody waits for (a client gone, a server that died)."""
+        try:
+            await self.store.open()
+        except GenerateMediaError as exc:  # images still work; each job says what is wrong
+            log.warning("the state store is unavailable: %s", exc.message)
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(self._finisher, tg)
+                try:
+                    yield self
+                finally:
+                    tg.cancel_scope.cancel()
+        except BaseExceptionGroup as group:
+            real = [e for e in group.exceptions if not isinstance(e, anyio.get_cancelled_exc_class())]
+            raise (real[0] if len(real) == 1 else group) from None
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self.store.close()
+
+    async def _finisher(self, tg: anyio.abc.TaskGroup) -> None:
+        every = max(self.settings.job_lease_s / 3, self.settings.poll_interval_s, 0.05)
+        while True:
+            try:
+                for record in await self.job_runner.orphans():
+                    if record.id not in self._finishing:
+                        self._finishing.add(record.id)
+                        tg.start_soon(self.finish_job, record)
+            except GenerateMediaError as exc:  # the database unreachable for a moment: try again later
+                log.warning("the job finisher could not read the state store: %s", exc.message)
+            await anyio.sleep(every)
+
+    async def finish_job(self, record: JobRecord) -> None:
+        """Take over ``record`` (nobody holds its lease) and wait for it to the end, saving its files
+        where its caller asked; a client that comes back gets the finished result by ``job_id``."""
+        caller = Caller(
+            principal=record.owner,
+            session=record.session,
+            roots=(Path(record.request.get("output_dir") or self.settings.output_dir),),
+            remote=record.remote,
+        )
+        try:
+            if record.state == "submitting" or not record.handle:
+                return
+            call = self._job_call(record, None, caller, None)
+            outcome = await self._wait_job(record, call, caller, None, follow=False)
+            if outcome.result.status == "completed":
+                log.info("finished job %s that nobody was waiting for", record.id)
+        except GenerateMediaError as exc:
+            log.info("job %s ended without a waiter: %s", record.id, self.redact(exc.message))
+        finally:
+            self._finishing.discard(record.id)
 
     # --- cost and budget ------------------------------------------------------------------------
 
@@ -441,12 +563,12 @@ class MediaService:
 
     # --- routing -----------------------------------------------------------------------------
 
-    def _continuation(self, req: MediaRequest, caller: Caller) -> ContinuationRecord | None:
+    async def _continuation(self, req: MediaRequest, caller: Caller) -> ContinuationRecord | None:
         if not req.continue_from:
             return None
         if req.prompts and len(req.prompts) > 1:
             raise InvalidRequest("continue_from works with one prompt; call once per edit")
-        record = self.continuations.get(req.continue_from, caller.session)
+        record = await self.continuations.get(req.continue_from, caller.session)
         if record is None:
             raise NotFound(
                 f"unknown continuation id {req.continue_from!r} (expired, from another client, or never issued); "
@@ -696,7 +818,7 @@ class MediaService:
                     cleanup_temp(Path(written))
             raise
         saved.extend(files)
-        return [self._item(call, art, file, index, caller) for art, file in zip(produced, files, strict=True)]
+        return [await self._item(call, art, file, index, caller) for art, file in zip(produced, files, strict=True)]
 
     async def _publish(self, files: list[SavedFile]) -> None:
         """Upload the saved files (and their sidecars) when outputs go to a bucket; reported only after."""
@@ -707,21 +829,12 @@ class MediaService:
         for file in files:
             file.object_uri = uris[file.path]
 
-    def _item(self, call: ItemCall, art: Produced, file: SavedFile, index: int, caller: Caller) -> ItemResult:
+    async def _item(self, call: ItemCall, art: Produced, file: SavedFile, index: int, caller: Caller) -> ItemResult:
         info = file.info
         support = self.registry.get(call.backend).media[call.request.media]  # type: ignore[union-attr]
         continuation_id = None
         if call.model.continuation and support.continuation_prefix and art.state is not None:
-            continuation_id = self.continuations.put(
-                prefix=support.continuation_prefix,
-                owner=caller.session,
-                backend=call.backend,
-                media_type=call.request.media.value,
-                model=call.model.id,
-                files=[str(file.path)],
-                state=art.state,
-                prompt=call.prompt,
-            ).id
+            continuation_id = await self._remember(call, art, file, caller, support.continuation_prefix)
         meta = {k: v for k, v in art.metadata.items() if k != "mime_type"}
         return ItemResult(
             index=index,
@@ -742,6 +855,26 @@ class MediaService:
             metadata=meta,
             warnings=list(art.warnings),
         )
+
+    async def _remember(
+        self, call: ItemCall, art: Produced, file: SavedFile, caller: Caller, prefix: str
+    ) -> str | None:
+        """Record the continuation; None (and a warning on the item) when the state store cannot."""
+        try:
+            record = await self.continuations.put(
+                prefix=prefix,
+                owner=caller.session,
+                backend=call.backend,
+                media_type=call.request.media.value,
+                model=call.model.id,
+                files=[str(file.path)],
+                state=art.state,
+                prompt=call.prompt,
+            )
+        except GenerateMediaError as exc:
+            art.warnings.append(f"no continuation_id: {exc.message}")
+            return None
+        return record.id
 
     def _assemble(
         self,
@@ -835,3 +968,35 @@ def _failover_warnings(tried: list[dict[str, Any]], selection: Selection) -> lis
         else:
             warnings.append(f"{what} failed ({attempt['error'].get('code')}); used {used} instead")
     return warnings
+
+
+def _owner(caller: Caller) -> JobOwner:
+    return JobOwner(principal=caller.principal, session=caller.session, remote=caller.remote, client=caller.client)
+
+
+#: What a resuming (or attaching) call may choose for itself: they do not change the media.
+_CALL_FIELDS = ("output_dir", "filename", "preview")
+
+
+def _stored(job_id: str, stored: dict[str, Any]) -> Outcome:
+    """A finished job's result, answered again without the provider, while its files exist."""
+    result = GenerationResult.model_validate(stored)
+    if all(item.path is None or Path(item.path).is_file() for item in result.items):
+        return Outcome(result=result)
+    raise NotFound(f"job {job_id} finished but its files were moved or deleted; start a new request")
+
+
+def _pending(record: JobRecord) -> GenerationResult:
+    waited = time.time() - record.created
+    return GenerationResult(
+        status="pending",
+        media_type=record.media_type,
+        backend=record.backend,
+        model=record.model,
+        job_id=record.id,
+        progress_percent=record.percent,
+        next_step=(
+            f"Still rendering after {waited:.0f} s. Call generate_media again with job_id={record.id!r} "
+            "to keep waiting and get the file; the job will not be submitted twice."
+        ),
+    )

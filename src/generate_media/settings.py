@@ -87,7 +87,18 @@ ALLOWED_DIRS = _s(
     "extra directories (os.pathsep-separated) inputs may be read from and outputs written to (over HTTP: read only)",
 )
 STATE_DIR = _s(
-    "STATE_DIR", "path", "", "job records, spend and the HTTP resource index", default_text="the user state directory"
+    "STATE_DIR",
+    "path",
+    "",
+    "the state database (state.db: jobs, continuations), the spend ledger and the HTTP resource index",
+    default_text="the user state directory",
+)
+DATABASE_URL = _s(
+    "DATABASE_URL",
+    "secret",
+    "",
+    "the state database shared by replicas: postgresql://user:password@host/db (the [postgres] extra)",
+    default_text="a SQLite file in the state directory",
 )
 STORAGE_URL = _s(
     "STORAGE_URL",
@@ -132,6 +143,9 @@ WAIT_BUDGET_S: Setting[float | None] = _s(
     default_text="per client (45 for unknown clients)",
 )
 POLL_INTERVAL_S = _s("POLL_INTERVAL_S", "float", 5.0, "seconds between polls of a long provider job")
+JOB_LEASE_S = _s(
+    "JOB_LEASE_S", "float", 30.0, "seconds a server that stopped renewing its lease on a job keeps it from the others"
+)
 JOB_DEADLINE_S = _s("JOB_DEADLINE_S", "float", 3600.0, "seconds after which a long job is given up as failed")
 REQUEST_TIMEOUT_S = _s("REQUEST_TIMEOUT_S", "float", 120.0, "seconds one read from a provider may take")
 CALL_DEADLINE_S: Setting[float | None] = _s(
@@ -181,6 +195,7 @@ CORE_SETTINGS: tuple[Setting[Any], ...] = (
     AWS_ACCESS_KEY_ID,
     AWS_SECRET_ACCESS_KEY,
     AWS_REGION,
+    DATABASE_URL,
     PRIORITY,
     MODEL,
     PREVIEW,
@@ -190,6 +205,7 @@ CORE_SETTINGS: tuple[Setting[Any], ...] = (
     WAIT_BUDGET_S,
     POLL_INTERVAL_S,
     JOB_DEADLINE_S,
+    JOB_LEASE_S,
     REQUEST_TIMEOUT_S,
     CALL_DEADLINE_S,
     MAX_RETRIES,

@@ -281,6 +281,8 @@ class ModelSpec:
     input_image_formats: tuple[str, ...] = ("image/png", "image/jpeg", "image/webp")
     mask: bool = False
     continuation: bool = False
+    #: Runs as a provider job (submit, poll, fetch; see :class:`JobRunner`) rather than one call.
+    long_job: bool = False
     aspect_ratios: tuple[str, ...] = ()
     sizes: tuple[str, ...] = ()
     qualities: tuple[str, ...] = ()

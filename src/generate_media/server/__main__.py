@@ -40,17 +40,20 @@ def _serve_http(args: argparse.Namespace) -> None:
     import anyio
 
     from ..config import Settings
+    from ..service import MediaService
     from .http import HttpConfigError, HttpServer, create_http_app
 
     try:
-        app = create_http_app(Settings.from_env(), host=args.host, no_auth=args.no_auth)
+        settings = Settings.from_env()
+        service = MediaService(settings)
+        app = create_http_app(settings, host=args.host, no_auth=args.no_auth, service=service)
         server = HttpServer(app, args.host, args.port, log_level=args.log_level)
     except (HttpConfigError, ValueError, OSError) as exc:
         print(f"generate-media-mcp: {exc}", file=sys.stderr)
         raise SystemExit(2) from exc
 
     async def run() -> None:
-        async with anyio.create_task_group() as tg:
+        async with service.running(), anyio.create_task_group() as tg:
             url = await tg.start(server.serve)
             print(f"generate-media-mcp: serving MCP over streamable HTTP at {url}", file=sys.stderr)
 
@@ -96,7 +99,12 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(2) from exc
     if by_hand:
         print(WAITING, file=sys.stderr, flush=True)
-    anyio.run(serve_stdio, server)
+
+    async def run() -> None:
+        async with server.media_service.running():  # type: ignore[attr-defined]
+            await serve_stdio(server)
+
+    anyio.run(run)
     if by_hand:
         print("generate-media-mcp: end of input (Ctrl-D); stopped.", file=sys.stderr)
     _leave(0)

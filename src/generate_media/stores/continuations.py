@@ -1,5 +1,6 @@
-"""In-memory continuation store: true LRU (a get refreshes recency), a time-to-live, bounded size,
-and ids scoped to the client that created them.
+"""Continuation records in the state database (``continuations`` table): a time-to-live, a
+least-recently-used bound per client (a get refreshes recency), and ids scoped to the client
+that created them. They survive a restart and are shared by replicas on one database.
 
 Ids are ``{prefix}_{uuid4 hex}`` (122 random bits). A record holds the output file paths and small
 provider state, never image bytes. An id owned by another client is answered exactly like an id
@@ -8,13 +9,15 @@ that never existed.
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections import OrderedDict
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+if TYPE_CHECKING:
+    from .db import StateStore
 
 __all__ = ["ContinuationRecord", "ContinuationStore"]
 
@@ -33,18 +36,18 @@ class ContinuationRecord:
 
 
 class ContinuationStore:
-    def __init__(
-        self, *, max_items: int = 512, ttl_s: float = 24 * 3600, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self._items: OrderedDict[str, tuple[float, ContinuationRecord]] = OrderedDict()
-        self._max = max_items
-        self._ttl = ttl_s
-        self._clock = clock
+    def __init__(self, store: StateStore, *, ttl_s: float = 24 * 3600, max_per_owner: int = 512) -> None:
+        self.store = store
+        self.ttl_s = ttl_s
+        self.max_per_owner = max_per_owner
 
-    def __len__(self) -> int:
-        return len(self._items)
+    @property
+    def table(self) -> sa.Table:
+        from .db import continuations
 
-    def put(
+        return continuations
+
+    async def put(
         self,
         *,
         prefix: str,
@@ -56,6 +59,7 @@ class ContinuationStore:
         state: dict[str, Any] | None = None,
         prompt: str = "",
     ) -> ContinuationRecord:
+        now = self.store.clock()
         record = ContinuationRecord(
             id=f"{prefix}_{uuid.uuid4().hex}",
             owner=owner,
@@ -65,32 +69,45 @@ class ContinuationStore:
             files=files,
             state=dict(state or {}),
             prompt=prompt,
-            created=time.time(),
+            created=now,
         )
-        self._expire()
-        self._items[record.id] = (self._clock(), record)
-        while len(self._items) > self._max:
-            self._items.popitem(last=False)
+        t = self.table
+        async with self.store.begin() as conn:
+            await conn.execute(t.delete().where(t.c.touched < now - self.ttl_s))
+            await conn.execute(sa.insert(t).values(**asdict(record), touched=now))
+            # The owner's least recently used records beyond the bound.
+            keep = (
+                sa.select(t.c.id)
+                .where(t.c.owner == owner)
+                .order_by(t.c.touched.desc(), t.c.created.desc())
+                .limit(self.max_per_owner)
+            )
+            await conn.execute(t.delete().where(t.c.owner == owner, t.c.id.not_in(keep.scalar_subquery())))
         return record
 
-    def get(self, continuation_id: str, owner: str) -> ContinuationRecord | None:
+    async def get(self, continuation_id: str, owner: str) -> ContinuationRecord | None:
         """The record, if it exists, is alive, belongs to ``owner`` and its files still exist."""
-        self._expire()
-        entry = self._items.get(continuation_id)
-        if entry is None or entry[1].owner != owner:
-            return None
-        record = entry[1]
-        if any(not Path(f).exists() for f in record.files):
-            del self._items[continuation_id]
-            return None
-        self._items[continuation_id] = (self._clock(), record)
-        self._items.move_to_end(continuation_id)
+        now = self.store.clock()
+        t = self.table
+        async with self.store.begin() as conn:
+            row = (
+                await conn.execute(
+                    sa.select(t).where(t.c.id == continuation_id, t.c.owner == owner, t.c.touched >= now - self.ttl_s)
+                )
+            ).first()
+            if row is None:
+                return None
+            record = ContinuationRecord(**{k: getattr(row, k) for k in ContinuationRecord.__dataclass_fields__})
+            if any(not Path(f).exists() for f in record.files):
+                await conn.execute(t.delete().where(t.c.id == continuation_id))
+                return None
+            await conn.execute(sa.update(t).where(t.c.id == continuation_id).values(touched=now))
         return record
 
-    def _expire(self) -> None:
-        now = self._clock()
-        while self._items:
-            key, (stamp, _) = next(iter(self._items.items()))
-            if now - stamp <= self._ttl:
-                break
-            del self._items[key]
+    async def count(self, owner: str | None = None) -> int:
+        t = self.table
+        query = sa.select(sa.func.count()).select_from(t)
+        if owner is not None:
+            query = query.where(t.c.owner == owner)
+        async with self.store.begin() as conn:
+            return int((await conn.execute(query)).scalar() or 0)

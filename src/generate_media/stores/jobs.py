@@ -1,40 +1,41 @@
-"""Durable job records: one JSON file per job under ``<state_dir>/jobs``, written atomically.
+"""Durable job records in the state database (``jobs`` table), with leases and idempotency keys.
 
-A job is recorded before its first poll, so a restart loses no paid job and a resumed call never
+A job is recorded before its submit, so a restart loses no paid job and a resumed call never
 submits a second provider job. Ids are ``job_{uuid4 hex}``; a job owned by another client is
 answered like one that never existed.
 
-While a submit is in flight its process holds an exclusive ``flock`` on ``.<job_id>.submitting``.
-The kernel drops it when the process dies (even by SIGKILL), so any server sharing the state
-directory can tell a submit in progress from one whose server is gone. Where ``fcntl`` is missing
-(Windows), a submit older than :data:`SUBMIT_STALE_S` counts as gone.
+Exactly one paid job per request: an unfinished job carries its request's idempotency key
+(``request_key``, a digest of what changes the media), unique per owner; a second insert of the
+same key fails on the constraint and the caller attaches to the job that won. The key is cleared
+when the job finishes, so asking again later makes a new one.
+
+Leases: whoever submits, polls or downloads a job holds its lease, a conditional update
+(:meth:`JobStore.take`) that succeeds only when the lease is free, expired, already this holder's,
+or held by a process of this host that is gone. The holder renews it while it works; a server that
+dies stops renewing and another takes the job over when the lease expires.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
+import builtins
 import os
 import re
+import socket
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, fields
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..errors import storage_error
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None  # type: ignore[assignment]
+if TYPE_CHECKING:
+    from .db import StateStore
 
-__all__ = ["SUBMIT_STALE_S", "JobRecord", "JobStore"]
+__all__ = ["FINISHED", "JobRecord", "JobStore", "holder_gone"]
 
 _ID = re.compile(r"^job_[0-9a-f]{32}$")
-#: Without ``fcntl``: a submit older than this is taken for one whose server died.
-SUBMIT_STALE_S = 900.0
+FINISHED = ("done", "failed", "cancelled")
 
 
 @dataclass
@@ -52,124 +53,204 @@ class JobRecord:
     result: dict[str, Any] | None = None
     created: float = field(default_factory=time.time)
     updated: float = field(default_factory=time.time)
+    #: The MCP session that started it (owns continuation ids the finished job makes).
+    session: str = ""
+    #: Started over HTTP (its files belong in the principal's own area).
+    remote: bool = False
+    request_key: str | None = None
+    lease_holder: str | None = None
+    lease_until: float | None = None
 
     @property
     def finished(self) -> bool:
-        return self.state in ("done", "failed", "cancelled")
+        return self.state in FINISHED
+
+    def leased(self, now: float | None = None) -> bool:
+        """Someone alive holds the lease (see the module docstring)."""
+        now = time.time() if now is None else now
+        if not self.lease_holder or (self.lease_until or 0.0) <= now:
+            return False
+        return not holder_gone(self.lease_holder)
+
+
+def holder_gone(holder: str) -> bool:
+    """True when ``holder`` (``host:pid:random``) names a process of this host that no longer runs."""
+    host, _, rest = holder.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # exists, owned by someone else
+        return False
+    return False
+
+
+_COLUMNS = [f.name for f in fields(JobRecord)]
+_DATA = [c for c in _COLUMNS if c not in ("id", "lease_holder", "lease_until", "created")]
 
 
 class JobStore:
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
+    def __init__(self, store: StateStore) -> None:
+        self.store = store
 
-    def _path(self, job_id: str) -> Path:
-        return self.directory / f"{job_id}.json"
+    @property
+    def table(self) -> sa.Table:
+        from .db import jobs
 
-    def _lock_path(self, job_id: str) -> Path:
-        return self.directory / f".{job_id}.submitting"
+        return jobs
 
-    def new(self, **kwargs: Any) -> JobRecord:
+    def _record(self, row: Any) -> JobRecord:
+        return JobRecord(**{name: getattr(row, name) for name in _COLUMNS})
+
+    async def new(self, **kwargs: Any) -> JobRecord:
+        """Record a job in state ``submitting`` with no lease (tests and tools use it; a submit goes through
+        :meth:`create`)."""
         record = JobRecord(id=f"job_{uuid.uuid4().hex}", **kwargs)
-        self.save(record)
+        await self.create(record)
         return record
 
-    @contextlib.contextmanager
-    def submitting(self, **kwargs: Any) -> Iterator[JobRecord]:
-        """A new record in state ``submitting``, written while this process holds its submit lock.
-
-        The caller saves the record's next state (its provider handle, or a failure) inside the
-        block; the lock is released and removed after that, so anyone who finds the lock free
-        reads the final record.
-        """
-        record = JobRecord(id=f"job_{uuid.uuid4().hex}", **kwargs)
-        lock = self._lock_path(record.id)
-        with self._writing():
-            self.directory.mkdir(parents=True, exist_ok=True)
-            fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    async def create(self, record: JobRecord) -> bool:
+        """Insert ``record``; False when its owner already has an unfinished job with its ``request_key``."""
+        record.created = record.updated = time.time()
         try:
-            if fcntl is not None:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            self.save(record)
-            yield record
-        finally:
-            lock.unlink(missing_ok=True)
-            os.close(fd)  # releases the flock
-
-    def submit_alive(self, record: JobRecord) -> bool:
-        """True while some live process is still submitting ``record`` (see the module docstring)."""
-        if record.state != "submitting":
-            return False
-        if fcntl is None:
-            return time.time() - record.created < SUBMIT_STALE_S
-        try:
-            fd = os.open(self._lock_path(record.id), os.O_RDWR | getattr(os, "O_NOFOLLOW", 0))
-        except FileNotFoundError:
-            return False
-        except OSError:  # unreadable lock: assume alive rather than retire a live submit
-            return True
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        except OSError:
-            return True
-        finally:
-            os.close(fd)
-        return False
-
-    def forget_lock(self, job_id: str) -> None:
-        """Remove the lock file a dead submitter left behind."""
-        with contextlib.suppress(OSError):
-            self._lock_path(job_id).unlink()
-
-    def save(self, record: JobRecord) -> None:
-        """Write ``record`` atomically.
-
-        Raises:
-            StorageError: the state folder cannot be written (full, read-only); no temp file is left.
-        """
-        record.updated = time.time()
-        path = self._path(record.id)
-        temp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-        with self._writing():
-            try:
-                self.directory.mkdir(parents=True, exist_ok=True)
-                with temp.open("w", encoding="utf-8") as fh:
-                    json.dump(asdict(record), fh)
-                    fh.flush()
-                    os.fsync(fh.fileno())
-                os.replace(temp, path)
-            except BaseException:
-                temp.unlink(missing_ok=True)
+            async with self.store.begin() as conn:
+                await conn.execute(sa.insert(self.table).values(**asdict(record)))
+        except IntegrityError:
+            if record.request_key is None:
                 raise
+            return False
+        return True
 
-    @contextlib.contextmanager
-    def _writing(self) -> Iterator[None]:
-        try:
-            yield
-        except OSError as exc:
-            move = "set GENERATE_MEDIA_STATE_DIR to a writable folder (jobs are recorded there)"
-            raise storage_error(exc, self.directory, role="state folder", move=move) from exc
+    async def twin(self, owner: str, request_key: str) -> JobRecord | None:
+        """``owner``'s unfinished job for this request key, if any."""
+        t = self.table
+        async with self.store.begin() as conn:
+            row = (await conn.execute(sa.select(t).where(t.c.owner == owner, t.c.request_key == request_key))).first()
+        return self._record(row) if row is not None else None
 
-    def get(self, job_id: str, owner: str) -> JobRecord | None:
+    async def get(self, job_id: str, owner: str | None) -> JobRecord | None:
+        """The record, when it exists and belongs to ``owner`` (None: any owner, for the finisher)."""
         if not _ID.match(job_id or ""):
             return None
-        try:
-            data = json.loads(self._path(job_id).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        known = {f.name for f in fields(JobRecord)}
-        record = JobRecord(**{k: v for k, v in data.items() if k in known})
-        return record if record.owner == owner else None
+        t = self.table
+        query = sa.select(t).where(t.c.id == job_id)
+        if owner is not None:
+            query = query.where(t.c.owner == owner)
+        async with self.store.begin() as conn:
+            row = (await conn.execute(query)).first()
+        return self._record(row) if row is not None else None
 
-    def list(self, owner: str | None = None) -> list[JobRecord]:
-        records = []
-        for path in sorted(self.directory.glob("job_*.json")):
-            with contextlib.suppress(OSError, ValueError, TypeError):
-                data = json.loads(path.read_text(encoding="utf-8"))
-                if owner is None or data.get("owner") == owner:
-                    records.append(JobRecord(**data))
-        return sorted(records, key=lambda r: r.created)
+    async def list(self, owner: str | None = None, *, unfinished: bool = False) -> list[JobRecord]:
+        t = self.table
+        query = sa.select(t).order_by(t.c.created, t.c.id)
+        if owner is not None:
+            query = query.where(t.c.owner == owner)
+        if unfinished:
+            query = query.where(t.c.state.not_in(FINISHED))
+        async with self.store.begin() as conn:
+            rows = (await conn.execute(query)).all()
+        return [self._record(row) for row in rows]
 
-    def active(self, owner: str) -> int:
-        return sum(1 for r in self.list(owner) if not r.finished)
+    async def save(self, record: JobRecord, holder: str | None = None) -> bool:
+        """Write ``record``'s state (not its lease); with ``holder``, only while that holder has the lease.
+
+        A finished job gives up its request key (a new identical request makes a new job) and its lease.
+        Returns False when ``holder`` lost the lease (nothing is written).
+        """
+        record.updated = time.time()
+        if record.finished:
+            record.request_key = None
+        values = {name: getattr(record, name) for name in _DATA}
+        if record.finished:
+            values.update(lease_holder=None, lease_until=None)
+        t = self.table
+        query = sa.update(t).where(t.c.id == record.id).values(**values)
+        if holder is not None:
+            query = query.where(t.c.lease_holder == holder)
+        async with self.store.begin() as conn:
+            done = (await conn.execute(query)).rowcount == 1
+        if done and record.finished:
+            record.lease_holder = record.lease_until = None
+        return done
+
+    async def take(self, record: JobRecord, holder: str, ttl_s: float) -> bool:
+        """Take (or renew) the lease on ``record`` for ``ttl_s`` seconds; True when ``holder`` has it.
+
+        A conditional UPDATE: it matches only while the lease is free, expired or ``holder``'s own, or
+        still names the process of this host seen gone, so two takers never both succeed; a finished
+        job is never taken (a late waiter reads its result instead of downloading again).
+        """
+        now = time.time()
+        t = self.table
+        free = sa.or_(t.c.lease_holder.is_(None), t.c.lease_holder == holder, t.c.lease_until < now)
+        async with self.store.begin() as conn:
+            current = (await conn.execute(sa.select(t.c.lease_holder).where(t.c.id == record.id))).scalar()
+            if current and current != holder and holder_gone(current):
+                free = sa.or_(free, t.c.lease_holder == current)
+            query = (
+                sa.update(t)
+                .where(t.c.id == record.id, t.c.state.not_in(FINISHED), free)
+                .values(lease_holder=holder, lease_until=now + ttl_s)
+            )
+            taken = (await conn.execute(query)).rowcount == 1
+        if taken:
+            record.lease_holder, record.lease_until = holder, now + ttl_s
+        return taken
+
+    async def retire(self, record: JobRecord, error: dict[str, Any]) -> bool:
+        """Mark ``record`` failed with ``error`` if it is still ``submitting`` and nobody alive holds
+        it (one conditional UPDATE: never a live submit, never twice). True when this call retired it."""
+        now = time.time()
+        t = self.table
+        stale = sa.or_(t.c.lease_holder.is_(None), t.c.lease_until < now)
+        if record.lease_holder and holder_gone(record.lease_holder):
+            stale = sa.or_(stale, t.c.lease_holder == record.lease_holder)
+        values = {"state": "failed", "error": error, "request_key": None, "updated": now}
+        query = (
+            sa.update(t)
+            .where(t.c.id == record.id, t.c.state == "submitting", stale)
+            .values(**values, lease_holder=None, lease_until=None)
+        )
+        async with self.store.begin() as conn:
+            done = (await conn.execute(query)).rowcount == 1
+        if done:
+            record.state, record.error, record.request_key = "failed", error, None
+            record.lease_holder = record.lease_until = None
+        return done
+
+    async def release(self, record: JobRecord, holder: str) -> None:
+        """Give up ``holder``'s lease (no-op when it no longer has it)."""
+        t = self.table
+        query = (
+            sa.update(t)
+            .where(t.c.id == record.id, t.c.lease_holder == holder)
+            .values(lease_holder=None, lease_until=None)
+        )
+        async with self.store.begin() as conn:
+            await conn.execute(query)
+        if record.lease_holder == holder:
+            record.lease_holder = record.lease_until = None
+
+    async def orphans(self, limit: int = 32) -> builtins.list[JobRecord]:
+        """Unfinished jobs whose lease is free or expired (or names a dead local process): nobody works on them."""
+        now = time.time()
+        t = self.table
+        query = (
+            sa.select(t)
+            .where(t.c.state.not_in(FINISHED), sa.or_(t.c.lease_holder.is_(None), t.c.lease_until < now))
+            .order_by(t.c.created)
+            .limit(limit)
+        )
+        held = sa.select(t).where(t.c.state.not_in(FINISHED), t.c.lease_holder.is_not(None), t.c.lease_until >= now)
+        async with self.store.begin() as conn:
+            rows = (await conn.execute(query)).all()
+            live = (await conn.execute(held)).all()
+        found = [self._record(row) for row in rows]
+        found += [r for r in map(self._record, live) if r.lease_holder and holder_gone(r.lease_holder)]
+        return found

@@ -1,7 +1,7 @@
 """ElevenLabs audio: speech, sound effects, music, voice conversion, isolation, design, cloning, dubbing.
 
 ``RUN`` is callable for the direct operations (one request, audio streamed to disk) and is also a
-JobRunner (submit/poll/fetch/cancel) whose ``is_long`` is true only for dubbing, so the service
+JobRunner (submit/poll/fetch/cancel) for dubbing, the one model declared ``long_job``, so the service
 runs dubbing as a long job with a wait budget and ``job_id`` resume.
 """
 
@@ -202,6 +202,7 @@ SUPPORT = MediaSupport(
         _design("eleven_multilingual_ttv_v2", "voice_design with the older multilingual voice model."),
         ModelSpec(
             id="dubbing",
+            long_job=True,
             operations=("dubbing",),
             options=frozenset({"input_audio", "target_language", "source_language"}),
             notes="Dubs an audio or video file into target_language (a long job; the endpoint has no model id).",
@@ -365,9 +366,6 @@ _DIRECT: dict[str, Callable[[Call], Awaitable[list[Produced]]]] = {
 
 class ElevenLabsAudio:
     """Direct operations when called; dubbing through the JobRunner methods."""
-
-    def is_long(self, req: Any) -> bool:
-        return bool(req.audio_type == "dubbing")
 
     async def __call__(self, call: Call) -> list[Produced]:
         _check(call.request)

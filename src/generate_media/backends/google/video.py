@@ -57,6 +57,7 @@ def _vertex_only(settings: Any) -> str | None:
 
 CHECKED = "2026-12-03"
 _OMNI: dict[str, Any] = {
+    "long_job": True,
     "max_input_images": 1,
     "continuation": True,
     "aspect_ratios": _ASPECTS,
@@ -69,6 +70,7 @@ _OMNI: dict[str, Any] = {
 LAST_FRAME_MAX_S = 10.0
 SOURCE_MAX_S = 15.0
 _VEO: dict[str, Any] = {
+    "long_job": True,
     "max_input_images": 1,
     "continuation": True,
     "aspect_ratios": _ASPECTS,

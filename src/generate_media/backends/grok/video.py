@@ -58,6 +58,7 @@ SUPPORT = MediaSupport(
     models=(
         ModelSpec(
             id="grok-imagine-video",
+            long_job=True,
             max_input_images=1,
             continuation=True,
             aspect_ratios=_ASPECTS,
@@ -70,6 +71,7 @@ SUPPORT = MediaSupport(
         ),
         ModelSpec(
             id="grok-imagine-video-1.5",
+            long_job=True,
             max_input_images=1,
             aspect_ratios=_ASPECTS,
             sizes=("480p", "720p", "1080p"),

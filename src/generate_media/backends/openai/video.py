@@ -15,6 +15,7 @@ from ...spec import ANIMATE, VIDEO_CLIPS, Call, JobStatus, MediaSupport, MediaTy
 MEDIA = MediaType.VIDEO
 
 _RETIRED: dict[str, Any] = {
+    "long_job": True,
     "status": "retired",
     "shutdown_on": "2026-09-24",
     "replacement": "gemini-omni-1.2-flash",
