@@ -644,10 +644,10 @@ class MediaService:
 
     async def _load_video(self, ref: str, confinement: Confinement, caller: Caller) -> LoadedFile:
         """``input_video``: a path, URL or data URI like any input, or an earlier output of this client."""
-        ref = self._earlier_output(ref, caller) or ref
+        ref = await self._earlier_output(ref, caller) or ref
         return await load_input(ref, settings=self.settings, confinement=confinement, kinds=("video/",))
 
-    def _earlier_output(self, ref: str, caller: Caller) -> str | None:
+    async def _earlier_output(self, ref: str, caller: Caller) -> str | None:
         """The file behind an earlier result's ``continuation_id`` or ``media://outputs/{id}`` link, when it is
         ``caller``'s (another client's id is unknown here too); read through the same confinement as a path."""
         from .links import URI_TEMPLATE, ResourceIndex
@@ -658,7 +658,7 @@ class MediaService:
             if entry is None:
                 raise NotFound(f"unknown resource {ref[:60]} (expired or another client's); give the file's path")
             return str(entry[0])
-        record = self.continuations.get(ref, caller.session) if "/" not in ref and "." not in ref else None
+        record = await self.continuations.get(ref, caller.session) if "/" not in ref and "." not in ref else None
         return record.files[0] if record is not None and record.files else None
 
     async def _load_inputs(
