@@ -21,7 +21,7 @@ from mcp import Client
 
 from generate_media.service import Caller
 from generate_media.stores import JobRecord, StateStore, database_url
-from generate_media.stores.db import MIGRATIONS
+from generate_media.stores.schema import MIGRATIONS
 from tests.videohelp import job_records, until
 
 XAI = "XAI_API_KEY"

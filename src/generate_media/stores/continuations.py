@@ -43,7 +43,7 @@ class ContinuationStore:
 
     @property
     def table(self) -> sa.Table:
-        from .db import continuations
+        from .schema import continuations
 
         return continuations
 

@@ -101,7 +101,7 @@ class JobStore:
 
     @property
     def table(self) -> sa.Table:
-        from .db import jobs
+        from .schema import jobs
 
         return jobs
 

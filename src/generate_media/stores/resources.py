@@ -21,7 +21,7 @@ class ResourceStore:
 
     @property
     def table(self) -> sa.Table:
-        from .db import resources
+        from .schema import resources
 
         return resources
 
