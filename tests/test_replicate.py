@@ -112,7 +112,7 @@ async def test_cancelling_the_call_cancels_the_prediction_at_replicate(make_serv
     [cancel] = fake.of("replicate", "/cancel")
     pid = cancel.path.split("/")[-2]
     assert fake.state["replicate_predictions"][pid]["status"] == "canceled"
-    await until(lambda: all(r.state == "cancelled" for r in server.media_service.jobs.list()))
+    await until(lambda: _all_cancelled(server))
     assert list(out_dir.glob("*.mp4")) == [] and leftovers(out_dir) == []
 
 
@@ -189,3 +189,7 @@ async def test_a_value_the_model_does_not_take_is_refused_before_any_paid_call(m
         result = await client.call_tool("generate_media", _video(**arguments))
     assert result.is_error and expected in result.content[0].text, result.content
     assert fake.of("replicate", "/models/") == []
+
+
+async def _all_cancelled(server) -> bool:
+    return all(r.state == "cancelled" for r in await server.media_service.jobs.list())

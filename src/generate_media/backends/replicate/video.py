@@ -34,6 +34,7 @@ SUPPORT = MediaSupport(
     models=(
         ModelSpec(
             id="alibaba/wan-3",
+            long_job=True,
             max_input_images=1,
             aspect_ratios=("16:9", "9:16", "1:1"),
             sizes=("480p", "720p", "1080p"),
@@ -46,6 +47,7 @@ SUPPORT = MediaSupport(
         ),
         ModelSpec(
             id="minimax/h3",
+            long_job=True,
             max_input_images=1,
             sizes=("768p", "1080p"),
             durations=(6.0, 10.0),
@@ -56,6 +58,7 @@ SUPPORT = MediaSupport(
         ),
         ModelSpec(
             id="black-forest-labs/flux-3",
+            long_job=True,
             max_input_images=1,
             aspect_ratios=("16:9", "9:16", "1:1"),
             sizes=("720p", "1080p"),
