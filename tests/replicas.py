@@ -64,8 +64,9 @@ class Replica:
 
 def start_replica(name: str, env: Mapping[str, str], log_dir: Path, *, timeout_s: float = 60.0) -> Replica:
     """Start ``generate-media-mcp --http --port 0`` with exactly ``env`` (plus PATH and HOME)."""
+    log_dir.mkdir(parents=True, exist_ok=True)
     log = log_dir / f"{name}.log"
-    base = {k: os.environ[k] for k in ("PATH", "HOME", "LANG") if k in os.environ}
+    base = {k: os.environ[k] for k in ("PATH", "HOME", "LANG", "PYTHONPATH") if k in os.environ}
     args = [sys.executable, "-m", "generate_media.server", "--http", "--port", "0", "--log-level", "INFO"]
     with log.open("wb") as out:
         process = subprocess.Popen(

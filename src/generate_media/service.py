@@ -568,7 +568,7 @@ class MediaService:
             return None
         if req.prompts and len(req.prompts) > 1:
             raise InvalidRequest("continue_from works with one prompt; call once per edit")
-        record = await self.continuations.get(req.continue_from, caller.session)
+        record = await self.continuations.get(req.continue_from, caller.session, present=self.storage.localize)
         if record is None:
             raise NotFound(
                 f"unknown continuation id {req.continue_from!r} (expired, from another client, or never issued); "

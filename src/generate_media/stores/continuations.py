@@ -10,6 +10,7 @@ that never existed.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -85,8 +86,15 @@ class ContinuationStore:
             await conn.execute(t.delete().where(t.c.owner == owner, t.c.id.not_in(keep.scalar_subquery())))
         return record
 
-    async def get(self, continuation_id: str, owner: str) -> ContinuationRecord | None:
-        """The record, if it exists, is alive, belongs to ``owner`` and its files still exist."""
+    async def get(
+        self, continuation_id: str, owner: str, *, present: Callable[[Path], Awaitable[bool]] | None = None
+    ) -> ContinuationRecord | None:
+        """The record, if it exists, is alive, belongs to ``owner`` and its files still exist.
+
+        ``present(path)`` says whether a file is (or can be made) available here: with outputs in a
+        bucket, a replica fetches a file another replica made (``storage.localize``), outside any
+        transaction. Without it, a file must exist on this disk.
+        """
         now = self.store.clock()
         t = self.table
         async with self.store.begin() as conn:
@@ -95,10 +103,12 @@ class ContinuationStore:
                     sa.select(t).where(t.c.id == continuation_id, t.c.owner == owner, t.c.touched >= now - self.ttl_s)
                 )
             ).first()
-            if row is None:
-                return None
-            record = ContinuationRecord(**{k: getattr(row, k) for k in ContinuationRecord.__dataclass_fields__})
-            if any(not Path(f).exists() for f in record.files):
+        if row is None:
+            return None
+        record = ContinuationRecord(**{k: getattr(row, k) for k in ContinuationRecord.__dataclass_fields__})
+        found = [await present(Path(f)) if present else Path(f).exists() for f in record.files]
+        async with self.store.begin() as conn:
+            if not all(found):
                 await conn.execute(t.delete().where(t.c.id == continuation_id))
                 return None
             await conn.execute(sa.update(t).where(t.c.id == continuation_id).values(touched=now))
