@@ -108,8 +108,8 @@ NO_LITERAL = {
     ("elevenlabs", "dubbing"): "endpoint without a model id",
     ("cartesia", "sonic-3.6"): "newer than cartesia 4.2.0's TTSModel literal (which also takes any string)",
 }
-#: Backends talking REST with no SDK (xAI, OpenRouter, Replicate) or offline (local): nothing to check against.
-NO_SDK = {"grok", "openrouter", "replicate", "local"}
+#: Backends talking REST with no SDK (xAI, OpenRouter, Replicate, fal) or offline (local): nothing to check against.
+NO_SDK = {"grok", "openrouter", "replicate", "local", "fal"}
 
 
 def _declared() -> list[tuple[str, MediaType, str, str]]:

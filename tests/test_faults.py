@@ -366,7 +366,7 @@ async def test_a_malformed_200_to_a_video_submit_is_a_bad_provider_response(
 ):
     settings = make_settings(key_of(backend))
     server = create_server(settings, service=MediaService(settings, retry_sleep=_no_sleep))
-    fake.inject(r"^(openai|xai|google|gemini|replicate):POST ", raw=body, times=50)
+    fake.inject(r"^(openai|xai|google|gemini|replicate|fal):POST ", raw=body, times=50)
     spec = load_registry().get(backend)
     default = spec.media[MediaType.VIDEO].model(spec.media[MediaType.VIDEO].default_model)
     duration = 8 if default is None or default.accepts_duration(8) else default.durations[0]

@@ -54,7 +54,7 @@ async def test_the_listing_opens_with_what_it_does_and_carries_the_search_keys(m
     assert meta["anthropic/maxResultSizeChars"] == MAX_RESULT_CHARS
     description = tool.description or ""
     assert description.startswith("Makes media files for you. Image: create or edit a picture, photo")
-    assert description.index("read text aloud") < description.index("Backends") < description.index("gpt-image-2")
+    assert description.index("read text aloud") < description.index("Backends") < description.index("Costly:")
     assert len(meta["anthropic/searchHint"]) <= HINT_BUDGET
     assert len(description.split("\n")[0]) <= OPENING_BUDGET
 

@@ -135,10 +135,12 @@ def _typical_usd(price: Price) -> float:
 
 
 def _cost_line(limit: int = 3) -> str:
-    """The expensive calls, from the price table, for the tool description (kept to one line)."""
+    """The expensive calls, from the price table, for the tool description (kept to one line): the costliest
+    of each backend, so one provider's range does not crowd out the others."""
     costly = sorted(((k, p) for k, p in PRICES.items() if _typical_usd(p) >= 0.10), key=lambda kp: -_typical_usd(kp[1]))
+    first = {backend: (model_id, price) for (backend, model_id), price in reversed(costly)}  # costliest wins
     parts = []
-    for (_, model_id), price in costly[:limit]:
+    for model_id, price in sorted(first.values(), key=lambda mp: -_typical_usd(mp[1]))[:limit]:
         per = f"{price.default_seconds or 8.0:g} s" if price.unit == "second" else price.unit
         parts.append(f"{model_id} ~${_typical_usd(price):.2f}/{per}")
     costly_text = f"Costly: {'; '.join(parts)}. " if parts else ""

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["PRICES", "Estimate", "Price", "estimate", "price_of", "price_text"]
+__all__ = ["PRICES", "SAME_PRICE", "Estimate", "Price", "estimate", "price_of", "price_text"]
 
 
 @dataclass(frozen=True)
@@ -137,10 +137,71 @@ PRICES: dict[tuple[str, str], Price] = {
 }
 
 
+# fal: one price per model family, for the family id and each of its endpoint ids. Read 2026-12-03 from
+# fal's model pages as quoted by public integrations (fal's pages were not reachable from here).
+_FAL = "fal.ai model pages (list prices as quoted by public integrations)"
+_FAL_PRICES: dict[str, tuple[tuple[str, ...], Price]] = {
+    "bytedance/seedance-2.5": (
+        ("text-to-video", "image-to-video", "reference-to-video"),
+        Price("second", {"480p": 0.22, "720p": 0.473}, "2026-12-03", _FAL, "size", "720p", 5.0),
+    ),
+    "bytedance/seedance-2.0": (
+        ("text-to-video", "image-to-video", "reference-to-video"),
+        Price("second", {"720p": 0.3034, "1080p": 0.682}, "2026-12-03", _FAL, "size", "720p", 5.0),
+    ),
+    "alibaba/wan-3.0": (
+        ("text-to-video", "image-to-video", "reference-to-video"),
+        Price("second", {"480p": 0.05, "720p": 0.10, "1080p": 0.20}, "2026-12-03", _FAL, "size", "1080p", 5.0),
+    ),
+    "minimax/h3-max": (
+        ("text-to-video", "image-to-video", "reference-to-video"),
+        Price(
+            "second",
+            {"480P": 0.05, "768P": 0.08, "1080P": 0.16},
+            "2026-12-03",
+            _FAL,
+            "size",
+            "768P",
+            note="the launch prices (half these) ended on 2026-09-30",
+        ),
+    ),
+    "blackforestlabs/flux-3": (
+        ("text-to-video", "image-to-video"),
+        Price("second", {"720p": 0.17, "1080p": 0.29}, "2026-12-03", _FAL, "size", "720p", 5.0),
+    ),
+    "alibaba/happy-horse": (
+        ("text-to-video", "image-to-video", "reference-to-video"),
+        Price("second", {"720p": 0.14, "1080p": 0.28}, "2026-12-03", _FAL, "size", "1080p", 5.0),
+    ),
+    "xai/grok-imagine-video/v1.5": (
+        ("text-to-video", "image-to-video"),
+        Price("second", {"480p": 0.08, "720p": 0.14}, "2026-12-03", _FAL, "size", "720p", 8.0),
+    ),
+    "bytedance/seedream/v5/pro": (
+        ("text-to-image", "edit"),
+        Price("image", {"": 0.0675}, "2026-12-03", _FAL, note="up to 1536x1536; $0.135 above"),
+    ),
+    "fal-ai/reve": (("text-to-image", "edit"), Price("image", {"": 0.04}, "2026-12-03", _FAL)),
+    "fal-ai/flux-2-max": (
+        ("", "edit"),
+        Price("image", {"": 0.07}, "2026-12-03", _FAL, note="first megapixel; $0.03 per further megapixel"),
+    ),
+    "fal-ai/nano-banana-2": (
+        ("", "edit"),
+        Price("image", {"1K": 0.08, "2K": 0.12, "4K": 0.16}, "2026-12-03", _FAL, "size", "1K"),
+    ),
+}
+#: (backend, model id) -> the (backend, model id) whose price it has: a fal endpoint id is priced as its family.
+SAME_PRICE: dict[tuple[str, str], tuple[str, str]] = {}
+for _family, (_routes, _price) in _FAL_PRICES.items():
+    PRICES[("fal", _family)] = _price
+    SAME_PRICE.update({("fal", f"{_family}/{_route}".rstrip("/")): ("fal", _family) for _route in _routes})
+
+
 def price_of(backend: str, model_id: str) -> Price | None:
     if backend == "local":
         return Price(unit="call", usd={"": 0.0}, checked="2026-12-03", source="offline: no provider is paid")
-    return PRICES.get((backend, model_id))
+    return PRICES.get(SAME_PRICE.get((backend, model_id), (backend, model_id)))
 
 
 def price_text(price: Price | None) -> str:

@@ -311,8 +311,11 @@ class MediaService:
             request_type=self.registry.request_type,
         )
         validate_limits(req, self.settings.limits)
-        models = [m for s in self.registry.serving(req.media) for m in s.media[req.media].models]
-        check_known(req, models, self.registry.options())
+        serving = [s.media[req.media] for s in self.registry.serving(req.media)]
+        models = [m for support in serving for m in support.models]
+        # A model named by an id a backend resolves beyond its declared ones (fal:<endpoint id>).
+        resolved = [m for support in serving if req.model and (m := support.model(req.model)) and m not in models]
+        check_known(req, models + resolved, self.registry.options())
         return req
 
     async def generate(

@@ -390,9 +390,15 @@ class MediaSupport:
     operations: tuple[Operation, ...] = ()
     #: Request parameters these models add to the tool (a model takes those its ``options`` name).
     options: tuple[Option, ...] = ()
+    #: Models named by an id beyond the declared ones (fal's ``fal:<endpoint id>``): the spec for
+    #: such an id, or None. Pure and cheap: the selector calls it.
+    resolve: Callable[[str], ModelSpec | None] | None = field(default=None, compare=False)
 
     def model(self, model_id: str) -> ModelSpec | None:
-        return next((m for m in self.models if m.id == model_id), None)
+        found = next((m for m in self.models if m.id == model_id), None)
+        if found is None and self.resolve is not None and model_id:
+            return self.resolve(model_id)
+        return found
 
     def option(self, name: str) -> Option | None:
         return next((o for o in self.options if o.name == name), None)

@@ -119,7 +119,7 @@ def flatten_schema(schema: dict[str, Any], registry: Registry) -> dict[str, Any]
     today = utc_today()
     current = [m for spec in registry for _, m in spec.models() if m.status_on(today) == "current"]
     for name, values in known_values(current).items():
-        if name != "model":
+        if name != "model":  # open-ended (fal:<endpoint id>): checked by the service, listed by `models`
             props[name]["enum"] = values
     _declared(props, registry, today)
     for prop in props.values():  # an array's items repeat what the array's description says
