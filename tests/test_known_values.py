@@ -10,6 +10,7 @@ from mcp import Client
 
 from generate_media.backends.local._imageops import STYLES
 from generate_media.registry import load_registry
+from generate_media.selector import utc_today
 from tests.assertions import one_line_error
 
 REGISTRY = load_registry()

@@ -74,6 +74,8 @@ def _video(
 ) -> Family:
     routes = {m: f"{fid}/{m}-to-video" for m in modes}
     spec.setdefault("source", _src(*routes.values()))
+    if "reference" not in modes:
+        spec["max_reference_images"] = 0
     model = ModelSpec(id=fid, checked=CHECKED, **spec)  # type: ignore[arg-type]
     wire = Wire(fields={**_VIDEO_FIELDS, **(fields or {})}, duration=duration, fixed=dict(fixed or {}))
     return Family(model, routes, wire)
@@ -94,7 +96,8 @@ VIDEO_FAMILIES: tuple[Family, ...] = (
         aspect_ratios=_SEEDANCE_ASPECTS,
         sizes=("480p", "720p"),
         duration_range=(4, 30),
-        options=frozenset({"generate_audio", "last_frame", "reference_images"}),
+        max_reference_images=9,
+        options=frozenset({"generate_audio", "last_frame"}),
         notes="Arena T2V #7, I2V #4 (2026-09-21). 4-30 s, 480p/720p, native audio; no seed; up to 9 references.",
     ),
     _video(
@@ -104,7 +107,8 @@ VIDEO_FAMILIES: tuple[Family, ...] = (
         aspect_ratios=_SEEDANCE_ASPECTS,
         sizes=("480p", "720p", "1080p"),
         duration_range=(4, 15),
-        options=frozenset({"seed", "generate_audio", "last_frame", "reference_images"}),
+        max_reference_images=9,
+        options=frozenset({"seed", "generate_audio", "last_frame"}),
         notes="Arena T2V #5, I2V #5 (2026-09-21). 4-15 s up to 1080p, native audio, first and last frame.",
     ),
     _video(
@@ -120,7 +124,8 @@ VIDEO_FAMILIES: tuple[Family, ...] = (
         aspect_ratios=_ASPECTS,
         sizes=("480p", "720p", "1080p"),
         duration_range=(2, 30),
-        options=frozenset({"generate_audio", "reference_images"}),
+        max_reference_images=4,
+        options=frozenset({"generate_audio"}),
         source=_src("alibaba/wan-3.0/text-to-video", how="llms.txt, confirmed in the leaderboard catalogue")
         + "; image/reference routes: third-party captures",
         notes="Arena T2V #6, I2V #3 (2026-09-21). 2-30 s up to 1080p with sound; no seed.",
@@ -135,7 +140,8 @@ VIDEO_FAMILIES: tuple[Family, ...] = (
         aspect_ratios=("16:9", "9:16", "1:1"),
         sizes=("480P", "768P", "1080P"),
         duration_range=(1, 15),
-        options=frozenset({"seed", "last_frame", "reference_images"}),
+        max_reference_images=4,
+        options=frozenset({"seed", "last_frame"}),
         notes="fal's post-train of MiniMax H3 (Arena T2V #8, I2V #1, 2026-09-21). Up to 15 s at 480P/768P/1080P; "
         "prompt_expansion_mode (required) is sent as 'balanced'.",
     ),
@@ -158,7 +164,8 @@ VIDEO_FAMILIES: tuple[Family, ...] = (
         aspect_ratios=_ASPECTS,
         sizes=("720p", "1080p"),
         duration_range=(3, 15),
-        options=frozenset({"seed", "reference_images"}),
+        max_reference_images=9,
+        options=frozenset({"seed"}),
         notes="HappyHorse 1.0 (Arena T2V #10, I2V #10, 2026-09-21). 3-15 s at 720p/1080p; up to 9 references.",
     ),
     _video(
@@ -168,7 +175,8 @@ VIDEO_FAMILIES: tuple[Family, ...] = (
         max_input_images=1,
         aspect_ratios=("16:9", "9:16"),
         duration_range=(3, 10),
-        options=frozenset({"reference_images"}),
+        max_reference_images=3,
+        options=frozenset(),
         notes="Gemini Omni 1.1 Flash on fal (Arena T2V #1, I2V #2, 2026-09-21); also direct with GEMINI_API_KEY.",
     ),
     _video(
@@ -296,12 +304,12 @@ def pinned(family: Family, mode: str) -> ModelSpec:
     """The family's spec narrowed to one endpoint: its inputs are what that endpoint takes."""
     spec = family.spec
     endpoint = family.routes[mode]
-    options = spec.options - {"reference_images"} if mode != "reference" else spec.options
-    if mode == "text":
-        return dataclasses.replace(spec, id=endpoint, max_input_images=0, options=options - {"last_frame"}, required=())
     if mode == "reference":
         return dataclasses.replace(spec, id=endpoint, max_input_images=0, required=("reference_images",))
-    return dataclasses.replace(spec, id=endpoint, options=options, required=("input_images",))
+    narrowed = dataclasses.replace(spec, id=endpoint, max_reference_images=0)
+    if mode == "text":
+        return dataclasses.replace(narrowed, max_input_images=0, options=spec.options - {"last_frame"}, required=())
+    return dataclasses.replace(narrowed, required=("input_images",))
 
 
 def route(family: Family, model_id: str, req: object) -> tuple[str, str]:

@@ -58,7 +58,7 @@ _ANY_SIZE = (
     *("1K", "2K", "4K", "auto", "square_hd", "square", "portrait_4_3", "portrait_16_9"),
     *("landscape_4_3", "landscape_16_9"),
 )
-_OPTIONS = frozenset({"seed", "negative_prompt", "generate_audio", "last_frame", "reference_images"})
+_OPTIONS = frozenset({"seed", "negative_prompt", "generate_audio", "last_frame"})
 
 
 def open_spec(media: MediaType, model_id: str) -> ModelSpec | None:
@@ -71,6 +71,7 @@ def open_spec(media: MediaType, model_id: str) -> ModelSpec | None:
         id=model_id,
         max_outputs=1 if video else 8,
         max_input_images=16,
+        max_reference_images=16 if video else 0,  # the endpoint's schema has the last word
         aspect_ratios=_ANY_ASPECT,
         sizes=_ANY_SIZE,
         pixel_sizes=PixelSizes(multiple=1, max_edge=16384, max_pixels=16384 * 16384, max_ratio=16.0),
