@@ -18,7 +18,9 @@ from generate_media.settings import CORE_SETTINGS
 
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src" / "generate_media"
-ENV_NAME = re.compile(r"^(GENERATE_MEDIA_[A-Z0-9_]+|FAL_[A-Z0-9_]+|[A-Z][A-Z0-9]*_(API_KEY|API_TOKEN|BASE_URL)|GOOGLE_[A-Z0-9_]+)$")
+ENV_NAME = re.compile(
+    r"^(GENERATE_MEDIA_[A-Z0-9_]+|FAL_[A-Z0-9_]+|[A-Z][A-Z0-9]*_(API_KEY|API_TOKEN|BASE_URL)|GOOGLE_[A-Z0-9_]+)$"
+)
 LOOKUPS = {"get", "getenv", "pop", "setdefault"}
 
 

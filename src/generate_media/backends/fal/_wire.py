@@ -65,7 +65,7 @@ async def body(call: Call, wire: Wire, *, mode: str) -> dict[str, Any]:
     if mode in ("reference", "any") and req.reference_images and "reference_images" in names:
         refs = [await call.load_file(ref, ("image/",)) for ref in req.reference_images]
         _put(payload, names["reference_images"], [ref.data_uri() for ref in refs])
-    if getattr(req, "last_frame", None) and "last_frame" in names:
+    if req.last_frame and "last_frame" in names:
         last = await call.load_file(req.last_frame, ("image/",))
         payload[names["last_frame"]] = last.data_uri()
     return {**wire.fixed, **payload}
