@@ -49,6 +49,10 @@ IMAGES = {
 }
 
 
+async def _states_include(server, state: str) -> bool:
+    return state in [r.state for r in await server.media_service.jobs.list()]
+
+
 def posts(fake, contains: str = "") -> list:
     return [r for r in fake.of("fal", contains) if r.method == "POST"]
 
@@ -100,7 +104,7 @@ async def test_each_video_leader_end_to_end_with_progress_and_a_cancel_that_reac
         await cancel_midway(client, fake, {"media_type": "video", "model": family, "prompt": "stop me"})
         [cancel] = await until(lambda: [r for r in fake.of("fal", "/cancel") if r.method == "PUT"])
         assert cancel.path.startswith(f"/fal/{app_of(family)}/requests/") and cancel.headers["authorization"] == KEY
-        await until(lambda: "cancelled" in [r.state for r in server.media_service.jobs.list()])
+        await until(lambda: _states_include(server, "cancelled"))
     assert len(list(out_dir.glob("*.mp4"))) == 1 and leftovers(out_dir) == []
 
 
@@ -324,7 +328,7 @@ async def test_a_request_that_fails_after_in_progress_is_an_error_with_fals_reas
     async with Client(server) as client:
         result = await client.call_tool("generate_media", {"media_type": "video", "backend": "fal", "prompt": "x"})
     one_line_error(result, "Error (provider_error):", "fal job failed: CUDA out of memory on the runner")
-    assert [r.state for r in server.media_service.jobs.list()] == ["failed"]
+    assert [r.state for r in await server.media_service.jobs.list()] == ["failed"]
     assert list(out_dir.iterdir()) == []
 
 
@@ -351,7 +355,7 @@ async def test_a_result_whose_file_url_expired_ends_the_job_saying_so(make_serve
     async with Client(server) as client:
         result = await client.call_tool("generate_media", {"media_type": "video", "backend": "fal", "prompt": "x"})
     one_line_error(result, "Error (not_found):", "expired")
-    assert [r.state for r in server.media_service.jobs.list()] == ["failed"]
+    assert [r.state for r in await server.media_service.jobs.list()] == ["failed"]
     assert list(out_dir.iterdir()) == []
 
 
@@ -401,7 +405,7 @@ async def test_kill_9_during_a_fal_job_then_a_restart_resumes_it_by_job_id_and_d
             await until(lambda: len(fake.of("fal", "/status")) >= 2, timeout=30)  # submitted and polled
             os.kill(int((tmp_path / "server.pid").read_text()), signal.SIGKILL)
             tg.cancel_scope.cancel()
-    [job] = records(tmp_path / "state")
+    [job] = await records(tmp_path / "state")
     assert job["backend"] == "fal" and job["state"] in ("queued", "running")
     assert fake.of("fal", "/cancel") == []  # killed, not cancelled: the paid request still runs at fal
     fake.state["fal_hold"] = False

@@ -74,6 +74,7 @@ def _video(
 ) -> Family:
     routes = {m: f"{fid}/{m}-to-video" for m in modes}
     spec.setdefault("source", _src(*routes.values()))
+    spec["long_job"] = True  # a queue job: durable id, resume, the wait budget
     if "reference" not in modes:
         spec["max_reference_images"] = 0
     model = ModelSpec(id=fid, checked=CHECKED, **spec)  # type: ignore[arg-type]

@@ -72,6 +72,7 @@ def open_spec(media: MediaType, model_id: str) -> ModelSpec | None:
         max_outputs=1 if video else 8,
         max_input_images=16,
         max_reference_images=16 if video else 0,  # the endpoint's schema has the last word
+        long_job=video,
         aspect_ratios=_ANY_ASPECT,
         sizes=_ANY_SIZE,
         pixel_sizes=PixelSizes(multiple=1, max_edge=16384, max_pixels=16384 * 16384, max_ratio=16.0),
