@@ -34,6 +34,7 @@ from ..storage import LocalStorage, Storage
 __all__ = [
     "URI_TEMPLATE",
     "FileLinks",
+    "Links",
     "MediaResources",
     "ResourceIndex",
     "SignedLinks",
