@@ -14,7 +14,18 @@ from __future__ import annotations
 
 from .spec import Board
 
-__all__ = ["AA_I2V", "AA_SPEECH", "AA_SPEECH_OCT", "AA_T2I", "AA_T2V", "ARENA_EDIT", "ARENA_I2V", "ARENA_T2I", "ARENA_T2V", "TASKS"]
+__all__ = [
+    "AA_I2V",
+    "AA_SPEECH",
+    "AA_SPEECH_OCT",
+    "AA_T2I",
+    "AA_T2V",
+    "ARENA_EDIT",
+    "ARENA_I2V",
+    "ARENA_T2I",
+    "ARENA_T2V",
+    "TASKS",
+]
 
 _AITIER = "AGIHunt/aitier research/runs/2026-09-29 (capture of the board page)"
 
