@@ -8,17 +8,16 @@ import base64
 import contextlib
 import os
 import signal
-import sys
 from pathlib import Path
 
 import anyio
 import pytest
-from mcp import Client, StdioServerParameters
+from mcp import Client
 
 from tests.assertions import one_line_error
 from tests.conftest import KEYS
 from tests.fakes import media
-from tests.test_job_recovery import records
+from tests.test_job_recovery import records, stdio_params
 from tests.videohelp import Progress, leftovers, until, video_seconds
 
 FAL = "FAL_KEY"
@@ -378,27 +377,11 @@ async def test_without_fal_key_the_backend_names_it(make_server, fake):
 # --- a crash in the middle of a fal job ---------------------------------------------------------------
 
 
-def _stdio(make_settings, tmp_path: Path) -> StdioServerParameters:
-    """A real ``python -m generate_media`` over stdio with only FAL_KEY; its pid lands in ``server.pid``."""
-    settings = make_settings(FAL)
-    env = {
-        "PATH": os.environ["PATH"],
-        "HOME": str(tmp_path),
-        "GENERATE_MEDIA_OUTPUT_DIR": str(settings.output_dir),
-        "GENERATE_MEDIA_STATE_DIR": str(settings.state_dir),
-        "GENERATE_MEDIA_POLL_INTERVAL_S": "0.01",
-        **dict(settings.env),
-        **{k: v for k, v in os.environ.items() if k == "PYTHONPATH"},
-    }
-    script = f'echo $$ > "{tmp_path}/server.pid"; exec "{sys.executable}" -m generate_media'
-    return StdioServerParameters(command="/bin/sh", args=["-c", script], env=env)
-
-
 async def test_kill_9_during_a_fal_job_then_a_restart_resumes_it_by_job_id_and_downloads_once(
     make_settings, fake, out_dir, tmp_path
 ):
     fake.state["fal_hold"] = True
-    params = _stdio(make_settings, tmp_path)
+    params = stdio_params(make_settings, tmp_path, keys=FAL)
     with contextlib.suppress(Exception), anyio.fail_after(60):
         async with Client(params, mode="legacy") as client, anyio.create_task_group() as tg:
             tg.start_soon(client.call_tool, "generate_media", {"media_type": "video", "prompt": "a paid render"})

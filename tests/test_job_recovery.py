@@ -73,9 +73,10 @@ async def test_a_retry_with_another_wait_attaches_to_the_running_job(make_server
     assert len([r for r in fake.of("xai", "/videos/generations") if r.method == "POST"]) == 2  # first and "another"
 
 
-def stdio_params(make_settings, tmp_path: Path, **env: str) -> StdioServerParameters:
-    """A real ``python -m generate_media`` over stdio; its pid lands in ``tmp_path/server.pid``."""
-    settings = make_settings(XAI)
+def stdio_params(make_settings, tmp_path: Path, keys: str = XAI, **env: str) -> StdioServerParameters:
+    """A real ``python -m generate_media`` over stdio with ``keys`` (xAI's by default); its pid lands in
+    ``tmp_path/server.pid``."""
+    settings = make_settings(keys)
     full = {
         "PATH": os.environ["PATH"],
         "HOME": str(tmp_path),
