@@ -280,22 +280,21 @@ def _check_n(req: MediaRequest, model: ModelSpec) -> str | None:
     return None
 
 
+def _over_limit(model: ModelSpec, what: str, count: int, limit: int) -> str | None:
+    """Why ``count`` files of kind ``what`` are too many for ``model`` (None when within ``limit``)."""
+    if count <= limit:
+        return None
+    if limit == 0:
+        return f"{model.id} takes no {what}"
+    return f"{count} {what} exceed {model.id}'s limit of {limit}"
+
+
 def _check_inputs(req: MediaRequest, model: ModelSpec) -> str | None:
-    count = len(req.input_images or [])
-    if count > model.max_input_images:
-        if model.max_input_images == 0:
-            return f"{model.id} takes no input images"
-        return f"{count} input images exceed {model.id}'s limit of {model.max_input_images}"
-    return None
+    return _over_limit(model, "input images", len(req.input_images or []), model.max_input_images)
 
 
 def _check_references(req: MediaRequest, model: ModelSpec) -> str | None:
-    count = len(req.reference_images or [])
-    if count > model.max_reference_images:
-        if model.max_reference_images == 0:
-            return f"{model.id} takes no reference_images"
-        return f"{count} reference_images exceed {model.id}'s limit of {model.max_reference_images}"
-    return None
+    return _over_limit(model, "reference_images", len(req.reference_images or []), model.max_reference_images)
 
 
 def _check_input_video(req: MediaRequest, model: ModelSpec) -> str | None:
