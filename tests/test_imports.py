@@ -175,8 +175,8 @@ PINNED: dict[str, list[str]] = {
     ),
     "generate_media.spec": _names(
         "ANIMATE AUDIO_ISOLATION DIALOGUE DUBBING LIFECYCLE_STATUSES MUSIC PICTURES SOUND_EFFECTS SPEECH VIDEO_CLIPS "
-        "VOICE_CLONE VOICE_CONVERSION VOICE_DESIGN BackendSpec Board Call Endpoint JobState JobStatus MediaSupport "
-        "MediaType Option ModelSpec Operation PixelSizes Produced Standing ask"
+        "VIDEO_EDITS VOICE_CLONE VOICE_CONVERSION VOICE_DESIGN BackendSpec Board Call Endpoint JobState JobStatus "
+        "MediaSupport MediaType Option ModelSpec Operation PixelSizes Produced Standing ask"
     ),
 }
 

@@ -20,6 +20,7 @@ from generate_media.registry import load_registry
 from generate_media.server import create_server
 from generate_media.server.tool import MAX_RESULT_CHARS
 from generate_media.service import MediaService
+from generate_media.spec import MediaType
 
 #: The words the issue asks for, as people say them.
 ASKED_FOR = (
@@ -48,7 +49,7 @@ async def test_the_listing_opens_with_what_it_does_and_carries_the_search_keys(m
     (tool,) = listed.tools
     meta = tool.meta or {}
     hint = _words(meta["anthropic/searchHint"])  # clients match word by word
-    for phrases in ASKED_FOR:
+    for phrases in (*ASKED_FOR, "extend a video, continue a clip"):  # and what input_video does
         assert _words(phrases) <= hint, phrases
     assert "anthropic/alwaysLoad" not in meta  # deferred: see server/tool.py
     assert meta["anthropic/maxResultSizeChars"] == MAX_RESULT_CHARS
@@ -80,6 +81,19 @@ def test_a_placeholder_does_not_speak_for_an_operation():
     assert "sound effects" in what_it_does(registry)
     assert "sound effects" not in what_it_does(without) and "sfx" not in search_hint(without)
     assert "read text aloud" in what_it_does(without)  # local and OpenAI speech remain
+
+
+def test_an_operation_is_said_only_while_a_live_model_does_it():
+    """Editing or extending a video needs a model that takes input_video or continues a clip (Grok's and
+    Google's); fal's and Replicate's video models do neither, and OpenAI's retired Sora says nothing."""
+    registry = load_registry()
+    keep = [n for n in registry.specs if n not in ("google", "grok")]
+    without = type(registry)(specs={n: registry.specs[n] for n in keep}, modules={n: registry.modules[n] for n in keep})
+    assert "edit or extend a video" in what_it_does(registry) and "extend" in search_hint(registry)
+    assert "Video: make a video clip; animate a picture; narrated slideshow." in what_it_does(without)
+    assert "extend" not in search_hint(without) and "lengthen" not in search_hint(without)
+    only_openai = type(registry)(specs={"openai": registry.specs["openai"]}, modules={})
+    assert MediaType.VIDEO not in {media_type for media_type, _ in only_openai.operations()}  # Sora retired
 
 
 THROWAWAY = """
@@ -121,15 +135,38 @@ BACKEND = SimpleNamespace(audio=_transcribe)
 """
 
 
+#: A video backend whose one model edits a supplied video (input_video), for the words that input needs.
+THROWAWAY_VIDEO = """
+from types import SimpleNamespace
+
+from generate_media.spec import ANIMATE, VIDEO_CLIPS, VIDEO_EDITS, BackendSpec, MediaSupport, MediaType, ModelSpec
+
+SPEC = BackendSpec(
+    name="scribe",
+    title="Cutter",
+    env_keys=("SCRIBE_API_KEY",),
+    media={{
+        MediaType.VIDEO: MediaSupport(
+            priority=10,
+            default_model="cutter-1",
+            models=(ModelSpec(id="cutter-1", long_job=True, input_video=True),),
+            operations={operations},
+        )
+    }},
+)
+BACKEND = SimpleNamespace()
+"""
+
+
 @pytest.fixture
 def throwaway(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """Writes a backend package under tmp_path (as a new provider would) and imports it as a registry."""
 
-    def make(operations: str) -> str:
+    def make(operations: str, template: str = THROWAWAY) -> str:
         package = tmp_path / "throwaway_backends"
         (package / "scribe").mkdir(parents=True)
         (package / "__init__.py").write_text("")
-        (package / "scribe" / "__init__.py").write_text(textwrap.dedent(THROWAWAY.format(operations=operations)))
+        (package / "scribe" / "__init__.py").write_text(textwrap.dedent(template.format(operations=operations)))
         monkeypatch.syspath_prepend(str(tmp_path))
         for name in [m for m in sys.modules if m.startswith("throwaway_backends")]:
             monkeypatch.delitem(sys.modules, name)
@@ -161,6 +198,24 @@ async def test_a_new_backend_operation_is_described_found_and_callable_with_no_e
 def test_a_backend_that_does_an_operation_without_words_is_refused(throwaway):
     with pytest.raises(RuntimeError, match=r"scribe \(audio\) does transcription without saying so in words"):
         load_registry(throwaway("()"))
+
+
+def test_a_video_backend_that_edits_videos_says_so_and_says_nothing_it_cannot_do(throwaway):
+    registry = load_registry(throwaway("(VIDEO_CLIPS, VIDEO_EDITS)", THROWAWAY_VIDEO))
+    assert {"extend a video", "continue a clip", "lengthen"} <= set(search_hint(registry).split(", "))
+    assert what_it_does(registry) == "Makes media files for you. Video: make a video clip; edit or extend a video."
+
+
+@pytest.mark.parametrize(
+    ("operations", "refusal"),
+    [
+        ("(VIDEO_CLIPS,)", r"scribe \(video\) takes input_video without saying what it does in words"),
+        ("(VIDEO_CLIPS, VIDEO_EDITS, ANIMATE)", r"scribe \(video\) says it can 'animate a picture', which none"),
+    ],
+)
+def test_a_video_backend_whose_words_and_models_disagree_is_refused(throwaway, operations, refusal):
+    with pytest.raises(RuntimeError, match=refusal):
+        load_registry(throwaway(operations, THROWAWAY_VIDEO))
 
 
 async def test_the_largest_batch_fits_the_declared_result_size(make_server, fake):

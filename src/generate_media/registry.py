@@ -48,12 +48,15 @@ class Registry:
         return support.model(model_id) if support else None
 
     def operations(self) -> list[tuple[MediaType, Operation]]:
-        """What the backends do, in people's words: each declared operation once, by media type then
-        backend (discovery order)."""
+        """What the backends do, in people's words: each declared operation that a live model does (not
+        a placeholder, not retired) once, by media type then backend (discovery order)."""
         found: dict[tuple[MediaType, Operation], None] = {}
         for media_type in MediaType:
             for spec in self.serving(media_type):
-                found.update(dict.fromkeys((media_type, op) for op in spec.media[media_type].operations))
+                support = spec.media[media_type]
+                live = [m for m in support.models if not m.placeholder and m.status != "retired"]
+                done = [op for op in support.operations if any(op.done_by(m) for m in live)]
+                found.update(dict.fromkeys((media_type, op) for op in done))
         return list(found)
 
     def operation_names(self, media_type: MediaType) -> list[str]:
@@ -107,16 +110,35 @@ def load_registry(package: str = "generate_media.backends") -> Registry:
     return Registry(specs=specs, modules=modules)
 
 
+#: Model inputs that make an operation of their own for people (a video model that edits a supplied
+#: video or extends a continued one): a model taking one must be worded by an Operation that needs it.
+_WORDED_INPUTS: dict[MediaType, tuple[str, ...]] = {MediaType.VIDEO: ("input_video", "continuation")}
+
+
 def _check_worded(spec: BackendSpec) -> None:
-    """Every operation a real model does is worded (``MediaSupport.operations``), so the tool description
-    and the search hint, built from those words, cannot leave a backend's operation out."""
+    """Every operation a real model does is worded (``MediaSupport.operations``), and every worded one is
+    done by a model, so the tool description and the search hint, built from those words, neither leave a
+    backend's operation out nor claim one it lacks."""
     for media_type, support in spec.media.items():
+        where = f"backend {spec.name} ({media_type.value})"
+        real = [m for m in support.models if not m.placeholder]
         worded = {op.name for op in support.operations}
-        done = {name for m in support.models if not m.placeholder for name in m.operations}
-        if missing := sorted(done - worded):
+        if missing := sorted({name for m in real for name in m.operations} - worded):
             raise RuntimeError(
-                f"backend {spec.name} ({media_type.value}) does {', '.join(missing)} without saying so in words: "
+                f"{where} does {', '.join(missing)} without saying so in words: "
                 "add an Operation for each to its MediaSupport.operations"
+            )
+        _check_worded_inputs(where, media_type, support.operations, real)
+        if idle := [op.what for op in support.operations if not any(op.done_by(m) for m in real)]:
+            raise RuntimeError(f"{where} says it can {idle[0]!r}, which none of its models does: remove it")
+
+
+def _check_worded_inputs(where: str, media_type: MediaType, ops: tuple[Operation, ...], real: list[ModelSpec]) -> None:
+    for name in _WORDED_INPUTS.get(media_type, ()):
+        if any(getattr(m, name) for m in real) and not any(name in op.needs for op in ops):
+            raise RuntimeError(
+                f"{where} takes {name} without saying what it does in words: "
+                "add an Operation that needs it (such as VIDEO_EDITS) to its MediaSupport.operations"
             )
 
 

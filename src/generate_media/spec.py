@@ -36,6 +36,7 @@ __all__ = [
     "SOUND_EFFECTS",
     "SPEECH",
     "VIDEO_CLIPS",
+    "VIDEO_EDITS",
     "VOICE_CLONE",
     "VOICE_CONVERSION",
     "VOICE_DESIGN",
@@ -77,11 +78,20 @@ class Operation:
     what it does in ``MediaSupport.operations``; the tool description and the search hint clients match
     requests against are built from those declarations, so a backend with a new operation declares
     its words next to it and nothing else changes.
+
+    ``needs`` names model inputs (``ModelSpec`` fields) of which a model must take one to do it:
+    animating a picture needs input images, editing or extending a video ``input_video`` or a continued
+    clip. Only what a live model does is said: see :meth:`done_by`.
     """
 
     name: str
     what: str
     says: tuple[str, ...] = ()
+    needs: tuple[str, ...] = ()
+
+    def done_by(self, model: ModelSpec) -> bool:
+        """Whether ``model`` does this: it has the operation and, if any are named, one of the inputs."""
+        return self.name in model.operations and (not self.needs or any(getattr(model, f) for f in self.needs))
 
 
 # The operations several backends share, worded once. A backend with something of its own declares
@@ -92,7 +102,15 @@ PICTURES = Operation(
     ("image", "picture", "photo", "illustration", "logo", "drawing", "art", "icon", "edit my photo", "inpainting"),
 )
 VIDEO_CLIPS = Operation("generate", "make a video clip", ("video", "clip", "movie", "footage", "text to video"))
-ANIMATE = Operation("generate", "animate a picture", ("animate a picture", "image to video"))
+ANIMATE = Operation(
+    "generate", "animate a picture", ("animate a picture", "image to video"), needs=("max_input_images",)
+)
+VIDEO_EDITS = Operation(
+    "generate",
+    "edit or extend a video",
+    ("edit a video", "extend a video", "continue a clip", "make it longer", "lengthen", "video to video"),
+    needs=("input_video", "continuation"),
+)
 SPEECH = Operation(
     "speech",
     "read text aloud",

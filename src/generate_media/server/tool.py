@@ -47,10 +47,12 @@ MAX_RESULT_CHARS = 500_000
 def tool_meta(registry: Registry) -> dict[str, Any]:
     """The tool's ``_meta`` for clients that read it (Claude Code's keys; others ignore them).
 
-    No ``anthropic/alwaysLoad`` (it defaults to off): loaded, the tool costs about 8,000 characters
-    (its description and input schema, some 2,300 tokens) in every request of every conversation,
-    media or not. Deferred, it costs its name; the search hint lets Claude Code's tool search find it
-    for the words people use, at one search step when media is wanted.
+    No ``anthropic/alwaysLoad`` (it defaults to off): loaded, the tool costs what Claude Code sends the
+    model for it, its name, description and input schema (about 7,200 characters, some 1,800 tokens;
+    measured by tests/test_claude_code.py), in every request of every conversation, media or not.
+    Deferred, it costs its name in the list of deferred tools; the search hint (Claude Code reads its
+    first 4,096 characters and keeps it to itself) lets the tool search find it for the words people
+    use, at one search step when media is wanted, after which it stays loaded for the conversation.
     """
     return {"anthropic/searchHint": search_hint(registry), "anthropic/maxResultSizeChars": MAX_RESULT_CHARS}
 

@@ -32,7 +32,7 @@ import anyio
 from ...errors import DISK_ERRNOS, BadProviderResponse, InvalidRequest, storage_error
 from ...leaderboards import AA_T2V, ARENA_I2V, ARENA_T2V
 from ...output import cleanup_temp
-from ...spec import ANIMATE, VIDEO_CLIPS, Call, JobStatus, MediaSupport, MediaType, ModelSpec, Produced
+from ...spec import ANIMATE, VIDEO_CLIPS, VIDEO_EDITS, Call, JobStatus, MediaSupport, MediaType, ModelSpec, Produced
 from .._errors import failure_code
 from .._options import GENERATE_AUDIO, NEGATIVE_PROMPT, SEED
 from .._video_source import check_length
@@ -87,7 +87,7 @@ SUPPORT = MediaSupport(
     default_model="gemini-omni-1.2-flash",
     continuation_prefix="gemini_vid",
     options=(NEGATIVE_PROMPT, SEED, GENERATE_AUDIO),
-    operations=(VIDEO_CLIPS, ANIMATE),
+    operations=(VIDEO_CLIPS, ANIMATE, VIDEO_EDITS),
     models=(
         ModelSpec(
             id="gemini-omni-1.2-flash",

@@ -30,7 +30,7 @@ import anyio
 
 from ...errors import BadProviderResponse, InvalidRequest
 from ...leaderboards import AA_I2V, AA_T2V, ARENA_I2V, ARENA_T2V
-from ...spec import ANIMATE, VIDEO_CLIPS, Call, JobStatus, MediaSupport, MediaType, ModelSpec, Produced
+from ...spec import ANIMATE, VIDEO_CLIPS, VIDEO_EDITS, Call, JobStatus, MediaSupport, MediaType, ModelSpec, Produced
 from .._clients import httpx_client
 from .._download import download_url
 from .._errors import ErrorMap, failure_code, from_status, httpx_errors
@@ -54,7 +54,7 @@ SUPPORT = MediaSupport(
     priority=90,
     default_model="grok-imagine-video",
     continuation_prefix="grok_vid",
-    operations=(VIDEO_CLIPS, ANIMATE),
+    operations=(VIDEO_CLIPS, ANIMATE, VIDEO_EDITS),
     models=(
         ModelSpec(
             id="grok-imagine-video",

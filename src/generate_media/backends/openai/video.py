@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...errors import InvalidRequest
-from ...spec import ANIMATE, VIDEO_CLIPS, Call, JobStatus, MediaSupport, MediaType, ModelSpec, Produced
+from ...spec import VIDEO_CLIPS, Call, JobStatus, MediaSupport, MediaType, ModelSpec, Produced
 
 MEDIA = MediaType.VIDEO
 
@@ -30,7 +30,7 @@ _RETIRED: dict[str, Any] = {
 SUPPORT = MediaSupport(
     priority=10,
     default_model="sora-2",
-    operations=(VIDEO_CLIPS, ANIMATE),
+    operations=(VIDEO_CLIPS,),
     models=(
         ModelSpec(id="sora-2", **_RETIRED),
         ModelSpec(id="sora-2-pro", **_RETIRED),
