@@ -18,6 +18,7 @@ from generate_media.config import Limits
 from generate_media.docs import search_hint, tool_markdown, what_it_does
 from generate_media.registry import load_registry
 from generate_media.server import create_server
+from generate_media.server.app import PREVIEW_RESULT_CHARS, PREVIEWS_LEFT_OUT
 from generate_media.server.tool import MAX_RESULT_CHARS
 from generate_media.service import MediaService
 from generate_media.spec import MediaType
@@ -219,17 +220,29 @@ def test_a_video_backend_whose_words_and_models_disagree_is_refused(throwaway, o
 
 
 async def test_the_largest_batch_fits_the_declared_result_size(make_server, fake):
-    """32 prompts x 10 images (the default batch limit and OpenAI's n) stay under maxResultSizeChars:
-    Claude Code keeps the result in the conversation instead of saving it to a file."""
+    """32 prompts x 10 images (the default batch limit and OpenAI's n) stay under maxResultSizeChars, so
+    Claude Code keeps the result in the conversation instead of saving it to a file. It lifts its own
+    25,000-token cut for results without images only: so large a result leaves its previews out."""
     prompts = [f"scene {i}: " + "a lighthouse on a cliff at dusk, gulls, long exposure, " * 5 for i in range(32)]
     assert len(prompts) == Limits().max_batch
     async with Client(make_server("OPENAI_API_KEY")) as client:
-        result = await client.call_tool(
-            "generate_media", {"prompts": prompts, "n": 10, "max_concurrent": 16, "preview": False}
-        )
+        result = await client.call_tool("generate_media", {"prompts": prompts, "n": 10, "max_concurrent": 16})
     assert not result.is_error, result.content[0].text
     items = result.structured_content["items"]
     assert len(items) == 320 and all(item["status"] == "ok" for item in items)
+    assert not [block for block in result.content if block.type == "image"]
+    assert PREVIEWS_LEFT_OUT in result.structured_content["warnings"]
+    assert f"Warning: {PREVIEWS_LEFT_OUT}" in result.content[0].text
     shown = sum(len(block.model_dump_json(by_alias=True, exclude_none=True)) for block in result.content)
     shown += len(json.dumps(result.structured_content))
     assert 50_000 < shown < MAX_RESULT_CHARS, shown
+
+
+async def test_a_result_with_previews_stays_under_the_cut_for_results_with_images(make_server, fake):
+    """Four images of one prompt keep their previews: the result stays far under 25,000 tokens."""
+    async with Client(make_server("OPENAI_API_KEY")) as client:
+        result = await client.call_tool("generate_media", {"prompt": "a lighthouse at dusk", "n": 4})
+    assert not result.is_error, result.content[0].text
+    assert len([block for block in result.content if block.type == "image"]) == 4
+    assert PREVIEWS_LEFT_OUT not in result.structured_content.get("warnings", [])
+    assert len(json.dumps(result.structured_content)) <= PREVIEW_RESULT_CHARS

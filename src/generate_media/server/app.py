@@ -7,6 +7,7 @@ error ``code`` in its structured content; API keys are scrubbed from everything 
 from __future__ import annotations
 
 import base64
+import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -165,10 +166,30 @@ def _unexpected(exc: Exception) -> GenerateMediaError:
 #: MIME types of the sidecar files a result may carry, by extension.
 SIDECAR_MIME = {"json": "application/json", "srt": "application/x-subrip"}
 
+#: Image previews ride along only with a result whose structured data is at most this many characters.
+#: A client may cut a result that carries images at a token limit of its own, and a cut result loses
+#: its last items: Claude Code cuts one at 25,000 tokens (MAX_MCP_OUTPUT_TOKENS, counting an image as
+#: 1,600), and anthropic/maxResultSizeChars lifts that only for results without images. 40,000
+#: characters (about 10,000 tokens) and four previews stay well under it.
+PREVIEW_RESULT_CHARS = 40_000
+PREVIEWS_LEFT_OUT = "previews left out of this large result (so no client cuts it); the files are listed"
+
+
+def _previews_fit(outcome: Outcome, redact: Redactor) -> bool:
+    """Whether the result keeps its previews; if not, it says so in its warnings."""
+    if not outcome.previews:
+        return False
+    size = len(json.dumps(redact.data(outcome.result.model_dump(mode="json", exclude_none=True))))
+    if size <= PREVIEW_RESULT_CHARS:
+        return True
+    outcome.result.warnings.append(PREVIEWS_LEFT_OUT)
+    return False
+
 
 def _content(outcome: Outcome, redact: Redactor, uris: dict[str, str]) -> CallToolResult:
     """Summary text, a resource link per file (``uris``: path -> link URI), previews, structured data."""
     result = outcome.result
+    previews = outcome.previews if _previews_fit(outcome, redact) else []
     blocks: list[ContentBlock] = [TextContent(text=redact(result.summary()))]
     for item in result.items:
         if item.path not in uris:
@@ -190,7 +211,7 @@ def _content(outcome: Outcome, redact: Redactor, uris: dict[str, str]) -> CallTo
                     uri=uris[path], name=Path(path).name, mime_type=SIDECAR_MIME.get(ext), description=description
                 )
             )
-    for data, mime in outcome.previews:
+    for data, mime in previews:
         blocks.append(ImageContent(data=base64.b64encode(data).decode(), mime_type=mime))
     structured = redact.data(result.model_dump(mode="json", exclude_none=True))
     return CallToolResult(content=blocks, structured_content=structured, is_error=False)
