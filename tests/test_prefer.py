@@ -90,3 +90,57 @@ def test_speech_ranks_by_score_and_an_offline_backend_is_never_preferred():
     assert "score 1334 on AA speech (2026-10-07)" in chosen.reason
     offline = _select({}, media_type="audio", prompt="hello", prefer="cost")
     assert offline.name == "local" and offline.reason == ""  # no key: the usual selection answers
+
+
+async def test_with_fal_key_alone_quality_picks_fals_best_ranked_model_and_says_why(make_server, fake):
+    async with Client(make_server("FAL_KEY")) as client:
+        best = await client.call_tool("generate_media", {"prompt": "a lighthouse", "prefer": "quality"})
+        cheap = await client.call_tool("generate_media", {"prompt": "a lighthouse", "prefer": "cost"})
+    assert not best.is_error and not cheap.is_error, (best.content, cheap.content)
+    quality, cost = best.structured_content, cheap.structured_content
+    assert (quality["backend"], quality["model"]) == ("fal", "openai/gpt-image-2.5/sunburst")
+    assert quality["chosen"].startswith(
+        "prefer=quality: openai/gpt-image-2.5/sunburst via fal, #1 on Arena text-to-image (2026-09-24)"
+    )
+    assert (cost["backend"], cost["model"]) == ("fal", "meta/muse-image")
+    assert cost["chosen"].startswith("prefer=cost: meta/muse-image via fal, $0.01 per image (read 2026-12-03)")
+    assert "#7 on Arena text-to-image (2026-09-24)" in cost["chosen"]
+    # What fal received: each chosen model's text-to-image endpoint.
+    assert [r.path for r in fake.of("fal") if r.method == "POST"] == [
+        "/fal/openai/gpt-image-2.5/sunburst/text-to-image",
+        "/fal/meta/muse-image/text-to-image",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("fields", "model", "why"),
+    [
+        ({}, "google/gemini-omni-flash/v1.1", "#1 on Arena text-to-video (2026-09-21)"),
+        ({"input_images": ["a.png"]}, "minimax/h3-max", "#1 on Arena image-to-video (2026-09-21)"),
+    ],
+)
+def test_with_fal_key_alone_video_ranks_on_the_board_of_the_request(fields, model, why):
+    chosen = _select({"FAL_KEY": "f" * 12}, media_type="video", prompt="waves", prefer="quality", **fields)
+    assert (chosen.name, chosen.model.id) == ("fal", model) and why in chosen.reason
+
+
+def test_a_model_served_by_several_backends_has_the_same_standings_on_each():
+    """The boards rank the model, not the route: fal, Replicate and the vendor's own API share RANKED."""
+    same = {
+        ("openai", "gpt-image-2.5-sunburst"): ("fal", "openai/gpt-image-2.5/sunburst"),
+        ("openai", "gpt-image-2.5-flare"): ("fal", "openai/gpt-image-2.5/flare"),
+        ("openai", "gpt-image-2"): ("fal", "openai/gpt-image-2"),
+        ("grok", "grok-imagine-image"): ("fal", "xai/grok-imagine-image/v2.0"),
+        ("grok", "grok-imagine-video-1.5"): ("fal", "xai/grok-imagine-video/v1.5"),
+        ("google", "gemini-omni-1.1-flash"): ("fal", "google/gemini-omni-flash/v1.1"),
+        ("google", "gemini-3.1-flash-image"): ("fal", "fal-ai/nano-banana-2"),
+        ("replicate", "alibaba/wan-3"): ("fal", "alibaba/wan-3.0"),
+        ("replicate", "black-forest-labs/flux-3"): ("fal", "blackforestlabs/flux-3"),
+    }
+
+    def places(backend: str, model_id: str) -> set[tuple[str, int | None, float | None]]:
+        [model] = [m for _, m in REGISTRY.get(backend).models() if m.id == model_id]
+        return {(s.board.name, s.rank, s.score) for s in model.standings}
+
+    for (backend, model_id), (other, other_id) in same.items():
+        assert places(backend, model_id) == places(other, other_id) != set(), model_id

@@ -182,6 +182,21 @@ _FAL_PRICES: dict[str, tuple[tuple[str, ...], Price]] = {
         Price("image", {"": 0.0675}, "2026-12-03", _FAL, note="up to 1536x1536; $0.135 above"),
     ),
     "fal-ai/reve": (("text-to-image", "edit"), Price("image", {"": 0.04}, "2026-12-03", _FAL)),
+    "reve/2.1": (
+        ("text-to-image", "edit"),
+        Price("image", {"": 0.25}, "2026-12-03", _FAL + "; fal's billing: unit images, price 0.25, one tier"),
+    ),
+    "meta/muse-image": (("text-to-image", "edit"), Price("image", {"": 0.01}, "2026-12-03", _FAL)),
+    "microsoft/mai-image-2.5": (
+        ("", "edit"),
+        Price(
+            "image",
+            {"": 0.05},
+            "2026-12-03",
+            "fal.ai/models/microsoft/mai-image-2.5/llms.txt (fal's own page, stored copy)",
+            note="about $0.05 an image (1024 output tokens); input text and images billed per token",
+        ),
+    ),
     "fal-ai/flux-2-max": (
         ("", "edit"),
         Price("image", {"": 0.07}, "2026-12-03", _FAL, note="first megapixel; $0.03 per further megapixel"),

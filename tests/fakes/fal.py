@@ -100,6 +100,8 @@ _REQUIRED = {"minimax/h3-max": ["prompt", "prompt_expansion_mode"]}
 _SIZES = _enum("square_hd", "square", "portrait_4_3", "portrait_16_9", "landscape_4_3", "landscape_16_9")
 _N = {"type": "integer", "minimum": 1, "maximum": 4}
 _GPT = {"prompt": _STR, "quality": _enum("low", "medium", "high"), "num_images": _N}
+_REVE_21 = ("4:1", "3:1", "21:9", "2:1", "17:9", "16:9", "3:2", "4:3", "5:4", "1:1", "4:5", "3:4", "2:3", "9:16")
+_REVE_21 += ("1:2", "1:3", "1:4")
 #: family -> (text endpoint, its properties, edit endpoint or None, the edit's image field)
 IMAGES: dict[str, tuple[str, dict, str | None, str]] = {
     "bytedance/seedream/v5/pro": (
@@ -117,8 +119,24 @@ IMAGES: dict[str, tuple[str, dict, str | None, str]] = {
     ),
     "microsoft/mai-image-2.5": (
         "microsoft/mai-image-2.5",
-        {"prompt": _STR, "aspect_ratio": _enum("1:1", "16:9", "9:16", "4:3", "3:4")},
+        {"prompt": _STR, "num_images": _N, "output_format": _enum("jpeg", "png", "webp")}
+        | {"aspect_ratio": _enum("auto", "21:9", "16:9", "3:2", "4:3", "5:4", "1:1", "4:5", "3:4", "2:3", "9:16")},
         "microsoft/mai-image-2.5/edit",
+        "image_urls",
+    ),
+    "reve/2.1": (
+        "reve/2.1/text-to-image",
+        {"prompt": {**_STR, "minLength": 1, "maxLength": 4000}, "num_images": _N}
+        | {"aspect_ratio": _enum(*_REVE_21, "auto"), "output_format": _enum("png", "jpeg", "webp")},
+        "reve/2.1/edit",
+        "image_url",
+    ),
+    "meta/muse-image": (
+        "meta/muse-image/text-to-image",
+        {"prompt": _STR, "num_images": {"type": "integer", "minimum": 1, "maximum": 10}}
+        | {"aspect_ratio": _enum("21:9", "16:9", "4:3", "3:2", "1:1", "2:3", "3:4", "9:16", "9:21")}
+        | {"output_format": _enum("jpeg", "png", "webp")},
+        "meta/muse-image/edit",
         "image_urls",
     ),
     "fal-ai/flux-2-max": (

@@ -13,9 +13,11 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from ...errors import InvalidRequest
 from ...spec import MediaType, ModelSpec
+from .._ranked import RANKED
 from ._wire import Wire
 
 __all__ = ["IMAGE_FAMILIES", "VIDEO_FAMILIES", "Family", "family_of", "pinned", "route"]
@@ -82,10 +84,23 @@ def _video(
     return Family(model, routes, wire)
 
 
-def _image(fid: str, text: str, edit: str | None, *, fields: Mapping[str, str] | None = None, **spec: object) -> Family:
-    routes = {"text": text, **({"edit": edit} if edit else {})}
-    spec.setdefault("source", _src(*routes.values()))
-    model = ModelSpec(id=fid, checked=CHECKED, **spec)  # type: ignore[arg-type]
+def _image(
+    fid: str,
+    *,
+    text: str = "text-to-image",
+    edit: str | None = "edit",
+    ranked: str | None = None,
+    fields: Mapping[str, str] | None = None,
+    how: str | None = None,
+    **spec: Any,
+) -> Family:
+    """An image family: its text-to-image and edit endpoints (relative to ``fid``; "" is ``fid``
+    itself, ``edit=None`` none), its standings (``RANKED[ranked]``) and the rest of its spec."""
+    routes = {"text": f"{fid}/{text}".rstrip("/"), **({"edit": f"{fid}/{edit}"} if edit is not None else {})}
+    spec.setdefault("source", _src(*routes.values(), **({"how": how} if how else {})))
+    spec.setdefault("max_outputs", 4)
+    standings = RANKED[ranked] if ranked else ()
+    model = ModelSpec(id=fid, checked=CHECKED, standings=standings, **spec)
     return Family(model, routes, Wire(fields={**_IMAGE_FIELDS, **(fields or {})}))
 
 
@@ -93,28 +108,31 @@ VIDEO_FAMILIES: tuple[Family, ...] = (
     _video(
         "bytedance/seedance-2.5",
         ("text", "image", "reference"),
+        standings=RANKED["seedance-2.5"],
         max_input_images=1,
         aspect_ratios=_SEEDANCE_ASPECTS,
         sizes=("480p", "720p"),
         duration_range=(4, 30),
         max_reference_images=9,
         options=frozenset({"generate_audio", "last_frame"}),
-        notes="Arena T2V #7, I2V #4 (2026-09-21). 4-30 s, 480p/720p, native audio; no seed; up to 9 references.",
+        notes="Seedance 2.5: 4-30 s, 480p/720p, native audio; no seed; up to 9 references.",
     ),
     _video(
         "bytedance/seedance-2.0",
         ("text", "image", "reference"),
+        standings=RANKED["seedance-2.0"],
         max_input_images=1,
         aspect_ratios=_SEEDANCE_ASPECTS,
         sizes=("480p", "720p", "1080p"),
         duration_range=(4, 15),
         max_reference_images=9,
         options=frozenset({"seed", "generate_audio", "last_frame"}),
-        notes="Arena T2V #5, I2V #5 (2026-09-21). 4-15 s up to 1080p, native audio, first and last frame.",
+        notes="Seedance 2.0: 4-15 s up to 1080p, native audio, first and last frame.",
     ),
     _video(
         "alibaba/wan-3.0",
         ("text", "image", "reference"),
+        standings=RANKED["wan-3.0"],
         fields={
             "input_images": "start_image_url",
             "generate_audio": "audio",
@@ -129,11 +147,12 @@ VIDEO_FAMILIES: tuple[Family, ...] = (
         options=frozenset({"generate_audio"}),
         source=_src("alibaba/wan-3.0/text-to-video", how="llms.txt, confirmed in the leaderboard catalogue")
         + "; image/reference routes: third-party captures",
-        notes="Arena T2V #6, I2V #3 (2026-09-21). 2-30 s up to 1080p with sound; no seed.",
+        notes="Wan 3.0: 2-30 s up to 1080p with sound; no seed.",
     ),
     _video(
         "minimax/h3-max",
         ("text", "image", "reference"),
+        standings=RANKED["minimax-h3-max"],
         fields={"reference_images": "reference_image_urls"},
         duration="int",
         fixed={"prompt_expansion_mode": "balanced"},
@@ -143,22 +162,24 @@ VIDEO_FAMILIES: tuple[Family, ...] = (
         duration_range=(1, 15),
         max_reference_images=4,
         options=frozenset({"seed", "last_frame"}),
-        notes="fal's post-train of MiniMax H3 (Arena T2V #8, I2V #1, 2026-09-21). Up to 15 s at 480P/768P/1080P; "
+        notes="fal's post-train of MiniMax H3 (Arena ranks the base model). Up to 15 s at 480P/768P/1080P; "
         "prompt_expansion_mode (required) is sent as 'balanced'.",
     ),
     _video(
         "blackforestlabs/flux-3",
         ("text", "image"),
+        standings=RANKED["flux-3-video"],
         max_input_images=1,
         aspect_ratios=("21:9", "16:9", "4:3", "1:1", "3:4", "9:16"),
         sizes=("720p", "1080p"),
         durations=(5, 6, 8, 10, 12, 15, 20),
         options=frozenset({"seed", "generate_audio", "last_frame"}),
-        notes="Arena T2V #3, I2V #9 (2026-09-21). 5-20 s at 720p/1080p with audio; first and last frame.",
+        notes="FLUX 3 Video: 5-20 s at 720p/1080p with audio; first and last frame.",
     ),
     _video(
         "alibaba/happy-horse",
         ("text", "image", "reference"),
+        standings=RANKED["happyhorse-1.0"],
         fields={"reference_images": "reference_image_urls"},
         duration="int",
         max_input_images=1,
@@ -167,123 +188,124 @@ VIDEO_FAMILIES: tuple[Family, ...] = (
         duration_range=(3, 15),
         max_reference_images=9,
         options=frozenset({"seed"}),
-        notes="HappyHorse 1.0 (Arena T2V #10, I2V #10, 2026-09-21). 3-15 s at 720p/1080p; up to 9 references.",
+        notes="HappyHorse 1.0: 3-15 s at 720p/1080p; up to 9 references.",
     ),
     _video(
         "google/gemini-omni-flash/v1.1",
         ("text", "image", "reference"),
+        standings=RANKED["gemini-omni-1.1-flash"],
         duration="int",
         max_input_images=1,
         aspect_ratios=("16:9", "9:16"),
         duration_range=(3, 10),
         max_reference_images=3,
         options=frozenset(),
-        notes="Gemini Omni 1.1 Flash on fal (Arena T2V #1, I2V #2, 2026-09-21); also direct with GEMINI_API_KEY.",
+        notes="Gemini Omni 1.1 Flash on fal; also direct with GEMINI_API_KEY.",
     ),
     _video(
         "xai/grok-imagine-video/v1.5",
         ("text", "image"),
+        standings=RANKED["grok-imagine-video-1.5"],
         duration="int",
         max_input_images=1,
         aspect_ratios=("16:9", "9:16", "1:1", "4:3", "3:4", "3:2", "2:3"),
         sizes=("480p", "720p"),
         duration_range=(1, 15),
-        notes="Grok Imagine Video 1.5 on fal (Arena T2V #4, I2V #8, 2026-09-21); also direct with XAI_API_KEY.",
+        notes="Grok Imagine Video 1.5 on fal; also direct with XAI_API_KEY.",
     ),
 )
 
+_GPT: dict[str, Any] = {
+    "fields": {"quality": "quality"},
+    "max_input_images": 16,
+    "qualities": ("low", "medium", "high"),
+}
+_FORMATS = ("png", "jpeg", "webp")
+_REVE_21_ASPECTS = (
+    *("4:1", "3:1", "21:9", "2:1", "17:9", "16:9", "3:2", "4:3", "5:4", "1:1"),
+    *("4:5", "3:4", "2:3", "9:16", "1:2", "1:3", "1:4"),
+)
+
+#: Routes are relative to the family id ("" is the family id itself); ``ranked`` names the model's
+#: standings in ``leaderboards.RANKED``; every family takes num_images 1 to 4 unless it says otherwise.
 IMAGE_FAMILIES: tuple[Family, ...] = (
     _image(
         "bytedance/seedream/v5/pro",
-        "bytedance/seedream/v5/pro/text-to-image",
-        "bytedance/seedream/v5/pro/edit",
-        max_outputs=4,
+        ranked="seedream-5.0-pro",
         max_input_images=10,
         sizes=_IMAGE_SIZES,
         options=frozenset(),
-        notes="Seedream 5.0 Pro (Arena T2I #10, 2026-09-24). No seed; edits with up to 10 images.",
+        notes="Seedream 5.0 Pro. No seed; edits with up to 10 images.",
     ),
     _image(
-        "fal-ai/reve",
-        "fal-ai/reve/text-to-image",
-        "fal-ai/reve/edit",
+        "reve/2.1",
+        ranked="reve-2.1",
         fields={"input_images": "image_url"},
-        max_outputs=4,
         max_input_images=1,
-        aspect_ratios=("16:9", "9:16", "3:2", "2:3", "4:3", "3:4", "1:1"),
-        output_formats=("png", "jpeg", "webp"),
-        notes="Reve (Arena T2I #5 and #8 as 2.1 and 2.0, 2026-09-24; fal does not say which version it serves).",
+        aspect_ratios=_REVE_21_ASPECTS,
+        output_formats=_FORMATS,
+        how="ids, fields and $0.25/image as three public integrations read them from fal's OpenAPI (2026-09)",
+        notes="Reve 2.1: a native-4K picture, 17 aspect ratios; edits one image. No seed.",
+    ),
+    _image(
+        "meta/muse-image",
+        ranked="muse-image",
+        max_outputs=10,
+        max_input_images=10,
+        aspect_ratios=("21:9", "16:9", "4:3", "3:2", "1:1", "2:3", "3:4", "9:16", "9:21"),
+        output_formats=_FORMATS,
+        how="ids, fields and $0.01/image as several public integrations use them (2026-08 to 10)",
+        notes="Meta's Muse Image (2026-07-07): up to 10 images a call; edits with up to 10 images. No seed.",
     ),
     _image(
         "microsoft/mai-image-2.5",
-        "microsoft/mai-image-2.5",
-        "microsoft/mai-image-2.5/edit",
+        text="",
+        ranked="mai-image-2.5",
         max_input_images=4,
-        aspect_ratios=("1:1", "16:9", "9:16", "4:3", "3:4"),
-        notes="MAI-Image-2.5 (AA T2I #10, 2026-09-29); fal does not serve the 2.6 ranked #4 on Arena.",
+        aspect_ratios=("1:1", "4:3", "3:4", "16:9", "9:16", "3:2", "2:3"),
+        output_formats=_FORMATS,
+        how="fal's own llms.txt for both endpoints (stored copies)",
+        notes="MAI-Image-2.5 (fal does not serve the 2.6 ranked #4 on Arena); the aspect ratios both endpoints take.",
     ),
     _image(
         "fal-ai/flux-2-max",
-        "fal-ai/flux-2-max",
-        "fal-ai/flux-2-max/edit",
-        max_outputs=4,
+        text="",
         max_input_images=10,
         sizes=_IMAGE_SIZES,
         output_formats=("png", "jpeg"),
         options=frozenset({"seed"}),
         notes="FLUX.2 [max], Black Forest Labs' current top image model; edits with up to 10 images.",
     ),
-    _image(
-        "openai/gpt-image-2.5/sunburst",
-        "openai/gpt-image-2.5/sunburst/text-to-image",
-        "openai/gpt-image-2.5/sunburst/edit",
-        fields={"quality": "quality"},
-        max_outputs=4,
-        max_input_images=16,
-        qualities=("low", "medium", "high"),
-        notes="GPT Image 2.5 Sunburst on fal (Arena T2I #1, 2026-09-24); also direct with OPENAI_API_KEY.",
-    ),
-    _image(
-        "openai/gpt-image-2.5/flare",
-        "openai/gpt-image-2.5/flare/text-to-image",
-        "openai/gpt-image-2.5/flare/edit",
-        fields={"quality": "quality"},
-        max_outputs=4,
-        max_input_images=16,
-        qualities=("low", "medium", "high"),
-        notes="GPT Image 2.5 Flare on fal (Arena T2I #2, 2026-09-24).",
-    ),
-    _image(
-        "openai/gpt-image-2",
-        "openai/gpt-image-2",
-        "openai/gpt-image-2/edit",
-        fields={"quality": "quality"},
-        max_outputs=4,
-        max_input_images=16,
-        qualities=("low", "medium", "high"),
-        notes="GPT Image 2 on fal (Arena T2I #3, 2026-09-24).",
-    ),
+    _image("openai/gpt-image-2.5/sunburst", ranked="gpt-image-2.5-sunburst", **_GPT, notes="GPT Image 2.5 Sunburst."),
+    _image("openai/gpt-image-2.5/flare", ranked="gpt-image-2.5-flare", **_GPT, notes="GPT Image 2.5 Flare."),
+    _image("openai/gpt-image-2", text="", ranked="gpt-image-2", **_GPT, notes="GPT Image 2."),
     _image(
         "xai/grok-imagine-image/v2.0",
-        "xai/grok-imagine-image/v2.0/text-to-image",
-        None,
-        max_outputs=4,
+        edit=None,
+        ranked="grok-imagine-image-2.0",
         aspect_ratios=("1:1", "16:9", "9:16", "4:3", "3:4", "3:2", "2:3"),
-        notes="Grok Imagine Image 2.0 on fal (Arena T2I #6, 2026-09-24); text to image only.",
+        notes="Grok Imagine Image 2.0 on fal; text to image only.",
     ),
     _image(
         "fal-ai/nano-banana-2",
-        "fal-ai/nano-banana-2",
-        "fal-ai/nano-banana-2/edit",
+        text="",
+        ranked="nano-banana-2",
         fields={"size": "resolution"},
-        max_outputs=4,
         max_input_images=14,
         aspect_ratios=("1:1", "16:9", "9:16", "4:3", "3:4", "3:2", "2:3", "21:9"),
         sizes=("1K", "2K", "4K"),
-        output_formats=("png", "jpeg", "webp"),
+        output_formats=_FORMATS,
         options=frozenset({"seed"}),
         lifecycle_note="Google deprecated gemini-3.1-flash-image on 2026-10-06; fal may stop serving it",
-        notes="Nano Banana 2 on fal (Arena T2I #9, 2026-09-24).",
+        notes="Nano Banana 2 on fal.",
+    ),
+    _image(
+        "fal-ai/reve",
+        fields={"input_images": "image_url"},
+        max_input_images=1,
+        aspect_ratios=("16:9", "9:16", "3:2", "2:3", "4:3", "3:4", "1:1"),
+        output_formats=_FORMATS,
+        notes='Reve\'s first model ("Reve Image 1.0" per lumenfall.ai); the ranked Reve 2.1 is reve/2.1.',
     ),
 )
 

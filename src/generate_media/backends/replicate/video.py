@@ -13,10 +13,10 @@ from __future__ import annotations
 from typing import Any
 
 from ...errors import InvalidRequest
-from ...leaderboards import AA_I2V, AA_T2V, ARENA_I2V, ARENA_T2V
 from ...spec import ANIMATE, VIDEO_CLIPS, Call, JobStatus, MediaSupport, MediaType, ModelSpec, Produced
 from .._download import download_url
 from .._options import NEGATIVE_PROMPT, SEED
+from .._ranked import RANKED
 from . import _api
 
 MEDIA = MediaType.VIDEO
@@ -41,7 +41,7 @@ SUPPORT = MediaSupport(
             durations=(5.0, 10.0),
             options=frozenset({"negative_prompt", "seed"}),
             notes="Wan 3.0 (Alibaba, open weights): text or first frame to video, 5 or 10 s.",
-            standings=(ARENA_T2V.at(6, 1476), AA_T2V.at(1, 1157), ARENA_I2V.at(3, 1480), AA_I2V.at(6, 1164)),
+            standings=RANKED["wan-3.0"],
             source=_REPORTED + "; inputs as replicate.com wan-video/wan-2.5-t2v and -i2v",
             checked=CHECKED,
         ),
@@ -52,7 +52,7 @@ SUPPORT = MediaSupport(
             sizes=("768p", "1080p"),
             durations=(6.0, 10.0),
             notes="MiniMax H3 (open weights): text or first frame to video; 1080p only at 6 s.",
-            standings=(ARENA_T2V.at(8, 1460), AA_T2V.at(4, 1138), ARENA_I2V.at(1, 1495), AA_I2V.at(2, 1181)),
+            standings=RANKED["minimax-h3"],
             source=_REPORTED + " (minimax/h3-max returns 404 there); inputs as replicate.com minimax/hailuo-2.3",
             checked=CHECKED,
         ),
@@ -65,7 +65,7 @@ SUPPORT = MediaSupport(
             durations=(5.0, 10.0),
             options=frozenset({"seed"}),
             notes="FLUX 3 Video (Black Forest Labs): text or first frame to video.",
-            standings=(ARENA_T2V.at(3, 1493, "flux-3-video (pre-release)"), AA_T2V.at(5, 1129), ARENA_I2V.at(9, 1449)),
+            standings=RANKED["flux-3-video"],
             source=_REPORTED + "; inputs as Black Forest Labs' FLUX models on replicate.com",
             checked=CHECKED,
         ),
