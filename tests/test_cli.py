@@ -120,6 +120,20 @@ def test_json_prints_the_failed_result_on_stdout_too(tmp_path, fake):
     assert KEYS["OPENAI_API_KEY"] not in refused.stdout + refused.stderr
 
 
+def test_with_no_keys_auto_never_makes_a_placeholder_and_a_chosen_one_says_so(tmp_path, fake):
+    # The README's `generate-media video "waves at dusk"` with no key once made a slideshow of
+    # placeholder frames that the plain output never mentioned.
+    auto = run(tmp_path, fake, "video", "waves at dusk", keys=())
+    assert auto.returncode == 2 and auto.stdout == "", auto.stdout
+    assert auto.stderr.startswith("Error (missing_key):"), auto.stderr
+    assert "backend='local' for a labelled placeholder" in auto.stderr
+    assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
+    chosen = run(tmp_path, fake, "image", "a fox", "--backend", "local", keys=())
+    assert chosen.returncode == 0, chosen.stderr
+    assert "local-placeholder-image" in chosen.stdout and "[PLACEHOLDER: not real generation]" in chosen.stdout
+    assert fake.requests == []
+
+
 def test_a_provider_failure_exits_1_and_never_prints_the_key(tmp_path, fake):
     fake.inject("openai:POST .*/images/generations", status=503)
     down = run(tmp_path, fake, "image", "down", "--backend", "openai")

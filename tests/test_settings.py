@@ -1,8 +1,10 @@
 """Every environment variable the code reads is declared once, and the docs come from the declarations.
 
 The scan reads every module under ``src/`` with ``ast``: each string constant shaped like a variable
-name (``GENERATE_MEDIA_…``, ``…_API_KEY``, ``…_BASE_URL``, ``GOOGLE_…``) and each f-string passed to an
-env lookup (``settings.get(f"GENERATE_MEDIA_PRIORITY_{t}")``), which must match a declared pattern.
+name (``GENERATE_MEDIA_…``, ``…_API_KEY``, ``…_BASE_URL``, ``GOOGLE_…``), any upper-case name looked up
+in the environment whatever its prefix (``settings.get("AWS_REGION")``), and each f-string passed to an
+env lookup (``settings.get(f"GENERATE_MEDIA_PRIORITY_{t}")``), which must match a declared pattern. The
+process environment itself is read in one place only (``Settings.from_env``), so nothing escapes the scan.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ SRC = ROOT / "src" / "generate_media"
 ENV_NAME = re.compile(
     r"^(GENERATE_MEDIA_[A-Z0-9_]+|FAL_[A-Z0-9_]+|[A-Z][A-Z0-9]*_(API_KEY|API_TOKEN|BASE_URL)|GOOGLE_[A-Z0-9_]+)$"
 )
+#: Any upper-case variable name: looked up in the environment, it must be declared whatever its prefix.
+LOOKED_UP_NAME = re.compile(r"^[A-Z][A-Z0-9]*(_[A-Z0-9]+)+$")
 LOOKUPS = {"get", "getenv", "pop", "setdefault"}
 
 
@@ -60,6 +64,8 @@ def read_names(source: str) -> tuple[set[str], set[str]]:
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in skip:
             names |= {node.value} if ENV_NAME.match(node.value) else set()
         key = _looked_up(node)
+        if isinstance(key, ast.Constant) and isinstance(key.value, str) and LOOKED_UP_NAME.match(key.value):
+            names.add(key.value)
         if isinstance(key, ast.JoinedStr):
             template = _template(key)
             if ENV_NAME.match(template.replace("{}", "X")):
@@ -116,13 +122,42 @@ def test_the_scan_catches_an_undeclared_name_and_an_undeclared_pattern():
         "c = os.getenv('ACME_API_KEY')\n"
         "d = settings.get(f'GENERATE_MEDIA_PRIORITY_{t}')\n"  # declared pattern
         "e = settings.get('GENERATE_MEDIA_OPENAI_IMAGE_MODEL')\n"  # an instance of a declared pattern
+        "f = settings.get('AWS_SESSION_TOKEN')\n"  # any prefix, when looked up
+        "g = settings.get('AWS_REGION')\n"  # declared
         "__all__ = ['DEFAULT_BASE_URL']\n"  # a Python name, not a variable
     )
     assert undeclared(source, "m.py") == [
         "m.py: ACME_API_KEY",
+        "m.py: AWS_SESSION_TOKEN",
         "m.py: GENERATE_MEDIA_SHINY",
         "m.py: GENERATE_MEDIA_{}_COLOUR",
     ]
+
+
+def _reads_the_process_environment(tree: ast.AST) -> list[int]:
+    """Lines that touch ``os.environ``/``os.getenv`` (or ``environ``/``getenv`` imported from os)."""
+    names = ("environ", "environb", "getenv", "getenvb")
+    attributes = [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Attribute) and n.attr in names]
+    imports = [
+        n.lineno
+        for n in ast.walk(tree)
+        if isinstance(n, ast.ImportFrom) and n.module == "os" and any(a.name in names for a in n.names)
+    ]
+    return sorted(attributes + imports)
+
+
+def test_only_settings_from_env_reads_the_process_environment():
+    # Everything else reads Settings (whose lookups the scan above checks): a direct os.environ read
+    # elsewhere would be a variable no declaration, table or scan knows about.
+    readers = {
+        str(path.relative_to(ROOT)): lines
+        for path in _modules()
+        if (lines := _reads_the_process_environment(ast.parse(path.read_text("utf-8"))))
+    }
+    assert readers == {"src/generate_media/config.py": readers.get("src/generate_media/config.py", [])}, readers
+    assert len(readers["src/generate_media/config.py"]) == 1
+    assert _reads_the_process_environment(ast.parse("import os\nx = os.getenv('HOME')\n")) == [2]
+    assert _reads_the_process_environment(ast.parse("from os import environ\n")) == [1]
 
 
 def test_the_variables_issue_12_found_undocumented_are_in_tool_md():
