@@ -161,6 +161,11 @@ ALLOW_HTTP_URLS = _s("ALLOW_HTTP_URLS", "flag", False, "accept plain http:// inp
 ALLOW_PRIVATE_URLS = _s(
     "ALLOW_PRIVATE_URLS", "flag", False, "accept input URLs that resolve to private, loopback or link-local addresses"
 )
+# Standard variables httpx reads (downloads.py keys its cached TLS context on them): a company proxy's CA.
+SSL_CERT_FILE = Setting(
+    "SSL_CERT_FILE", "path", "", "CA bundle trusted for https (providers and URL inputs)", default_text="certifi's"
+)
+SSL_CERT_DIR = Setting("SSL_CERT_DIR", "path", "", "folder of CA certificates, when SSL_CERT_FILE is unset")
 # --- limits (each named in the error that enforces it) -------------------------------------------
 MAX_PROMPT_CHARS = _s("MAX_PROMPT_CHARS", "int", 32_000, "longest prompt, in characters")
 MAX_BATCH = _s("MAX_BATCH", "int", 32, "most prompts in one batch call")
@@ -211,6 +216,8 @@ CORE_SETTINGS: tuple[Setting[Any], ...] = (
     MAX_RETRIES,
     ALLOW_HTTP_URLS,
     ALLOW_PRIVATE_URLS,
+    SSL_CERT_FILE,
+    SSL_CERT_DIR,
     MAX_PROMPT_CHARS,
     MAX_BATCH,
     MAX_CONCURRENT,
