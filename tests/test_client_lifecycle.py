@@ -8,12 +8,17 @@ Observed through the registry's public state and the real clients' own ``closed`
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import subprocess
+import sys
 
 import pytest
 from mcp import Client
 
 from generate_media.client_registry import ClientRegistry
+from tests.conftest import KEYS
 from tests.videohelp import until
 
 IMAGE = {"prompt": "a lighthouse in fog"}
@@ -132,3 +137,53 @@ async def test_a_registry_builds_once_per_key_even_when_asked_concurrently():
 @pytest.fixture(autouse=True)
 def _quiet_sdk_logs(caplog):
     caplog.set_level(logging.INFO, logger="httpx")
+
+
+#: What must not be imported before ``initialize`` and ``tools/list`` are answered (cold start is
+#: measured by bench/cold_start.py): the provider SDKs, the state store's SQLAlchemy, the file checks.
+_HEAVY = ("openai", "google.genai", "elevenlabs", "cartesia", "httpx", "sqlalchemy", "aiosqlite", "PIL", "av")
+
+_HANDSHAKE = """
+import json, sys
+import anyio
+from mcp import Client
+from generate_media.server.app import create_server
+
+def heavy():
+    return sorted(name for name in {heavy} if name in sys.modules)
+
+async def main():
+    server = create_server()
+    service = server.media_service
+    seen = {{"built": heavy()}}
+    async with service.running(), Client(server) as client:
+        seen["initialized"] = heavy()
+        await client.list_tools()
+        await service.warmed()
+        seen["warmed"] = heavy()
+        seen["store_opened"] = service.store.opened
+    print(json.dumps(seen))
+
+anyio.run(main)
+"""
+
+
+def test_the_handshake_imports_no_sdk_and_the_warm_up_loads_the_keyed_one_and_the_store(tmp_path):
+    """In a fresh interpreter (this one has every SDK loaded): building the server and answering
+    ``initialize`` load none of ``_HEAVY``; after ``tools/list`` the warm-up loads the keyed backend's
+    SDK (openai) and opens the state store, and nothing of the backends without a key."""
+    env = {k: v for k, v in os.environ.items() if not k.endswith(("_API_KEY", "_API_TOKEN", "_KEY"))}
+    env = {k: v for k, v in env.items() if not k.startswith("GENERATE_MEDIA_")}
+    env |= {
+        "OPENAI_API_KEY": KEYS["OPENAI_API_KEY"],
+        "GENERATE_MEDIA_OUTPUT_DIR": str(tmp_path / "out"),
+        "GENERATE_MEDIA_STATE_DIR": str(tmp_path / "state"),
+    }
+    code = _HANDSHAKE.format(heavy=repr(_HEAVY))
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout.splitlines()[-1])
+    assert seen["built"] == [] and seen["initialized"] == [], seen
+    assert {"openai", "sqlalchemy", "aiosqlite", "PIL"} <= set(seen["warmed"]), seen
+    assert not {"google.genai", "elevenlabs", "cartesia"} & set(seen["warmed"]), seen
+    assert seen["store_opened"] is True

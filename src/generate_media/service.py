@@ -61,6 +61,9 @@ log = logging.getLogger("generate_media")
 
 #: How long a model the provider answered "not found" for is skipped by ``auto`` (one day).
 GONE_FOR_S = 24 * 3600.0
+#: How long after the start a server with no client in session waits before opening the state store
+#: (and finishing the jobs nobody waits for): clients list the tools within milliseconds.
+STORE_GRACE_S = 2.0
 
 ProgressFn = Callable[[float, float | None, str], Awaitable[None]]
 T = TypeVar("T")
@@ -162,6 +165,7 @@ class MediaService:
         self._background: anyio.abc.TaskGroup | None = None
         self._warmed: ClientRegistry | None = None
         self._warming: anyio.Event | None = None
+        self._started: anyio.Event | None = None  # set once a client is in session (``running``)
         self.redact = Redactor(settings.secrets(self.registry.secret_names()))
         self.storage = open_storage(settings)  # the local folder, or an S3 bucket the files also go to
         self.job_runner = JobRunner(
@@ -230,6 +234,7 @@ class MediaService:
         its own backend's build (``ClientRegistry.get``) instead of starting a second one; a failed
         warm-up is logged and the call builds the client itself.
         """
+        self.started()
         if not self.settings.warm_up or self._background is None or self._warmed is self.clients:
             return
         self._warmed = self.clients
@@ -248,6 +253,7 @@ class MediaService:
                         )
                         tg.start_soon(self._warm, spec.name, spec.warm, endpoint)
                 tg.start_soon(self._warm_core, any(MediaType.IMAGE not in spec.media for spec in chosen))
+                tg.start_soon(self._open_store)  # every call reads or writes it
         finally:
             done.set()
 
@@ -327,6 +333,7 @@ class MediaService:
             GenerateMediaError: every failure, already classified and one line long.
         """
         caller = caller or Caller()
+        self.started()
         await self.warmed()
         req = self.parse(arguments)
         if req.job_id:
@@ -448,12 +455,14 @@ class MediaService:
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[MediaService]:
-        """The service while a server runs: the state store opened (migrations applied) and the
-        background finisher completing jobs nobody waits for (a client gone, a server that died)."""
-        try:
-            await self.store.open()
-        except GenerateMediaError as exc:  # images still work; each job says what is wrong
-            log.warning("the state store is unavailable: %s", exc.message)
+        """The service while a server runs: the background finisher completing jobs nobody waits for
+        (a client gone, a server that died).
+
+        The state store opens off the startup path (importing SQLAlchemy and applying the migrations
+        takes 0.3-1 s that ``initialize`` and ``tools/list`` must not wait for): in the warm-up after
+        the first ``tools/list``, when the first call comes, or ``STORE_GRACE_S`` after the start
+        without either; a call that needs it before then opens it itself (``StateStore.begin``)."""
+        self._started = anyio.Event()
         try:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(self._finisher, tg)
@@ -468,7 +477,22 @@ class MediaService:
             with anyio.CancelScope(shield=True):
                 await self.store.close()
 
+    def started(self) -> None:
+        """A client is in session (it listed the tools, or called one): the store may open now."""
+        if self._started is not None:
+            self._started.set()
+
+    async def _open_store(self) -> None:
+        try:
+            await self.store.open()
+        except GenerateMediaError as exc:  # images still work; each job says what is wrong
+            log.warning("the state store is unavailable: %s", exc.message)
+
     async def _finisher(self, tg: anyio.abc.TaskGroup) -> None:
+        if self._started is not None:
+            with anyio.move_on_after(STORE_GRACE_S):
+                await self._started.wait()
+        await self._open_store()
         every = max(self.settings.job_lease_s / 3, self.settings.poll_interval_s, 0.05)
         while True:
             try:

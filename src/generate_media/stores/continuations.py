@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
+from ._sa import sa
 
 if TYPE_CHECKING:
     from .db import StateStore

@@ -6,7 +6,7 @@ driven by SQLAlchemy 2 Core: the tables, the conditional updates and the unique 
 are written once and SQLAlchemy renders each engine's SQL; there is no dialect code here beyond
 SQLite's connection pragmas.
 
-Migrations are versioned: :data:`MIGRATIONS` is a list of numbered steps, each made of SQLAlchemy
+Migrations are versioned: :data:`.schema.MIGRATIONS` is a list of numbered steps, each made of SQLAlchemy
 DDL constructs. :meth:`StateStore.open` applies the steps above the version recorded in
 ``schema_version``, each in one transaction together with its version row; two servers starting at
 once against one database collide on that row's primary key, and the loser reads the new version
@@ -27,22 +27,21 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
-import sqlalchemy as sa
-from sqlalchemy import event
-from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.pool import NullPool
 
 from ..errors import StorageError, storage_error
+from ._sa import load as load_sqlalchemy
+from ._sa import sa
 from .continuations import ContinuationStore
 from .jobs import JobStore
 from .resources import ResourceStore
-from .schema import MIGRATIONS, metadata, schema_version
 
-__all__ = ["MIGRATIONS", "StateStore", "database_url", "metadata"]
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+__all__ = ["StateStore", "database_url"]
 
 log = logging.getLogger("generate_media.stores")
 
@@ -97,6 +96,11 @@ class StateStore:
         self.resources = ResourceStore(self)
 
     @property
+    def opened(self) -> bool:
+        """Connected and migrated (the server opens it after the handshake, or the first use does)."""
+        return self._opened
+
+    @property
     def dialect(self) -> str:
         return "sqlite" if self.sqlite else "postgresql"
 
@@ -105,6 +109,8 @@ class StateStore:
         return f"{_holder_prefix()}:{uuid.uuid4().hex[:12]}"
 
     def _make_engine(self) -> AsyncEngine:
+        from sqlalchemy.ext.asyncio import create_async_engine
+
         if not self.sqlite:
             return create_async_engine(
                 self.url,
@@ -118,9 +124,9 @@ class StateStore:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         # One connection per unit of work: an aiosqlite connection is a thread bound to an event
         # loop, and a pooled one would outlive the loop that made it.
-        engine = create_async_engine(self.url, poolclass=NullPool, connect_args={"timeout": 30})
+        engine = create_async_engine(self.url, poolclass=sa.NullPool, connect_args={"timeout": 30})
 
-        @event.listens_for(engine.sync_engine, "connect")
+        @sa.event.listens_for(engine.sync_engine, "connect")
         def _connect(dbapi_connection: Any, _record: Any) -> None:
             dbapi_connection.isolation_level = None  # transactions are begun below, not by pysqlite
             # The default rollback journal, not WAL: every unit of work takes the write lock anyway
@@ -130,7 +136,7 @@ class StateStore:
             cursor.execute("PRAGMA synchronous=FULL")
             cursor.close()
 
-        @event.listens_for(engine.sync_engine, "begin")
+        @sa.event.listens_for(engine.sync_engine, "begin")
         def _begin(conn: sa.Connection) -> None:
             # IMMEDIATE: the write lock is taken up front, so a read-then-update never deadlocks
             # against another writer (busy_timeout makes the loser wait instead of failing).
@@ -157,9 +163,10 @@ class StateStore:
         async with self._opening:
             if self._opened:
                 return
+            await anyio.to_thread.run_sync(load_sqlalchemy)  # the first open imports it: not on the event loop
             try:
                 await self._migrate()
-            except (DBAPIError, OSError) as exc:
+            except (sa.exc.DBAPIError, OSError) as exc:
                 raise self._unusable(exc) from exc
             self._opened = True
 
@@ -189,10 +196,14 @@ class StateStore:
 
     @staticmethod
     async def _version(conn: AsyncConnection) -> int:
+        from .schema import schema_version
+
         await conn.run_sync(lambda c: schema_version.create(c, checkfirst=True))
         return int((await conn.execute(sa.select(sa.func.max(schema_version.c.version)))).scalar() or 0)
 
     async def _migrate(self) -> None:
+        from .schema import MIGRATIONS, schema_version
+
         for attempt in range(10):
             try:
                 async with self.engine.begin() as conn:
@@ -207,7 +218,7 @@ class StateStore:
                         await conn.execute(sa.insert(schema_version).values(version=number, applied=time.time()))
                     log.info("state database migrated to version %d (%s)", number, what)
                 return
-            except (IntegrityError, sa.exc.ProgrammingError):
+            except (sa.exc.IntegrityError, sa.exc.ProgrammingError):
                 # Another server applied the same step at the same moment: read its version again.
                 if attempt == 9:
                     raise
@@ -223,7 +234,7 @@ class StateStore:
             try:
                 async with self.engine.begin() as conn:
                     yield conn
-            except IntegrityError:
+            except sa.exc.IntegrityError:
                 raise  # the callers' constraint checks (an idempotency key already held)
-            except (OperationalError, InterfaceError) as exc:
+            except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
                 raise self._unusable(exc) from exc

@@ -26,8 +26,7 @@ import uuid
 from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
+from ._sa import sa
 
 if TYPE_CHECKING:
     from .db import StateStore
@@ -121,7 +120,7 @@ class JobStore:
         try:
             async with self.store.begin() as conn:
                 await conn.execute(sa.insert(self.table).values(**asdict(record)))
-        except IntegrityError:
+        except sa.exc.IntegrityError:
             if record.request_key is None:
                 raise
             return False

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
+from ._sa import sa
 
 if TYPE_CHECKING:
     from .db import StateStore
@@ -33,7 +32,7 @@ class ResourceStore:
         try:
             async with self.store.begin() as conn:
                 await conn.execute(sa.insert(self.table).values(**values, created=self.store.clock()))
-        except IntegrityError:
+        except sa.exc.IntegrityError:
             pass  # already indexed (by this server before a restart, or by another replica)
         self._known.add(resource_id)
 
