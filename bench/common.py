@@ -42,6 +42,9 @@ BENCH_KEYS = {
     "XAI_API_KEY": "bench-key-xai",
     "OPENROUTER_API_KEY": "bench-key-openrouter",
     "ELEVENLABS_API_KEY": "bench-key-elevenlabs",
+    "FAL_KEY": "bench-key-fal",
+    "REPLICATE_API_TOKEN": "bench-key-replicate",
+    "CARTESIA_API_KEY": "bench-key-cartesia",
 }
 
 
@@ -205,7 +208,7 @@ def server_env(fake: Any, out_dir: Path, state_dir: Path, **extra: str) -> dict[
     """Environment for our server: every base URL pointed at the fake, fake keys, private dirs."""
     from tests.fakes import fake_env
 
-    env = {k: v for k, v in os.environ.items() if not k.endswith(("_API_KEY", "_BASE_URL"))}
+    env = {k: v for k, v in os.environ.items() if k not in BENCH_KEYS and not k.endswith(("_API_KEY", "_BASE_URL"))}
     env = {k: v for k, v in env.items() if not k.startswith("GENERATE_MEDIA_")}
     env.update(fake_env(fake))
     env.update(BENCH_KEYS)

@@ -14,6 +14,7 @@ no dependency.
 
 from ...settings import Setting
 from .._compose import compose
+from ._queue import warm
 from ._schema import SCHEMA_URL_DEFAULT, SCHEMA_URL_ENV
 
 SPEC, BACKEND = compose(
@@ -24,6 +25,7 @@ SPEC, BACKEND = compose(
     base_url_env="FAL_BASE_URL",
     default_base_url="https://queue.fal.run",
     docs_url="https://fal.ai/docs/documentation/model-apis/inference/queue",
+    warm=warm,
     notes="Any other fal endpoint: model='fal:<endpoint id>' (its inputs are checked against fal's schema for it).",
     settings=(
         Setting(

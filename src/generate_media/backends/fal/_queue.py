@@ -18,11 +18,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ...errors import BadProviderResponse, GenerateMediaError, ModelUnavailable, NotFound
-from ...spec import Call, JobStatus
+from ...spec import Call, Endpoint, JobStatus
 from .._clients import httpx_client
 from .._errors import ErrorMap, failure_code, from_status, httpx_errors, provider_message
 
-__all__ = ["ERRORS", "KEY_ENV", "cancel", "poll", "submit"]
+__all__ = ["ERRORS", "KEY_ENV", "cancel", "poll", "submit", "warm"]
 
 BACKEND = "fal"
 KEY_ENV = "FAL_KEY"
@@ -48,6 +48,11 @@ async def _send(call: Call, method: str, url: str, body: dict[str, Any] | None =
     client = await httpx_client(call, "fal-httpx")  # shared for the server's lifetime
     with ERRORS:
         return await client.request(method, url, json=body, headers={"Authorization": f"Key {call.api_key}"})
+
+
+async def warm(endpoint: Endpoint) -> None:
+    """Import httpx and build the client every fal request shares (the first call finds it ready)."""
+    await httpx_client(endpoint, "fal-httpx")
 
 
 def _json(resp: Any) -> Any:
