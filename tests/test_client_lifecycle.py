@@ -18,6 +18,8 @@ import pytest
 from mcp import Client
 
 from generate_media.client_registry import ClientRegistry
+from generate_media.registry import load_registry
+from generate_media.spec import MediaType
 from tests.conftest import KEYS
 from tests.videohelp import until
 
@@ -187,3 +189,27 @@ def test_the_handshake_imports_no_sdk_and_the_warm_up_loads_the_keyed_one_and_th
     assert {"openai", "sqlalchemy", "aiosqlite", "PIL"} <= set(seen["warmed"]), seen
     assert not {"google.genai", "elevenlabs", "cartesia"} & set(seen["warmed"]), seen
     assert seen["store_opened"] is True
+
+
+_KEYED = [spec for spec in load_registry() if spec.env_keys]
+
+
+@pytest.mark.parametrize("spec", _KEYED, ids=[spec.name for spec in _KEYED])
+async def test_each_keyed_backend_warms_up_alone_and_its_first_call_builds_nothing(make_server, fake, spec):
+    """Every backend with a key has a warm-up hook: with only its key, the clients its calls use are
+    built after ``tools/list``, and the first call builds none of its own."""
+    fake.state["fal_plan"] = [("done",)]  # fal's queue answers at the first status read
+    server = make_server(spec.env_keys[0])
+    service = server.media_service
+    async with Client(server) as client:
+        registry = service.clients
+        await client.list_tools()
+        await service.warmed()
+        warmed = dict(registry.builds)
+        assert spec.warm is not None and warmed and set(warmed.values()) == {1}, warmed
+        media = "image" if MediaType.IMAGE in spec.media else "audio"
+        result = await client.call_tool("generate_media", {**IMAGE, "media_type": media, "backend": spec.name})
+        assert not result.is_error, result.content
+        assert {kind: registry.builds[kind] for kind in warmed} == warmed  # the call found them ready
+        memos = [c for c, kind in zip(registry.clients(), registry.kinds(), strict=True) if kind not in warmed]
+        assert all(isinstance(memo, dict) for memo in memos), memos  # a call's memo, no SDK or HTTP client
