@@ -4,8 +4,9 @@ For each backend: a fresh stdio server with only that backend's key (``--all-key
 against the loopback fake with no added latency; ``initialize``, ``tools/list``, a pause (what a
 person takes to type the first request: the server is idle), then ``--calls`` identical image or
 speech calls. Reported per backend: the first call, the median of the later ones, their difference,
-and the server's RSS after ``tools/list``, after the pause and after the calls. PASS when the worst
-difference is at most ``--limit-ms`` (100 ms).
+the server's CPU time during the pause (what the warm-up cost: on a quiet machine it takes about that
+long, on a loaded one longer), and its RSS after ``tools/list``, after the pause and after the calls.
+PASS when the worst difference is at most ``--limit-ms`` (100 ms).
 
 ``--warm-up off`` sets GENERATE_MEDIA_WARM_UP=0 (what the server did before issue 19); ``both`` runs
 the two one after the other. ``--importtime`` also runs each server under ``python -X importtime``
@@ -17,6 +18,7 @@ and lists the biggest imports that happen after ``tools/list`` (on the first cal
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -68,6 +70,7 @@ class Run:
     rss_listed_mib: float = 0.0
     rss_paused_mib: float = 0.0
     rss_end_mib: float = 0.0
+    pause_cpu_ms: float = 0.0  # the server's CPU time during the pause: the warm-up's cost, whatever the load
     imports: list[tuple[int, str]] = field(default_factory=list)  # (self µs, module) after tools/list
 
     @property
@@ -85,6 +88,13 @@ class Run:
 
 def _rss_mib(pid: int) -> float:
     return proc_status_kb(pid, "VmRSS") / 1024
+
+
+def _cpu_ms(pid: int) -> float:
+    """User + system CPU time of ``pid`` so far (``/proc/<pid>/stat``, all its threads)."""
+    with open(f"/proc/{pid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
 
 
 def _imports_after_listing(stderr: str, listed_at: int) -> list[tuple[int, str]]:
@@ -113,7 +123,9 @@ def run_backend(backend: str, fake: Any, tmp: Any, args: argparse.Namespace, war
         session.request("tools/list")
         listed_at = len(session.stderr)
         run.rss_listed_mib = _rss_mib(session.pid)
+        cpu = _cpu_ms(session.pid)
         time.sleep(args.pause)
+        run.pause_cpu_ms = _cpu_ms(session.pid) - cpu
         run.rss_paused_mib = _rss_mib(session.pid)
         for _ in range(args.calls):
             started = time.perf_counter()
@@ -139,6 +151,7 @@ def report_for(runs: list[Run], args: argparse.Namespace, warm_up: bool) -> Repo
             "first ms",
             "later median ms",
             "extra ms",
+            "CPU in pause ms",
             "RSS listed MiB",
             "RSS paused MiB",
             "RSS end MiB",
@@ -146,7 +159,14 @@ def report_for(runs: list[Run], args: argparse.Namespace, warm_up: bool) -> Repo
     )
     for run in runs:
         report.row(
-            run.backend, run.first, run.later, run.extra, run.rss_listed_mib, run.rss_paused_mib, run.rss_end_mib
+            run.backend,
+            run.first,
+            run.later,
+            run.extra,
+            run.pause_cpu_ms,
+            run.rss_listed_mib,
+            run.rss_paused_mib,
+            run.rss_end_mib,
         )
     for run in runs:
         if run.imports:
