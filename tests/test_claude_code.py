@@ -24,7 +24,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakes import anthropic
+from tests.conftest import KEYS
+from tests.fakes import anthropic, fake_env
 
 ROOT = Path(__file__).resolve().parent.parent
 CLAUDE = Path(os.environ.get("GENERATE_MEDIA_CLAUDE_CODE", ROOT / ".ci/node/node_modules/.bin/claude"))
@@ -121,11 +122,12 @@ def _rank(names: list[str]) -> int | None:
     return next((i for i, name in enumerate(names, 1) if name == TOOL), None)
 
 
-def _run_claude_code(tmp_path: Path, fake) -> None:
+def _run_claude_code(tmp_path: Path, fake, *, env: dict[str, str] | None = None, args: tuple[str, ...] = ()) -> None:
     home = tmp_path / "home"
     home.mkdir()
     config = tmp_path / "mcp.json"
     server_env = {"GENERATE_MEDIA_OUTPUT_DIR": str(tmp_path / "out"), "GENERATE_MEDIA_STATE_DIR": str(tmp_path / "st")}
+    server_env.update(env or {})
     entry = {"command": sys.executable, "args": ["-m", "generate_media"], "env": server_env}
     config.write_text(json.dumps({"mcpServers": {SERVER: entry}}))
     env = {
@@ -137,7 +139,7 @@ def _run_claude_code(tmp_path: Path, fake) -> None:
         **QUIET,
     }
     command = [str(CLAUDE), "-p", "Find the tools for these requests.", "--mcp-config", str(config)]
-    command += ["--strict-mcp-config", "--output-format", "json"]
+    command += ["--strict-mcp-config", "--output-format", "json", *args]
     done = subprocess.run(
         command,
         cwd=tmp_path,
@@ -173,3 +175,24 @@ def test_claude_code_tool_search_finds_the_tool_for_the_words_people_use(tmp_pat
     # alwaysLoad's price, which server/tool.py weighs: this many characters in every request (~4 a token).
     print(f"loaded, the tool costs {len(sent)} characters (~{len(sent) // 4} tokens) in every request")
     assert len(sent) > ALWAYS_LOAD_WORTH, "the tool got small: reconsider anthropic/alwaysLoad (server/tool.py)"
+
+
+def test_claude_code_keeps_the_largest_batch_result_whole(tmp_path, fake):
+    """anthropic/maxResultSizeChars at work in the real client: the result of the largest batch (32 prompts x
+    10 images; about 355,000 characters as the model gets it) reaches the model whole, neither cut at
+    Claude Code's 25,000-token limit for MCP results nor saved to a file in its place. With its four
+    previews (as before server/app.py's PREVIEW_RESULT_CHARS) Claude Code cut it at 25,000 tokens."""
+    prompts = [f"scene {i}: " + "a lighthouse on a cliff at dusk, gulls, long exposure, " * 5 for i in range(32)]
+    fake.state["tool_search_queries"] = ["generate an image"]
+    fake.state["tool_calls"] = [(TOOL, {"prompts": prompts, "n": 10, "max_concurrent": 16})]
+    env = {**fake_env(fake), "OPENAI_API_KEY": KEYS["OPENAI_API_KEY"]}
+    _run_claude_code(tmp_path, fake, env=env, args=("--allowedTools", TOOL))
+
+    (content,) = anthropic.tool_results(fake, TOOL)
+    texts = [content] if isinstance(content, str) else [b["text"] for b in content if b["type"] == "text"]
+    size = sum(map(len, texts))
+    print(f"the model got a result of {size} characters")
+    assert not any("OUTPUT TRUNCATED" in text for text in texts), size  # what the 25,000-token cut adds
+    structured = json.loads(texts[-1])  # the structured result, whole (a cut one does not parse)
+    assert len(structured["items"]) == 320 and all(item["status"] == "ok" for item in structured["items"])
+    assert not [b for b in content if isinstance(b, dict) and b.get("type") == "image"]  # none to cut it

@@ -3,7 +3,8 @@ model: point ``ANTHROPIC_BASE_URL`` at ``fake.url + PREFIX``.
 
 Each main-loop turn (a request that offers the ``ToolSearch`` tool) is answered with a ``ToolSearch``
 call for the next query of ``fake.state["tool_search_queries"]``, streamed as server-sent events the
-way the API streams a ``tool_use`` block; when the queries run out the turn ends with text. Any other
+way the API streams a ``tool_use`` block, then with each ``(tool name, arguments)`` call of
+``fake.state["tool_calls"]``; when both run out the turn ends with text. Any other
 request (a side request without tools) gets a short text answer. The CLI sends each search's result
 back as ``tool_reference`` blocks in the next request; :func:`search_results` reads them from the
 recorded requests.
@@ -41,6 +42,13 @@ async def _messages(request: Request, rec: Recorded, fake: FakeServer) -> Respon
         fake.state["tool_search_asked"] = asked + 1
         block = {"type": "tool_use", "id": f"toolu_{next(_ids):06d}", "name": SEARCH_TOOL}
         return _answer(body, block, {"query": queries[asked], "max_results": 5}, "tool_use")
+    calls: list[tuple[str, dict[str, Any]]] = fake.state.get("tool_calls", [])
+    called = fake.state.setdefault("tool_calls_made", 0)
+    if SEARCH_TOOL in offered and called < len(calls):  # then each tool call, once the searches loaded it
+        fake.state["tool_calls_made"] = called + 1
+        name, arguments = calls[called]
+        block = {"type": "tool_use", "id": f"toolu_{next(_ids):06d}", "name": name}
+        return _answer(body, block, arguments, "tool_use")
     return _answer(body, {"type": "text", "text": ""}, "Done.", "end_turn")
 
 
@@ -109,3 +117,18 @@ def loaded_tool(fake: FakeServer, name_suffix: str) -> dict[str, Any] | None:
             if str(tool.get("name", "")).endswith(name_suffix):
                 return dict(tool)
     return None
+
+
+def tool_results(fake: FakeServer, name: str) -> list[Any]:
+    """The content of each result of tool ``name`` the CLI sent back to the model, in call order."""
+    calls: dict[str, None] = {}
+    results: dict[str, Any] = {}
+    for rec in fake.of("anthropic", "/v1/messages"):
+        for message in (rec.json or {}).get("messages", []):
+            content = message.get("content")
+            for block in content if isinstance(content, list) else []:
+                if block.get("type") == "tool_use" and block.get("name") == name:
+                    calls[block["id"]] = None
+                elif block.get("type") == "tool_result" and block.get("tool_use_id") in calls:
+                    results[block["tool_use_id"]] = block.get("content")
+    return [results[i] for i in calls if i in results]
