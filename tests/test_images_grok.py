@@ -69,7 +69,7 @@ async def test_input_images_go_to_the_json_edit_endpoint_as_data_uris(make_serve
 
 async def test_continuing_edits_the_stored_output_on_the_same_model_and_branches(make_server, fake):
     async with Client(make_server("XAI_API_KEY"), mode="legacy") as client:
-        first = await client.call_tool("generate_media", {"prompt": "a barn", "model": "grok-imagine-image-quality"})
+        first = await client.call_tool("generate_media", {"prompt": "a barn", "model": "grok-imagine-image-2.0"})
         item = first.structured_content["items"][0]
         cid = item["continuation_id"]
         stored = Path(item["path"]).read_bytes()
@@ -80,7 +80,7 @@ async def test_continuing_edits_the_stored_output_on_the_same_model_and_branches
     assert not a.is_error and not b.is_error
     edits = fake.of("xai", "/images/edits")
     assert [e.json["prompt"] for e in edits] == ["paint it red", "add snow"]
-    assert all(e.json["model"] == "grok-imagine-image-quality" for e in edits)
+    assert all(e.json["model"] == "grok-imagine-image-2.0" for e in edits)
     assert all(_data_uri_bytes(e.json["image"]["url"]) == stored for e in edits)
     ids = {r.structured_content["items"][0]["continuation_id"] for r in (a, b)}
     assert len(ids) == 2 and item["continuation_id"] not in ids

@@ -14,6 +14,7 @@ from mcp import Client
 
 from generate_media.server import create_server
 from generate_media.service import MediaService
+from tests.fakes import media
 
 GEMINI, OPENAI, ELEVEN = "GEMINI_API_KEY", "OPENAI_API_KEY", "ELEVENLABS_API_KEY"
 SPEECH = {"media_type": "audio", "audio_type": "speech", "prompt": "Hello there."}
@@ -160,6 +161,10 @@ async def test_elevenlabs_current_models_are_what_an_elevenlabs_key_gets(
         ),
         ({"model": "gpt-image-1-mini"}, "replacement: openai/gpt-image-2.6-flare; use model='gpt-image-2.6-flare'"),
         ({"model": "gemini-3.1-flash-image"}, "replacement: google/gemini-nano-banana-2.1"),
+        (
+            {"model": "grok-imagine-image-quality"},
+            "grok/grok-imagine-image-quality was retired on 2026-11-02 (xAI redirects it to grok-imagine-image-2.0",
+        ),
     ],
 )
 async def test_a_retired_model_is_refused_with_its_replacement_named(dated_server, fake, arguments, expected):
@@ -171,6 +176,28 @@ async def test_a_retired_model_is_refused_with_its_replacement_named(dated_serve
     assert "\n" not in _text(result)
     assert not healthy.is_error
     assert [r for r in fake.requests if "/videos" in r.path or ":predict" in r.path] == []
+    assert [r.json["model"] for r in fake.of("xai", "/images/")] in ([], ["grok-imagine-image"])
+
+
+async def test_grok_imagine_image_2_0_takes_its_quality_tier_and_five_sources_on_the_wire(dated_server, fake, out_dir):
+    sources = []
+    for i in range(5):
+        path = out_dir / f"in{i}.png"
+        path.write_bytes(media.png(16, 16))
+        sources.append(str(path))
+    server, _ = dated_server("2026-12-03", "XAI_API_KEY")
+    async with Client(server) as client:
+        made = await client.call_tool(
+            "generate_media", {"prompt": "a barn", "model": "grok-imagine-image-2.0", "quality": "low"}
+        )
+        edited = await client.call_tool(
+            "generate_media", {"prompt": "merge", "model": "grok-imagine-image-2.0", "input_images": sources}
+        )
+        old = await client.call_tool("generate_media", {"prompt": "x", "model": "grok-imagine-image", "quality": "low"})
+    assert not made.is_error and not edited.is_error, (made.content, edited.content)
+    assert fake.of("xai", "/images/generations")[0].json["quality"] == "low"
+    assert len(fake.of("xai", "/images/edits")[0].json["images"]) == 5
+    assert old.is_error and "takes no quality" in _text(old)
 
 
 async def test_auto_never_offers_sora_even_with_only_an_openai_key(dated_server, fake):

@@ -350,8 +350,9 @@ def _lifecycle(backend: str, model: ModelSpec) -> str:
     if model.status == "current" and not dates:
         return ""
     status = "retired" if model.status == "retired" else "deprecated" if model.status == "deprecated" else ""
-    parts = [p for p in (status, ", ".join(dates)) if p]
-    return f"{' '.join(parts)}; replacement {model.replacement_ref(backend)}"
+    when = ", ".join(dates)
+    text = f"{status} ({when})" if status and when else status or when
+    return f"{text}; replacement {model.replacement_ref(backend)}"
 
 
 def _status(backend: str, support_default: str, model: ModelSpec) -> str:

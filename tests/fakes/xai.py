@@ -1,9 +1,12 @@
 """xAI's REST images API (``/v1/images/generations`` and JSON ``/v1/images/edits``).
 
 Validated like the live API is documented to behave: Bearer auth, the documented enums, no
-``size``/``quality``/``style`` ("Argument not supported"), one ``image`` or up to three ``images``,
-``aspect_ratio`` only for multi-image edits. A prompt containing "moderated" is rejected by
-moderation; ``fake.state["xai_url"] = True`` answers with URLs (served here) instead of base64.
+``size``/``style`` ("Argument not supported"), one ``image`` or up to three ``images``,
+``aspect_ratio`` only for multi-image edits. ``grok-imagine-image-2.0`` also takes ``quality`` (low or
+medium), up to five ``images`` and the 21:9 and 5:2 ratios; ``quality`` on another model is refused.
+``grok-imagine-image-quality`` still resolves (xAI serves it with 2.0 since 2026-11-02). A prompt
+containing "moderated" is rejected by moderation; ``fake.state["xai_url"] = True`` answers with URLs
+(served here) instead of base64.
 """
 
 from __future__ import annotations
@@ -21,8 +24,9 @@ PREFIX = "/xai/v1"
 ENV = {"XAI_BASE_URL": PREFIX}
 
 ASPECTS = {"1:1", "3:4", "4:3", "9:16", "16:9", "2:3", "3:2", "9:19.5", "19.5:9", "9:20", "20:9", "1:2", "2:1", "auto"}
-_KNOWN = {"model", "prompt", "n", "response_format", "aspect_ratio", "resolution", "user", "image", "images"}
-_MODELS = {"grok-imagine-image", "grok-imagine-image-quality"}
+V2 = "grok-imagine-image-2.0"
+_KNOWN = {"model", "prompt", "n", "response_format", "aspect_ratio", "resolution", "user", "image", "images", "quality"}
+_MODELS = {"grok-imagine-image", "grok-imagine-image-quality", V2}
 _ids = itertools.count(1)
 
 
@@ -51,7 +55,11 @@ def _check_common(body: dict) -> str | None:
         return "response_format must be url or b64_json"
     if body.get("resolution", "1k") not in ("1k", "2k"):
         return "resolution must be 1k or 2k"
-    if body.get("aspect_ratio") is not None and body["aspect_ratio"] not in ASPECTS:
+    v2 = body["model"] == V2
+    if "quality" in body and (not v2 or body["quality"] not in ("low", "medium")):
+        return f"Argument not supported: quality={body['quality']}" if v2 else "Argument not supported: quality"
+    aspects = ASPECTS | ({"21:9", "5:2"} if v2 else set())
+    if body.get("aspect_ratio") is not None and body["aspect_ratio"] not in aspects:
         return f"Invalid aspect_ratio: {body['aspect_ratio']}"
     return None
 
@@ -71,8 +79,9 @@ def _check_edit(body: dict) -> str | None:
     if ("image" in body) == ("images" in body):
         return "give exactly one of image or images"
     sources = [body["image"]] if "image" in body else body["images"]
-    if not isinstance(sources, list) or not 1 <= len(sources) <= 3:
-        return "images must hold 1 to 3 entries"
+    most = 5 if body["model"] == V2 else 3
+    if not isinstance(sources, list) or not 1 <= len(sources) <= most:
+        return f"images must hold 1 to {most} entries"
     if "image" in body and body.get("aspect_ratio"):
         return "aspect_ratio is only supported for multi-image edits"
     return next((err for s in sources if (err := _check_source(s))), None)

@@ -1,8 +1,14 @@
 """xAI Grok Imagine images over xAI's REST API (httpx; the xai-sdk speaks gRPC only).
 
 ``POST /images/generations`` makes images; ``POST /images/edits`` (JSON, not multipart) edits one
-to three source images sent as data URIs. Continuation sends the stored output back as the edit's
-source image, on the same model. xAI rejects ``size``/``quality``/``style``, so they are never sent.
+to three source images (five on ``grok-imagine-image-2.0``) sent as data URIs. Continuation sends the
+stored output back as the edit's source image, on the same model. xAI rejects ``size`` and ``style``,
+and ``quality`` on every model but 2.0 (its price tier, low or medium), so they are sent only there.
+
+``grok-imagine-image-quality`` was retired on 2026-11-02: xAI now serves that slug with
+``grok-imagine-image-2.0`` at ``quality: "low"``, at 2.0's price (docs.x.ai migration guide
+"grok-imagine-image-quality Retirement on November 2, 2026", read 2026-12-03). It is declared retired,
+so naming it names 2.0 instead of silently getting another model at another price.
 """
 
 from __future__ import annotations
@@ -20,7 +26,9 @@ from .._image_payload import decode_b64
 MEDIA = MediaType.IMAGE
 KEY_ENV = "XAI_API_KEY"
 ERRORS = ErrorMap("grok", KEY_ENV, httpx_errors)
-MAX_SOURCES = 3  # source images per edit (docs.x.ai image editing)
+MAX_SOURCES = 3  # source images per edit (docs.x.ai image editing); 2.0 takes five
+CHECKED = "2026-12-03"
+_MIGRATION = "docs.x.ai/developers/migration/imagine-image-quality-nov-2"
 
 _ASPECTS = (
     "1:1",
@@ -46,6 +54,13 @@ _COMMON: dict[str, Any] = {
     "sizes": ("1k", "2k"),  # sent as `resolution`
 }
 
+_V2: dict[str, Any] = {
+    **_COMMON,
+    "max_input_images": 5,
+    "aspect_ratios": (*_ASPECTS[:-1], "21:9", "5:2", "auto"),
+    "qualities": ("low", "medium"),
+}
+
 SUPPORT = MediaSupport(
     priority=60,
     default_model="grok-imagine-image",
@@ -55,16 +70,33 @@ SUPPORT = MediaSupport(
         ModelSpec(
             id="grok-imagine-image",
             notes="size is the resolution (1k, 2k); a single-image edit keeps the input's aspect ratio.",
+            source=_MIGRATION + " (1.0 is not affected by the 2026-11-02 retirement)",
+            checked=CHECKED,
+            **_COMMON,
+        ),
+        ModelSpec(
+            id="grok-imagine-image-2.0",
+            notes="Grok Imagine Image 2.0: quality low or medium (the price tier; xAI's default medium), "
+            "up to 5 source images, size is the resolution (1k, 2k).",
+            source=_MIGRATION + "; docs.comfy.org xai/grok-imagine-image-2-0 schema (quality, default medium)",
+            checked=CHECKED,
             standings=(
                 ARENA_T2I.at(6, 1301, "grok-imagine-image-2.0 (low)"),
                 AA_T2I.at(4, 1154, "Grok Imagine Image 2.0"),
                 ARENA_EDIT.at(4, 1430, "grok-imagine-image-2.0 (low)"),
             ),
-            **_COMMON,
+            **_V2,
         ),
         ModelSpec(
             id="grok-imagine-image-quality",
-            notes="Higher quality, slower. size is the resolution (1k, 2k).",
+            notes="Retired: xAI serves this slug with grok-imagine-image-2.0 at quality low.",
+            status="retired",
+            deprecated_on="2026-09-02",
+            shutdown_on="2026-11-02",
+            replacement="grok-imagine-image-2.0",
+            lifecycle_note="xAI redirects it to grok-imagine-image-2.0 at quality low, at 2.0's price",
+            source=_MIGRATION + " (60-day notice from 2026-09-02)",
+            checked=CHECKED,
             standings=(ARENA_EDIT.at(10, 1390),),
             **_COMMON,
         ),
@@ -79,10 +111,11 @@ async def _sources(call: Call) -> list[str]:
         stored = await call.load_file(call.continuation.files[0], ("image/",))
         uris.append(stored.data_uri())
     uris.extend(image.data_uri() for image in call.input_images)
-    if len(uris) > MAX_SOURCES:
+    most = call.model.max_input_images
+    if len(uris) > most:
         raise InvalidRequest(
-            f"grok edits at most {MAX_SOURCES} images and continuing counts the stored image as one; "
-            f"give at most {MAX_SOURCES - 1} input_images with continue_from"
+            f"{call.model.id} edits at most {most} images and continuing counts the stored image as one; "
+            f"give at most {most - 1} input_images with continue_from"
         )
     return uris
 
@@ -92,6 +125,8 @@ def _body(call: Call, sources: list[str]) -> dict[str, Any]:
     body: dict[str, Any] = {"model": call.model.id, "prompt": call.prompt, "n": req.n, "response_format": "b64_json"}
     if req.size:
         body["resolution"] = req.size
+    if req.quality and call.model.qualities:
+        body["quality"] = req.quality
     if len(sources) == 1:
         if req.aspect_ratio:
             raise InvalidRequest(
