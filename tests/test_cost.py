@@ -116,3 +116,27 @@ def test_the_budget_setting_is_read_and_checked():
     assert Settings.from_env({"GENERATE_MEDIA_BUDGET_USD": "2.5"}).budget_usd == 2.5
     with pytest.raises(ValueError, match="GENERATE_MEDIA_BUDGET_USD"):
         Settings.from_env({"GENERATE_MEDIA_BUDGET_USD": "-1"})
+
+
+async def test_the_budget_is_per_principal_and_per_utc_day(make_settings, fake):
+    """alice spending her cap leaves bob's untouched; the next UTC day starts from zero (the service's clock)."""
+    from tests.test_lifecycle import FakeClock
+
+    settings = make_settings("XAI_API_KEY", budget_usd=0.03)
+    clock = FakeClock("2026-12-03")
+    who = {"name": "alice"}
+    server = create_server(settings, service=MediaService(settings, clock=clock), principal_of=lambda _ctx: who["name"])
+    async with Client(server) as client:
+        first, _ = await _call(client, {"prompt": "a fox"})  # $0.02 of alice's $0.03
+        over, _ = await _call(client, {"prompt": "a fox"})
+        who["name"] = "bob"
+        bobs, data = await _call(client, {"prompt": "a fox"})
+        who["name"] = "alice"
+        clock.set("2026-12-04")
+        next_day, later = await _call(client, {"prompt": "a fox"})
+    assert not first.is_error and not bobs.is_error and not next_day.is_error
+    one_line_error(over, "budget_exceeded", "$0.0200", "$0.0100")
+    assert data["estimated_cost"]["budget_remaining_usd"] == pytest.approx(0.01)
+    assert later["estimated_cost"]["budget_remaining_usd"] == pytest.approx(0.01)
+    assert over.structured_content["error"]["budget"]["day"] == "2026-12-03"
+    assert len(fake.of("xai", "/images/generations")) == 3

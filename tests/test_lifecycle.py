@@ -298,3 +298,95 @@ async def test_an_explicit_request_never_fails_over_on_model_not_found(dated_ser
         result = await client.call_tool("generate_media", {"prompt": "x", "backend": "google"})
     assert result.is_error and result.structured_content["error"]["code"] == "model_unavailable"
     assert fake.of("openai") == []
+
+
+# Each provider's own "this model is gone" answer, as its API words it.
+GONE = [
+    pytest.param(
+        "openai",
+        r"openai:POST .*/images/generations",
+        404,
+        {
+            "error": {
+                "message": "The model `gpt-image-2.6-flare` does not exist or you do not have access to it.",
+                "type": "invalid_request_error",
+                "code": "model_not_found",
+            }
+        },
+        ("OPENAI_API_KEY", "XAI_API_KEY"),
+        {"GENERATE_MEDIA_PRIORITY_IMAGE": "openai,grok"},
+        {"prompt": "a kite"},
+        "grok",
+        id="openai-model_not_found",
+    ),
+    pytest.param(
+        "grok",
+        r"xai:POST .*/images/generations",
+        404,
+        {
+            "code": "Some requested entity was not found",
+            "error": "The model grok-imagine-image does not exist or your team does not have access to it.",
+        },
+        ("XAI_API_KEY", "OPENAI_API_KEY"),
+        {"GENERATE_MEDIA_PRIORITY_IMAGE": "grok,openai"},
+        {"prompt": "a kite"},
+        "openai",
+        id="xai-model-does-not-exist",
+    ),
+    pytest.param(
+        "openrouter",
+        r"openrouter:POST .*/chat/completions",
+        404,
+        {"error": {"message": "No endpoints found for google/gemini-nano-banana-2.1.", "code": 404}},
+        ("OPENROUTER_API_KEY", "XAI_API_KEY"),
+        {"GENERATE_MEDIA_PRIORITY_IMAGE": "openrouter,grok"},
+        {"prompt": "a kite"},
+        "grok",
+        id="openrouter-no-endpoints",
+    ),
+    pytest.param(
+        "elevenlabs",
+        r"elevenlabs:POST .*/text-to-speech/",
+        400,
+        {"detail": {"status": "model_not_found", "message": "A model with model ID eleven_v4 does not exist."}},
+        ("ELEVENLABS_API_KEY", "CARTESIA_API_KEY"),
+        {"GENERATE_MEDIA_PRIORITY_AUDIO": "elevenlabs,cartesia"},
+        SPEECH,
+        "cartesia",
+        id="elevenlabs-model_not_found",
+    ),
+]
+
+
+@pytest.mark.parametrize(("backend", "route", "status", "body", "keys", "env", "arguments", "then"), GONE)
+async def test_each_providers_model_not_found_answer_is_model_unavailable_and_auto_fails_over(
+    dated_server, fake, backend, route, status, body, keys, env, arguments, then
+):
+    fake.inject(route, status=status, body=body, times=5)
+    server, _ = dated_server("2026-12-03", *keys, env=env)
+    async with Client(server) as client:
+        result = await client.call_tool("generate_media", arguments)
+        named = await client.call_tool("generate_media", {**arguments, "backend": backend})
+    assert not result.is_error, result.content
+    data = result.structured_content
+    assert data["backend"] == then
+    tried = data["backends_tried"][0]
+    assert (tried["backend"], tried["error"]["code"]) == (backend, "model_unavailable"), tried
+    assert any(f"{backend}/{tried['model']} is no longer served" in w for w in data["warnings"]), data["warnings"]
+    # Named explicitly, the same answer is the one-line model_unavailable error (no failover).
+    assert named.is_error and named.structured_content["error"]["code"] == "model_unavailable"
+    assert "\n" not in _text(named)
+
+
+async def test_auto_stops_using_a_model_on_its_shutdown_day_with_no_release(dated_server, fake):
+    """auto with only an OpenAI key: OpenAI speech (deprecated) on the eve of its shutdown, never from that day."""
+    server, clock = dated_server("2027-01-05", OPENAI)
+    async with Client(server) as client:
+        eve = await client.call_tool("generate_media", SPEECH)
+        clock.set("2027-01-06")
+        day = await client.call_tool("generate_media", SPEECH)
+    assert eve.structured_content["backend"] == "openai", eve.content
+    assert any("shuts down on 2027-01-06" in w for w in eve.structured_content["warnings"])
+    # From the shutdown day the offline voice answers (OpenAI is no longer a candidate), saying which keys would help.
+    assert (day.structured_content["backend"], day.structured_content["model"]) == ("local", "local-piper-joe")
+    assert len(fake.of("openai", "/audio/speech")) == 1
