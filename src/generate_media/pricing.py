@@ -90,6 +90,16 @@ PRICES: dict[tuple[str, str], Price] = {
         checked="2026-12-03",
         source=_GEMINI_IMAGE,
     ),
+    ("google", "gemini-nano-banana-2.1"): Price(
+        unit="image",
+        by="size",
+        usd={"1K": 0.0336},
+        default="1K",
+        checked="2026-12-03",
+        source="Gemini API list price $30 per 1M image output tokens, $0.0336 per 1K image, as quoted at launch by "
+        "BerriAI/litellm discussion #44983",
+        note="1K only: no per-image figure for 2K or 4K was published; text tokens are billed besides",
+    ),
     ("google", "gemini-3-pro-image"): Price(
         unit="image",
         by="size",
