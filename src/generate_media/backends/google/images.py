@@ -35,10 +35,12 @@ CHECKED = "2026-12-03"
 _SDK = "google-genai 3.6.1 (_gaos/types/interactions/model.py)"
 _IMAGEN: dict[str, Any] = {
     "status": "retired",
+    "deprecated_on": "2026-06-15",
     "shutdown_on": "2026-08-17",
     "replacement": "gemini-nano-banana-2.1",
-    "lifecycle_note": "Firebase's migration guide gives 2026-06-30; the Gemini API changelog 2026-08-17",
-    "source": "firebase.google.com/docs/ai-logic/imagen-models-migration; ai.google.dev changelog 2026-06-15",
+    "lifecycle_note": "the Gemini API changelog gives 2026-08-17; Firebase says as early as 2026-06-30",
+    "source": "ai.google.dev changelog 2026-06-15 (deprecated, shut down 2026-08-17); "
+    "firebase.google.com/docs/ai-logic/imagen-models-migration",
     "checked": CHECKED,
     "max_outputs": 4,
     "aspect_ratios": ("1:1", "3:4", "4:3", "9:16", "16:9"),
