@@ -131,7 +131,7 @@ def test_a_model_served_by_several_backends_has_the_same_standings_on_each():
         ("openai", "gpt-image-2.5-sunburst"): ("fal", "openai/gpt-image-2.5/sunburst"),
         ("openai", "gpt-image-2.5-flare"): ("fal", "openai/gpt-image-2.5/flare"),
         ("openai", "gpt-image-2"): ("fal", "openai/gpt-image-2"),
-        ("grok", "grok-imagine-image"): ("fal", "xai/grok-imagine-image/v2.0"),
+        ("grok", "grok-imagine-image-2.0"): ("fal", "xai/grok-imagine-image/v2.0"),
         ("grok", "grok-imagine-video-1.5"): ("fal", "xai/grok-imagine-video/v1.5"),
         ("google", "gemini-omni-1.1-flash"): ("fal", "google/gemini-omni-flash/v1.1"),
         ("google", "gemini-3.1-flash-image"): ("fal", "fal-ai/nano-banana-2"),

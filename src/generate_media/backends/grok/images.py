@@ -16,12 +16,13 @@ from __future__ import annotations
 from typing import Any
 
 from ...errors import BadProviderResponse, InvalidRequest, SafetyBlocked
-from ...leaderboards import AA_T2I, ARENA_EDIT, ARENA_T2I
+from ...leaderboards import ARENA_EDIT
 from ...spec import PICTURES, Call, Endpoint, MediaSupport, MediaType, ModelSpec, Produced
 from .._clients import httpx_client
 from .._download import download
 from .._errors import ErrorMap, from_status, httpx_errors
 from .._image_payload import decode_b64
+from .._ranked import RANKED
 
 MEDIA = MediaType.IMAGE
 KEY_ENV = "XAI_API_KEY"
@@ -80,11 +81,7 @@ SUPPORT = MediaSupport(
             "up to 5 source images, size is the resolution (1k, 2k).",
             source=_MIGRATION + "; docs.comfy.org xai/grok-imagine-image-2-0 schema (quality, default medium)",
             checked=CHECKED,
-            standings=(
-                ARENA_T2I.at(6, 1301, "grok-imagine-image-2.0 (low)"),
-                AA_T2I.at(4, 1154, "Grok Imagine Image 2.0"),
-                ARENA_EDIT.at(4, 1430, "grok-imagine-image-2.0 (low)"),
-            ),
+            standings=RANKED["grok-imagine-image-2.0"],
             **_V2,
         ),
         ModelSpec(
