@@ -14,7 +14,7 @@ Also proves that no provider SDK is imported before the first call: our server r
 ``python -X importtime`` through the same handshake and ``tools/list``, and the imported modules
 are checked.
 
-    /work/venv/bin/python bench/cold_start.py [--runs 10] [--no-peers]
+    /work/venv/bin/python bench/cold_start.py [--runs 10] [--no-peers] [--compare-src OTHER_CHECKOUT/src]
 """
 
 from __future__ import annotations
@@ -203,6 +203,11 @@ def main() -> int:
         "--slow-runs", type=int, default=3, help="runs for a subject whose warm-up took over 10 s (default 3)"
     )
     parser.add_argument("--no-peers", action="store_true", help="skip the peer servers")
+    parser.add_argument(
+        "--compare-src",
+        metavar="DIR",
+        help="also run our server from another checkout's src/ (PYTHONPATH), e.g. a before/after in one run",
+    )
     parser.add_argument("--reinstall-peers", action="store_true", help="retry peer installs that failed before")
     args = parser.parse_args()
 
@@ -227,6 +232,9 @@ def main() -> int:
         )
         ours = Subject("generate-media-mcp (ours)", our_server_argv(), ours_env)
         subjects = [bare, floor, ours]
+        if args.compare_src:
+            other_env = {**ours_env, "PYTHONPATH": args.compare_src, "GENERATE_MEDIA_STATE_DIR": str(tmp / "state-2")}
+            subjects.append(Subject(f"generate-media-mcp from {args.compare_src}", our_server_argv(), other_env))
         if not args.no_peers:
             subjects += peer_subjects(base_env, tmp / "peer-out", args.reinstall_peers, report)
 

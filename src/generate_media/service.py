@@ -62,8 +62,10 @@ log = logging.getLogger("generate_media")
 #: How long a model the provider answered "not found" for is skipped by ``auto`` (one day).
 GONE_FOR_S = 24 * 3600.0
 #: How long after the start a server with no client in session waits before opening the state store
-#: (and finishing the jobs nobody waits for): clients list the tools within milliseconds.
-STORE_GRACE_S = 2.0
+#: (and finishing the jobs nobody waits for). Clients list the tools at once, but on a loaded machine
+#: the handshake itself can take seconds, and opening the store must not compete with it. A job left
+#: by a dead server waits for its lease (GENERATE_MEDIA_JOB_LEASE_S, 30 s) to run out anyway.
+STORE_GRACE_S = 10.0
 
 ProgressFn = Callable[[float, float | None, str], Awaitable[None]]
 T = TypeVar("T")
@@ -464,7 +466,8 @@ class MediaService:
         The state store opens off the startup path (importing SQLAlchemy and applying the migrations
         takes 0.3-1 s that ``initialize`` and ``tools/list`` must not wait for): in the warm-up after
         the first ``tools/list``, when the first call comes, or ``STORE_GRACE_S`` after the start
-        without either; a call that needs it before then opens it itself (``StateStore.begin``)."""
+        without either (at once when something opened it already); a call that needs it before then
+        opens it itself (``StateStore.begin``)."""
         self._started = anyio.Event()
         try:
             async with anyio.create_task_group() as tg:
@@ -492,7 +495,7 @@ class MediaService:
             log.warning("the state store is unavailable: %s", exc.message)
 
     async def _finisher(self, tg: anyio.abc.TaskGroup) -> None:
-        if self._started is not None:
+        if self._started is not None and not self.store.opened:
             with anyio.move_on_after(STORE_GRACE_S):
                 await self._started.wait()
         await self._open_store()
