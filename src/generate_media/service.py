@@ -285,6 +285,7 @@ class MediaService:
 
         def load() -> None:
             import filetype  # noqa: F401
+            import pybase64  # noqa: F401  (decodes every base64 payload)
             from PIL import Image
 
             Image.preinit()  # BMP, GIF, JPEG, PPM and PNG

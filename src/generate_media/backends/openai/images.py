@@ -10,7 +10,6 @@ OpenAI's deprecations page for the retirement of gpt-image-1.5 and gpt-image-1-m
 
 from __future__ import annotations
 
-import base64
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from ...leaderboards import AA_T2I, ARENA_EDIT, ARENA_T2I
 from ...spec import PICTURES, Call, MediaSupport, MediaType, ModelSpec, Option, PixelSizes, Produced
 from .._clients import openai_session
 from .._errors import ErrorMap, openai_errors
+from .._image_payload import decode_b64
 
 ERRORS = ErrorMap("openai", "OPENAI_API_KEY", openai_errors)
 
@@ -171,10 +171,7 @@ def _produced(response: Any, opts: dict[str, Any]) -> list[Produced]:
     for item in response.data or []:
         if not item.b64_json:
             raise BadProviderResponse("openai returned an image without data; try again", backend="openai")
-        try:
-            data = base64.b64decode(item.b64_json)  # non-strict is 5x faster; the bytes are verified on save
-        except ValueError as exc:
-            raise BadProviderResponse("openai returned invalid base64 image data", backend="openai") from exc
+        data = decode_b64(item.b64_json, backend="openai", lenient=True)
         meta = {k: getattr(response, k, None) for k in ("size", "quality", "background", "output_format")}
         if opts.get("output_format") == "svg":
             meta["mime_type"] = "image/svg+xml"  # text, so it cannot be sniffed: say what it is
