@@ -14,9 +14,10 @@ Overhead = stdio median - direct (one client) median. It includes sniffing and v
 image, the atomic file write, the inline preview and the continuation record. ``--profile`` adds a
 cProfile of the in-process path (where the time goes, without the transport).
 
-CPU ms per call is what each subject burned, whatever the machine's load (wall times on a shared
-machine are mostly waiting for a core): for the stdio server, its whole process (every thread); for
-the subjects in this process, this process. The fake's own CPU per call (it encodes the same 1.4 MB
+CPU ms per call is what each subject burned, far less dependent on the machine's load than wall
+times (which on a shared machine are mostly waiting for a core), though contention inflates it too:
+for the stdio server, its whole process (every thread); for the subjects in this process, this
+process. The fake's own CPU per call (it encodes the same 1.4 MB
 JSON body for every subject) is in the fake column: it is in every subject's wall time.
 
     /work/venv/bin/python bench/call_overhead.py [--calls 30] [--mb 1.0] [--profile]
