@@ -17,11 +17,12 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-__all__ = ["SeaweedS3", "free_ports", "seaweed_binary", "start_seaweed"]
+__all__ = ["SeaweedS3", "SlowUploads", "free_ports", "seaweed_binary", "slow_uploads", "start_seaweed"]
 
 ADMIN = ("gm-admin-key", "gm-admin-secret-0123456789")
 READER = ("gm-reader-key", "gm-reader-secret-0123456789")
@@ -158,3 +159,62 @@ def seaweed(directory: Path) -> Iterator[SeaweedS3]:
         yield server
     finally:
         server.stop()
+
+
+# --- a slow link to the store (a large upload, without a large file) ---------------------------------
+
+_HOP = {b"content-length", b"connection", b"transfer-encoding", b"keep-alive"}
+
+
+@dataclass
+class SlowUploads:
+    """ASGI app: forwards every request to ``upstream`` unchanged (the Host header too, which the
+    SigV4 signature covers), holding each upload (PUT, POST) for ``delay_s`` first."""
+
+    upstream: str
+    delay_s: float
+    uploads: int = 0
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        import anyio
+        import httpx
+
+        if scope["type"] == "lifespan":
+            while (await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        if scope["method"] in ("PUT", "POST"):
+            self.uploads += 1
+            await anyio.sleep(self.delay_s)
+        query = scope["query_string"].decode()
+        url = self.upstream + scope["raw_path"].decode().split("?", 1)[0] + (f"?{query}" if query else "")
+        headers = [(k, v) for k, v in scope["headers"] if k not in _HOP]
+        async with httpx.AsyncClient(timeout=60) as client:
+            response = await client.request(scope["method"], url, headers=headers, content=body)
+        out = [(k.encode(), v.encode()) for k, v in response.headers.items() if k.encode() not in _HOP]
+        await send({"type": "http.response.start", "status": response.status_code, "headers": out})
+        await send({"type": "http.response.body", "body": response.content})
+
+
+@contextlib.asynccontextmanager
+async def slow_uploads(server: SeaweedS3, delay_s: float) -> AsyncIterator[tuple[str, SlowUploads]]:
+    """A loopback endpoint in front of ``server`` whose uploads each take ``delay_s``: (its URL, it)."""
+    import anyio
+
+    from generate_media.server.http import HttpServer
+
+    app = SlowUploads(server.endpoint, delay_s)
+    http = HttpServer(app, "127.0.0.1", 0)  # type: ignore[arg-type]
+    async with anyio.create_task_group() as tg:
+        url = await tg.start(http.serve)
+        try:
+            yield url.removesuffix("/mcp"), app
+        finally:
+            http.stop()

@@ -21,7 +21,7 @@ from mcp.shared.exceptions import MCPError
 
 from generate_media.registry import load_registry
 from generate_media.server.http import HttpConfigError, HttpServer, TokenTable, create_http_app
-from generate_media.server.resources import MediaResources
+from generate_media.server.resources import MediaResources, resource_id
 from generate_media.service import MediaService
 from generate_media.spec import MediaType
 from tests.conftest import KEYS
@@ -140,7 +140,10 @@ async def test_files_outside_the_output_and_allowed_dirs_are_never_served(make_s
     secret.write_text("not yours")
     (out_dir / "escape.png").symlink_to(secret)
     resources = MediaResources(settings)
-    uris = [resources.link(p, "alice", "image/png") for p in (secret, out_dir / "escape.png")]
+    uris = []
+    for path in (secret, out_dir / "escape.png"):  # indexed as alice's: the index is not the only check
+        uris.append(resources.link(path, "alice", "image/png"))
+        await resources.index.add(resource_id(path, "alice"), "alice", str(path), "image/png")
     async with serving(settings) as url, connect(url, ALICE) as alice:
         for uri in uris:
             with pytest.raises(MCPError, match="Unknown resource"):

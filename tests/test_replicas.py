@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from pathlib import Path
 from typing import Any
@@ -148,6 +149,31 @@ async def test_a_replica_killed_mid_poll_has_its_job_finished_by_the_other(fake,
     item = result.structured_content["items"][0]
     key = item["uri"].removeprefix("s3://media/takeover/")
     assert bytes(obstore.get(s3.store("takeover"), key).bytes()) == Path(item["path"]).read_bytes()
+
+
+async def test_a_media_link_made_on_one_replica_is_read_and_used_as_an_input_on_the_other(fake, tmp_path, postgres):
+    """Replicas sharing PostgreSQL and an output volume (no bucket): results link media://outputs/{id},
+    indexed in the shared database, so the other replica serves the link and resolves it as an input."""
+    database = postgres.new_database()
+    envs = [replica_env(fake, tmp_path, n, GENERATE_MEDIA_DATABASE_URL=database) for n in "AB"]
+    for env in envs:
+        env["GENERATE_MEDIA_OUTPUT_DIR"] = str(tmp_path / "shared-out")
+    video = {"media_type": "video", "prompt": "a harbour", "backend": "grok"}
+    with replicas(envs, tmp_path) as (a, b):
+        async with proxy([a, b]) as (url, balancer), connect(url, ALICE) as client:
+            with anyio.fail_after(60):
+                made = await client.call_tool("generate_media", video)
+                assert not made.is_error, made.content
+                link = made.structured_content["items"][0]["resource_uri"]
+                reads = [await client.read_resource(link) for _ in "AB"]
+                edited = await client.call_tool("generate_media", {**video, "prompt": "at dusk", "input_video": link})
+    assert balancer.methods_by("tools/call") == ["A", "B"] and balancer.methods_by("resources/read") == ["A", "B"]
+    assert link.startswith("media://outputs/")
+    source = Path(made.structured_content["items"][0]["path"]).read_bytes()
+    assert all(base64.b64decode(r.contents[0].blob) == source for r in reads)
+    assert not edited.is_error, edited.content
+    [sent] = [r for r in fake.of("xai", "/videos/edits") if r.method == "POST"]
+    assert base64.b64decode(sent.json["video"]["url"].partition(",")[2]) == source
 
 
 def test_the_compose_file_runs_two_stateless_replicas_on_one_database_and_one_bucket():

@@ -5,6 +5,7 @@ finished by another."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import os
 import signal
@@ -17,7 +18,7 @@ from pathlib import Path
 import anyio
 import pytest
 import sqlalchemy as sa
-from mcp import Client
+from mcp import Client, MCPError
 
 from generate_media.service import Caller
 from generate_media.stores import JobRecord, StateStore, database_url
@@ -25,6 +26,7 @@ from generate_media.stores.schema import MIGRATIONS
 from tests.videohelp import job_records, until
 
 XAI = "XAI_API_KEY"
+OA = "OPENAI_API_KEY"
 VIDEO = {"media_type": "video", "backend": "grok", "prompt": "one paid render"}
 
 
@@ -186,6 +188,78 @@ async def test_the_resource_index_is_per_owner(store):
 # --- the service on each engine, through MCP clients -----------------------------------------------
 
 
+def _media_server(settings, who: str):
+    """An HTTP-like server (media:// links, one principal) with a service of its own."""
+    from generate_media.server import create_server
+    from generate_media.service import MediaService
+
+    return create_server(settings, service=MediaService(settings), principal_of=lambda _: who, resource_links="media")
+
+
+def _link(result) -> str:
+    assert not result.is_error, result.content
+    return str(result.structured_content["items"][0]["resource_uri"])
+
+
+async def test_a_media_link_resolves_on_another_server_sharing_the_database(make_settings, fake, db_url, tmp_path):
+    """The resource index is in the state store (no file beside it): alice's links, made on one
+    server (an image, indexed with its continuation; a video, with its job's completion), are read
+    and used as an input video on another server of the same database, with a state folder of its
+    own on PostgreSQL; bob's reads of them are unknown resources."""
+    first = make_settings(OA, XAI, database_url=db_url)
+    other = make_settings(OA, XAI, database_url=db_url, state_dir=tmp_path / ("state" if not db_url else "state-b"))
+    async with Client(_media_server(first, "alice")) as alice:
+        image = await alice.call_tool("generate_media", {"prompt": "a kite", "backend": "openai"})
+        video = await alice.call_tool("generate_media", VIDEO)
+    links = {_link(image): image, _link(video): video}
+    assert not (tmp_path / "state" / "resources").exists()  # no longer JSON files on this disk
+    async with Client(_media_server(other, "alice")) as elsewhere:
+        for uri, result in links.items():
+            [content] = (await elsewhere.read_resource(uri)).contents
+            item = result.structured_content["items"][0]
+            assert content.mime_type == item["mime_type"]
+            assert base64.b64decode(content.blob) == Path(item["path"]).read_bytes()
+        edit = await elsewhere.call_tool("generate_media", {**VIDEO, "prompt": "at night", "input_video": _link(video)})
+    assert not edit.is_error, edit.content
+    [sent] = [r for r in fake.of("xai", "/videos/edits") if r.method == "POST"]
+    source = Path(video.structured_content["items"][0]["path"]).read_bytes()
+    assert base64.b64decode(sent.json["video"]["url"].partition(",")[2]) == source
+    async with Client(_media_server(other, "bob")) as bob:
+        for uri in links:
+            with pytest.raises(MCPError, match="Unknown resource"):
+                await bob.read_resource(uri)
+        theirs = await bob.call_tool("generate_media", {**VIDEO, "input_video": _link(video)})
+    assert theirs.is_error and "unknown resource" in theirs.content[0].text
+
+
+async def test_media_links_add_no_transaction_to_a_call(make_settings, fake, db_url, tmp_path):
+    """Indexing a call's links rides on the call's own store writes (the continuation, the job's
+    completion): a call whose result carries media:// links opens no more transactions than the same
+    call with file:// links."""
+    from generate_media.server import create_server
+    from generate_media.service import MediaService
+
+    counts: dict[str, list[int]] = {}
+    for links in ("file", "media"):
+        settings = make_settings(OA, XAI, database_url=db_url, state_dir=tmp_path / f"state-{links}")
+        service = MediaService(settings)
+        begun = [0]
+        sa.event.listen(service.store.engine.sync_engine, "begin", lambda _conn, n=begun: n.__setitem__(0, n[0] + 1))
+        server = create_server(settings, service=service, principal_of=lambda _: "alice", resource_links=links)
+        async with Client(server) as client:
+            await service.store.open()
+            for args in ({"prompt": "a kite", "backend": "openai"}, {**VIDEO, "prompt": f"a {links} wave"}):
+                before = begun[0]
+                result = await client.call_tool("generate_media", args)
+                assert not result.is_error, result.content
+                counts.setdefault(links, []).append(begun[0] - before)
+        if links == "media":
+            rows = await service.store.resources.get(_link(result).rsplit("/", 1)[1], "alice")
+            assert rows is not None and rows[0] == result.structured_content["items"][0]["path"]
+        await service.store.close()
+    assert counts["media"] == counts["file"], counts
+
+
 async def test_a_continuation_survives_a_restart(make_server, fake, db_url):
     async with Client(make_server("GEMINI_API_KEY", database_url=db_url)) as client:
         first = await client.call_tool("generate_media", {"prompt": "a red kite"})
@@ -288,3 +362,25 @@ async def test_a_server_killed_while_polling_has_its_job_finished_by_another(
 async def _state(service, job_id: str, state: str) -> bool:
     record = await service.jobs.get(job_id, None)
     return record is not None and record.state == state
+
+
+async def test_the_lease_is_renewed_while_a_slow_upload_saves_the_video(make_settings, fake, db_url, s3):
+    """The upload of a finished video outlasts the job lease two and a half times (each upload to the
+    bucket held 2.5 s, the lease 1 s): its waiter keeps renewing the lease while it saves, so
+    another server's finisher, looking for jobs whose lease lapsed all along, never takes the job
+    over and downloads it a second time."""
+    from generate_media.server import create_server
+    from generate_media.service import MediaService
+    from tests.s3server import slow_uploads
+
+    async with slow_uploads(s3, delay_s=2.5) as (endpoint, store):
+        env = {**s3.env(f"slow-{os.urandom(4).hex()}"), "AWS_ENDPOINT_URL": endpoint}
+        settings = make_settings(XAI, env=env, database_url=db_url, job_lease_s=1.0)
+        waiter = create_server(settings, service=MediaService(settings))
+        other = MediaService(settings)  # another server of the same database, its finisher running
+        async with other.running(), Client(waiter) as client:
+            with anyio.fail_after(60):
+                done = await client.call_tool("generate_media", VIDEO)
+    assert done.structured_content["status"] == "completed", done.content
+    assert store.uploads == 1
+    assert submits(fake) == 1 and downloads(fake) == 1

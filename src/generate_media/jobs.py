@@ -53,6 +53,7 @@ from .errors import (
     Redactor,
     SafetyBlocked,
 )
+from .links import ResourceRow
 from .output import writing
 from .retry import RetryPolicy, retrying
 from .spec import Call, JobStatus, Produced
@@ -108,14 +109,17 @@ class JobWait:
     produced: list[Produced] = field(default_factory=list)
     finished: dict[str, Any] | None = None
     result: dict[str, Any] | None = None  # set by the service once the files are saved
+    resources: list[ResourceRow] = field(default_factory=list)
 
     @property
     def pending(self) -> bool:
         return not self.produced and self.finished is None
 
-    def complete(self, result: dict[str, Any]) -> None:
-        """The saved files' result: the job is recorded ``done`` with it when the wait ends."""
+    def complete(self, result: dict[str, Any], resources: list[ResourceRow] | None = None) -> None:
+        """The saved files' result: the job is recorded ``done`` with it when the wait ends, and
+        ``resources`` (its files' links) are indexed in that same write."""
         self.result = result
+        self.resources = list(resources or [])
 
 
 class LeaseLost(ProviderError):
@@ -408,11 +412,15 @@ class JobRunner:
         holder = holder or self.store.store.new_holder()
         try:
             outcome = await self._settle_wait(record, call, clock, reporter, holder, waited, follow)
-            yield outcome
+            if outcome.produced:
+                async with self._holding(record, holder):  # saving and uploading can outlast a lease
+                    yield outcome
+            else:
+                yield outcome
             if outcome.produced and outcome.result is not None:
                 record = outcome.record
                 record.state, record.percent, record.result = "done", 100.0, outcome.result
-                await self.store.save(record, holder)
+                await self.store.save(record, holder, outcome.resources)
         except anyio.get_cancelled_exc_class():
             with anyio.CancelScope(shield=True):
                 if record.lease_holder == holder and not record.finished:
@@ -542,6 +550,46 @@ class JobRunner:
         except BaseExceptionGroup as group:
             raise _unwrap(group) from None
         return box[0]
+
+    @contextlib.asynccontextmanager
+    async def _holding(self, record: JobRecord, holder: str) -> AsyncIterator[None]:
+        """Renew ``holder``'s lease (a heartbeat every third of it) while the body runs: a large
+        video's save and upload must not let another server take the job over and download it again.
+        LeaseLost, the body cancelled, when another server took it meanwhile (the store unreachable
+        for a whole lease)."""
+        lost = False
+
+        async def heartbeat() -> None:
+            nonlocal lost
+            while True:
+                await anyio.sleep(self.lease_s / 3)
+                try:
+                    taken = await self.store.take(record, holder, self.lease_s)
+                except GenerateMediaError as exc:  # the database away for a moment: the next beat may do
+                    log.warning("could not renew the lease on job %s: %s", record.id, exc.message)
+                    continue
+                if not taken:
+                    lost = True
+                    tg.cancel_scope.cancel()
+                    return
+
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(heartbeat)
+                try:
+                    yield
+                finally:
+                    tg.cancel_scope.cancel()
+        except BaseExceptionGroup as group:
+            raise _unwrap(group) from None
+        if lost:
+            record.lease_holder = None  # not this waiter's to record any more
+            raise LeaseLost(
+                f"another server took job {record.id} over while its files were saved; call again with "
+                f"job_id={record.id!r}",
+                backend=record.backend,
+                job_id=record.id,
+            )
 
     async def _poll_until_done(
         self, record: JobRecord, call: JobCall, clock: _Clock, reporter: _Progress

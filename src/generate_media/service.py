@@ -33,6 +33,7 @@ from .errors import (
 )
 from .inputs import LoadedFile, load_input
 from .jobs import JobOwner, JobRunner
+from .links import URI_TEMPLATE, ResourceRow, resource_rows
 from .output import (
     Confinement,
     Folder,
@@ -86,6 +87,9 @@ class Caller:
     roots: tuple[Path, ...] = ()  # stdio: the local client's roots (README: "Files and folders")
     remote: bool = False  # HTTP: files are the principal's own (see MediaService.confinement)
     client: str = ""  # its clientInfo name, when it sent one (chooses the long-job wait budget)
+    #: Its result links files as ``media://outputs/{id}``: the call indexes them (``stores.resources``),
+    #: with its other store writes.
+    index_links: bool = False
 
 
 @dataclass
@@ -109,6 +113,8 @@ class ItemCall:
     clients: ClientRegistry = field(default_factory=ClientRegistry)  # the server's (MediaService.serving)
     deadline_s: float | None = None  # each provider call's overall deadline; None for offline backends
     temps: list[Path] = field(default_factory=list)
+    #: Links of saved files not yet in the resource index (written with the call's last store write).
+    unindexed: list[ResourceRow] = field(default_factory=list)
     _ticks: int = 0
 
     @property
@@ -454,7 +460,7 @@ class MediaService:
                 warnings=[deprecation] if deprecation else [],
                 **job.waited,
             )
-            job.complete(result.model_dump(mode="json"))
+            job.complete(result.model_dump(mode="json"), call.unindexed)
         return Outcome(result=result, files=saved)
 
     # --- the background finisher ---------------------------------------------------------------
@@ -519,6 +525,7 @@ class MediaService:
             session=record.session,
             roots=(Path(record.request.get("output_dir") or self.settings.output_dir),),
             remote=record.remote,
+            index_links=True,  # its waiter's links are unknown here: indexed with the completion, at no cost
         )
         try:
             if record.state == "submitting" or not record.handle:
@@ -684,15 +691,16 @@ class MediaService:
     async def _earlier_output(self, ref: str, caller: Caller) -> str | None:
         """The file behind an earlier result's ``continuation_id`` or ``media://outputs/{id}`` link, when it is
         ``caller``'s (another client's id is unknown here too); read through the same confinement as a path."""
-        from .links import URI_TEMPLATE, ResourceIndex
-
         prefix = URI_TEMPLATE.removesuffix("{id}")
         if ref.startswith(prefix):
-            entry = ResourceIndex(self.settings.state_dir / "resources").get(ref.removeprefix(prefix), caller.principal)
+            entry = await self.store.resources.get(ref.removeprefix(prefix), caller.principal)
             if entry is None:
                 raise NotFound(f"unknown resource {ref[:60]} (expired or another client's); give the file's path")
-            return str(entry[0])
-        record = await self.continuations.get(ref, caller.session) if "/" not in ref and "." not in ref else None
+            await self.storage.localize(Path(entry[0]))  # made by another replica: fetched from the bucket
+            return entry[0]
+        if "/" in ref or "." in ref:
+            return None
+        record = await self.continuations.get(ref, caller.session, present=self.storage.localize)
         return record.files[0] if record is not None and record.files else None
 
     async def _load_inputs(
@@ -791,8 +799,17 @@ class MediaService:
             for index, call in enumerate(calls):
                 tg.start_soon(one, index, call)
         outcome = self._assemble(req, selection, calls, slots, saved)
+        await self._index([row for call in calls for row in call.unindexed], outcome.result)
         outcome.previews = self._previews(req, saved)
         return outcome
+
+    async def _index(self, rows: list[ResourceRow], result: GenerationResult) -> None:
+        """Index the links no continuation carried (one transaction for the whole call); a store
+        that cannot says so on the result (the files are made; their media:// links will not resolve)."""
+        try:
+            await self.store.resources.add_many(rows)
+        except GenerateMediaError as exc:
+            result.warnings.append(f"no media:// links for these files: {exc.message}")
 
     async def produce(
         self, runner: Any, call: ItemCall, index: int, caller: Caller, saved: list[SavedFile], *, batch: bool
@@ -867,8 +884,11 @@ class MediaService:
         info = file.info
         support = self.registry.get(call.backend).media[call.request.media]  # type: ignore[union-attr]
         continuation_id = None
+        rows = resource_rows(file.path, info.mime_type, file.sidecars, caller.principal) if caller.index_links else []
         if call.model.continuation and support.continuation_prefix and art.state is not None:
-            continuation_id = await self._remember(call, art, file, caller, support.continuation_prefix)
+            continuation_id = await self._remember(call, art, file, caller, support.continuation_prefix, rows)
+        if continuation_id is None:
+            call.unindexed.extend(rows)
         meta = {k: v for k, v in art.metadata.items() if k != "mime_type"}
         return ItemResult(
             index=index,
@@ -891,9 +911,10 @@ class MediaService:
         )
 
     async def _remember(
-        self, call: ItemCall, art: Produced, file: SavedFile, caller: Caller, prefix: str
+        self, call: ItemCall, art: Produced, file: SavedFile, caller: Caller, prefix: str, rows: list[ResourceRow]
     ) -> str | None:
-        """Record the continuation; None (and a warning on the item) when the state store cannot."""
+        """Record the continuation, and index ``rows`` in the same transaction; None (and a warning on
+        the item) when the state store cannot."""
         try:
             record = await self.continuations.put(
                 prefix=prefix,
@@ -904,6 +925,7 @@ class MediaService:
                 files=[str(file.path)],
                 state=art.state,
                 prompt=call.prompt,
+                resources=rows,
             )
         except GenerateMediaError as exc:
             art.warnings.append(f"no continuation_id: {exc.message}")

@@ -7,6 +7,7 @@ error ``code`` in its structured content; API keys are scrubbed from everything 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -27,6 +28,7 @@ from .. import __version__
 from ..client_registry import ClientRegistry
 from ..config import Settings
 from ..errors import DISK_ERRNOS, GenerateMediaError, Redactor, storage_error
+from ..links import SIDECAR_MIME
 from ..results import failure
 from ..service import Caller, MediaService, Outcome
 from .resources import Links, MediaResources, links_for
@@ -163,9 +165,6 @@ def _unexpected(exc: Exception) -> GenerateMediaError:
     return wrapped
 
 
-#: MIME types of the sidecar files a result may carry, by extension.
-SIDECAR_MIME = {"json": "application/json", "srt": "application/x-subrip"}
-
 #: Image previews ride along only with a result whose structured data is at most this many characters.
 #: A client may cut a result that carries images at a token limit of its own, and a cut result loses
 #: its last items: Claude Code cuts one at 25,000 tokens (MAX_MCP_OUTPUT_TOKENS, counting an image as
@@ -222,7 +221,7 @@ def _link_items(outcome: Outcome, links: Any, owner: str, *, set_resource_uri: b
     uris: dict[str, str] = {}
     for item in outcome.result.items:
         if item.status == "ok" and item.path:
-            uris[item.path] = links.link_item(item, owner)  # once: media links write an index
+            uris[item.path] = links.link_item(item, owner)  # once: a signed link costs an HMAC
             if set_resource_uri:
                 item.resource_uri = uris[item.path]
             for ext, path in (item.sidecars or {}).items():
@@ -234,7 +233,9 @@ def _viewer_links(settings: Settings, links: Links, principal_of: Any, service: 
     """The media:// resources the viewer reads through the host (over stdio too), or None: no viewer."""
     if not settings.viewer:
         return None
-    return links if isinstance(links, MediaResources) else MediaResources(settings, principal_of, service.storage)
+    if isinstance(links, MediaResources):
+        return links
+    return MediaResources(settings, principal_of, service.storage, service.store.resources)
 
 
 def _viewer(tool: Tool) -> list[Extension]:
@@ -246,10 +247,15 @@ def _viewer(tool: Tool) -> list[Extension]:
 def _add_viewer_links(result: CallToolResult, ctx: Context, outcome: Outcome, links: Any, owner: str) -> None:
     """Over stdio, an Apps client gets a media:// URI per item (None for failed ones) in the result's ``_meta``;
     the structured content stays what every client sees. (Over HTTP items carry ``resource_uri`` already.)"""
-    if not isinstance(links, MediaResources) or not client_supports_apps(ctx):
+    if not _apps(ctx, links):
         return
     uris = [links.link_item(i, owner) if i.status == "ok" and i.path else None for i in outcome.result.items]
     result.meta = {**(result.meta or {}), RESULT_META_KEY: {"resources": uris}}
+
+
+def _apps(ctx: Context, links: Any) -> bool:
+    """Whether ``ctx``'s client renders the viewer and gets media:// links from ``links`` for it."""
+    return isinstance(links, MediaResources) and client_supports_apps(ctx)
 
 
 def create_server(
@@ -269,12 +275,15 @@ def create_server(
     settings = settings or Settings.from_env()
     service = service or MediaService(settings)
     redact = Redactor([*settings.secrets(), *service.redact.secrets])
-    links = links_for(resource_links, settings, principal_of, service.storage)
+    links = links_for(resource_links, settings, principal_of, service.storage, service.store.resources)
     remote = resource_links == "media" or principal_of is not None  # HTTP
     viewer_links = _viewer_links(settings, links, principal_of, service)
 
     async def handler(ctx: Context, arguments: dict[str, Any]) -> CallToolResult:
         caller = await _caller(ctx, principal_of(ctx) if principal_of else None, remote=remote, stateless=stateless)
+        if isinstance(links, MediaResources) or (viewer_links is not links and _apps(ctx, viewer_links)):
+            # media:// links resolve through the state store's resource index: the call fills it.
+            caller = dataclasses.replace(caller, index_links=True)
 
         async def progress(value: float, total: float | None, message: str) -> None:
             try:

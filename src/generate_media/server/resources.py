@@ -1,10 +1,11 @@
 """Generated files as MCP resources, for clients that cannot read the server's disk (HTTP).
 
 ``media://outputs/{id}`` serves a file's bytes with its real MIME type. The id is derived from
-(owner, path) by :func:`resource_id` and recorded in a small index, one JSON file per
-id under ``<state_dir>/resources``, so links survive a restart. A read succeeds only when the id
-is well formed and indexed, the reader owns it, and the file still exists inside the output or
-allowed directories (after resolving symlinks). Every other case is answered exactly like an id
+(owner, path) by :func:`resource_id`; the service records it in the state store's resource index
+with the call's other writes (``MediaService.index_links``), so links survive a restart and
+resolve on every replica sharing the database. A read succeeds only when the id is well formed and
+indexed, the reader owns it, and the file still exists inside the output or allowed directories
+(after resolving symlinks). Every other case is answered exactly like an id
 that never existed, so one client cannot probe another's files.
 
 With outputs in a bucket (``GENERATE_MEDIA_STORAGE_URL``), HTTP results link to time-limited signed
@@ -27,16 +28,16 @@ from mcp.server.mcpserver.resources import FunctionResource, ResourceTemplate
 from mcp.server.mcpserver.utilities.context_injection import inject_context
 
 from ..config import Settings
-from ..links import URI_TEMPLATE, ResourceIndex, resource_id
+from ..links import URI_TEMPLATE, resource_id
 from ..output import Confinement
 from ..storage import LocalStorage, Storage
+from ..stores import ResourceStore, StateStore, database_url
 
 __all__ = [
     "URI_TEMPLATE",
     "FileLinks",
     "Links",
     "MediaResources",
-    "ResourceIndex",
     "SignedLinks",
     "links_for",
     "resource_id",
@@ -79,24 +80,26 @@ class FileLinks:
 
 
 class MediaResources:
-    """Links (``media://outputs/{id}``) for results, and the resource template that serves them."""
+    """Links (``media://outputs/{id}``) for results, and the resource template that serves them.
+
+    A link is computed, not written: the service indexes the files of a call (``index``, the state
+    store's resource index) before the result that carries their links is sent."""
 
     def __init__(
         self,
         settings: Settings,
         principal_of: Callable[[Any], str | None] | None = None,
         storage: Storage | None = None,
+        index: ResourceStore | None = None,
     ) -> None:
         self.settings = settings
         self.principal_of = principal_of
         self.storage = storage or LocalStorage()
-        self.index = ResourceIndex(settings.state_dir / "resources")
+        self.index = index or StateStore(database_url(settings.database_url, settings.state_dir)).resources
         self.confinement = Confinement.of([settings.output_dir, *settings.allowed_dirs])
 
     def link(self, path: Path, owner: str, mime_type: str | None) -> str:
-        rid = resource_id(path, owner)
-        self.index.add(rid, owner, path, mime_type)
-        return URI_TEMPLATE.format(id=rid)
+        return URI_TEMPLATE.format(id=resource_id(path, owner))
 
     def link_item(self, item: Any, owner: str) -> str:
         return self.link(Path(item.path), owner, item.mime_type)
@@ -118,13 +121,14 @@ class MediaResources:
             ResourceNotFoundError: unknown, not the caller's, gone, or outside the allowed directories.
         """
         uri = URI_TEMPLATE.format(id=id)
-        entry = self.index.get(id, self._owner(ctx))
-        if entry is not None and self.confinement.contains(entry[0].resolve()):
-            await self.storage.localize(entry[0])  # made by another replica: fetched from the bucket
-        path = self._servable(entry[0]) if entry else None
+        entry = await self.index.get(id, self._owner(ctx))
+        indexed = Path(entry[0]) if entry is not None else None
+        if indexed is not None and self.confinement.contains(indexed.resolve()):
+            await self.storage.localize(indexed)  # made by another replica: fetched from the bucket
+        path = self._servable(indexed) if indexed is not None else None
         if entry is None or path is None:
             raise ResourceNotFoundError(f"Unknown resource: {uri}")
-        return await anyio.to_thread.run_sync(path.read_bytes), entry[1]
+        return await anyio.to_thread.run_sync(path.read_bytes), entry[1] or "application/octet-stream"
 
     def register(self, server: MCPServer) -> None:
         template = _MediaTemplate.from_function(
@@ -167,13 +171,14 @@ def links_for(
     settings: Settings,
     principal_of: Callable[[Any], str | None] | None = None,
     storage: Storage | None = None,
+    index: ResourceStore | None = None,
 ) -> Links:
     """``"media"`` (HTTP): media:// links served as resources, or signed links to the bucket's
     objects when outputs go to one; ``"file"``: file:// links."""
     if resource_links == "media":
         if storage is not None and storage.remote:
             return SignedLinks(storage)
-        return MediaResources(settings, principal_of, storage)
+        return MediaResources(settings, principal_of, storage, index)
     if resource_links != "file":
         raise ValueError(f"resource_links must be 'file' or 'media', got {resource_links!r}")
     return FileLinks()

@@ -7,14 +7,14 @@ Public interface (what the service and the transports use)::
     await store.open()                      # migrations; also done on first use
     store.jobs          -> JobStore         # create/twin/get/list/save/take/release/orphans
     store.continuations -> ContinuationStore  # put/get (TTL, LRU per owner)
-    store.resources     -> ResourceStore    # add/get
+    store.resources     -> ResourceStore    # add/add_many/get (rows go in the call's own transaction)
     await store.close()
 """
 
 from .continuations import ContinuationRecord, ContinuationStore
 from .db import StateStore, database_url
 from .jobs import JobRecord, JobStore
-from .resources import ResourceStore
+from .resources import ResourceRow, ResourceStore
 from .spend import Reservation, SpendLedger
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "JobRecord",
     "JobStore",
     "Reservation",
+    "ResourceRow",
     "ResourceStore",
     "SpendLedger",
     "StateStore",

@@ -10,7 +10,7 @@ that never existed.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,6 +19,7 @@ from ._sa import sa
 
 if TYPE_CHECKING:
     from .db import StateStore
+    from .resources import ResourceRow
 
 __all__ = ["ContinuationRecord", "ContinuationStore"]
 
@@ -59,7 +60,10 @@ class ContinuationStore:
         files: list[str],
         state: dict[str, Any] | None = None,
         prompt: str = "",
+        resources: Sequence[ResourceRow] = (),
     ) -> ContinuationRecord:
+        """Record a continuation; ``resources`` (the links of the same files) are indexed in the same
+        transaction."""
         now = self.store.clock()
         record = ContinuationRecord(
             id=f"{prefix}_{uuid.uuid4().hex}",
@@ -84,6 +88,7 @@ class ContinuationStore:
                 .limit(self.max_per_owner)
             )
             await conn.execute(t.delete().where(t.c.owner == owner, t.c.id.not_in(keep.scalar_subquery())))
+            await self.store.resources.add_many(resources, conn)
         return record
 
     async def get(

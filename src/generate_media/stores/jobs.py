@@ -29,7 +29,10 @@ from typing import TYPE_CHECKING, Any
 from ._sa import sa
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from .db import StateStore
+    from .resources import ResourceRow
 
 __all__ = ["FINISHED", "JobRecord", "JobStore", "holder_gone"]
 
@@ -156,8 +159,9 @@ class JobStore:
             rows = (await conn.execute(query)).all()
         return [self._record(row) for row in rows]
 
-    async def save(self, record: JobRecord, holder: str | None = None) -> bool:
+    async def save(self, record: JobRecord, holder: str | None = None, resources: Sequence[ResourceRow] = ()) -> bool:
         """Write ``record``'s state (not its lease); with ``holder``, only while that holder has the lease.
+        ``resources`` (the links of the files it saved) are indexed in the same transaction, if it is written.
 
         A finished job gives up its request key (a new identical request makes a new job) and its lease.
         Returns False when ``holder`` lost the lease (nothing is written).
@@ -174,6 +178,8 @@ class JobStore:
             query = query.where(t.c.lease_holder == holder)
         async with self.store.begin() as conn:
             done = (await conn.execute(query)).rowcount == 1
+            if done:
+                await self.store.resources.add_many(resources, conn)
         if done and record.finished:
             record.lease_holder = record.lease_until = None
         return done

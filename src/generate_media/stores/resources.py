@@ -1,22 +1,38 @@
 """The resource index in the state database (``resources`` table): a ``media://outputs/{id}`` id
-to its owner, file and MIME type, so links survive a restart and resolve on every replica."""
+to its owner (the principal), file and MIME type, so links survive a restart and resolve on every
+replica sharing the database.
+
+Rows are written by the service with the other writes of the call that made the files (the
+continuation's transaction, or the job's completion), never in a transaction of their own when
+there is one: :meth:`ResourceStore.insert` is the statement, run on the caller's connection. A row
+is never updated: ids derive from (owner, path), so adding one again is a no-op (``ON CONFLICT DO
+NOTHING`` on both engines, which keeps the surrounding transaction alive where a failed plain
+INSERT would abort it on PostgreSQL).
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import re
+from collections.abc import Sequence
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
 
+from ..links import ResourceRow
 from ._sa import sa
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncConnection
+
     from .db import StateStore
 
-__all__ = ["ResourceStore"]
+__all__ = ["ResourceRow", "ResourceStore"]
+
+_ID = re.compile(r"^[0-9a-f]{24}$")
 
 
 class ResourceStore:
     def __init__(self, store: StateStore) -> None:
         self.store = store
-        self._known: set[str] = set()
 
     @property
     def table(self) -> sa.Table:
@@ -24,20 +40,36 @@ class ResourceStore:
 
         return resources
 
-    async def add(self, resource_id: str, owner: str, path: str, mime_type: str | None) -> None:
-        """Index ``resource_id`` (ids derive from owner and path, so a second add is the same entry)."""
-        if resource_id in self._known:
+    def insert(self, rows: Sequence[ResourceRow]) -> Any:
+        """The INSERT of ``rows`` that skips ids already indexed, in this engine's SQL (run it on a
+        connection of a transaction you hold)."""
+        if self.store.sqlite:
+            from sqlalchemy.dialects.sqlite import insert
+        else:
+            from sqlalchemy.dialects.postgresql import insert  # type: ignore[assignment]
+        now = self.store.clock()
+        values = [{**asdict(row), "created": now} for row in {row.id: row for row in rows}.values()]
+        return insert(self.table).values(values).on_conflict_do_nothing(index_elements=["id"])
+
+    async def add_many(self, rows: Sequence[ResourceRow], conn: AsyncConnection | None = None) -> None:
+        """Index ``rows``: on ``conn`` (inside its transaction), else in a transaction of their own."""
+        if not rows:
             return
-        values = {"id": resource_id, "owner": owner, "path": path, "mime_type": mime_type}
-        try:
-            async with self.store.begin() as conn:
-                await conn.execute(sa.insert(self.table).values(**values, created=self.store.clock()))
-        except sa.exc.IntegrityError:
-            pass  # already indexed (by this server before a restart, or by another replica)
-        self._known.add(resource_id)
+        if conn is not None:
+            await conn.execute(self.insert(rows))
+            return
+        async with self.store.begin() as own:
+            await own.execute(self.insert(rows))
+
+    async def add(self, resource_id: str, owner: str, path: str, mime_type: str | None) -> None:
+        """Index one file (a second add of the same id is the same entry)."""
+        await self.add_many([ResourceRow(resource_id, owner, path, mime_type)])
 
     async def get(self, resource_id: str, owner: str) -> tuple[str, str | None] | None:
-        """(path, mime type) when ``resource_id`` is indexed for ``owner``; None otherwise."""
+        """(path, mime type) when ``resource_id`` is indexed for ``owner``; None otherwise (another
+        owner's id is answered exactly like one never issued)."""
+        if not _ID.match(resource_id or ""):
+            return None
         t = self.table
         async with self.store.begin() as conn:
             row = (await conn.execute(sa.select(t).where(t.c.id == resource_id, t.c.owner == owner))).first()
