@@ -93,12 +93,12 @@ PRICES: dict[tuple[str, str], Price] = {
     ("google", "gemini-nano-banana-2.1"): Price(
         unit="image",
         by="size",
-        usd={"1K": 0.0336},
+        usd={"1K": 0.0336, "4K": 0.1134},
         default="1K",
         checked="2026-12-03",
-        source="Gemini API list price $30 per 1M image output tokens, $0.0336 per 1K image, as quoted at launch by "
-        "BerriAI/litellm discussion #44983",
-        note="1K only: no per-image figure for 2K or 4K was published; text tokens are billed besides",
+        source="Gemini API list price $30 per 1M image output tokens: $0.0336 per 1K image (BerriAI/litellm discussion "
+        "#44983), $0.0336-0.1134 per image 1K-4K (inference.sh Gemini Nano Banana 2.1 page, 2026-11-06)",
+        note="no per-image figure for 2K was published; text tokens are billed besides",
     ),
     ("google", "gemini-3-pro-image"): Price(
         unit="image",
