@@ -511,3 +511,36 @@ def json_nested(depth: int) -> Any:
     for _ in range(depth - 1):
         value = [value]
     return value
+
+
+async def test_stateless_http_caps_the_requests_one_token_has_in_flight(make_settings, fake):
+    """No sessions to cap in stateless mode: the same setting caps a token's requests in flight on
+    this server, with a one-line 429 naming it; another token and the freed slot still get in."""
+    env = {**TOKENS, "GENERATE_MEDIA_HTTP_STATELESS": "1", "GENERATE_MEDIA_HTTP_MAX_SESSIONS_PER_TOKEN": "1"}
+    fake.state["xai_video_hold"] = True
+    video = {"media_type": "video", "prompt": "a long wave", "backend": "grok", "wait_s": 60}
+    settings = make_settings("XAI_API_KEY", "OPENAI_API_KEY", env=env)
+    async with serving(settings) as url, httpx2.AsyncClient(timeout=10) as http:
+        results = []
+
+        async def long_call() -> None:
+            async with connect(url, ALICE) as alice:
+                results.append(await alice.call_tool("generate_media", video))
+
+        with anyio.fail_after(60):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(long_call)
+                while not fake.of("xai", "/videos/"):  # alice's call is in flight, polling
+                    await anyio.sleep(0.02)
+                refused = await _open_session(http, url, ALICE)
+                async with connect(url, BOB) as bob:
+                    made = await bob.call_tool("generate_media", {"prompt": "bob still gets in"})
+                fake.state["xai_video_hold"] = False
+            again = await _open_session(http, url, ALICE)
+    assert refused.status_code == 429 and refused.headers["retry-after"] == "5"
+    message = refused.json()["error"]["message"]
+    assert "GENERATE_MEDIA_HTTP_MAX_SESSIONS_PER_TOKEN=1" in message and "job_id" in message
+    assert "\n" not in message and ALICE not in message
+    assert not made.is_error, made.content
+    assert results[0].structured_content["status"] == "completed", results[0].content
+    assert again.status_code == 200

@@ -181,7 +181,12 @@ HTTP_TOKENS = _s("HTTP_TOKENS", "secret", "", "bearer tokens for --http, one per
 HTTP_ALLOWED_HOSTS = _s(
     "HTTP_ALLOWED_HOSTS", "list", "", "extra Host values (comma-separated) accepted when --http listens beyond loopback"
 )
-HTTP_MAX_SESSIONS_PER_TOKEN = _s("HTTP_MAX_SESSIONS_PER_TOKEN", "int", 16, "MCP sessions one token may hold open")
+HTTP_MAX_SESSIONS_PER_TOKEN = _s(
+    "HTTP_MAX_SESSIONS_PER_TOKEN",
+    "int",
+    16,
+    "MCP sessions one token may hold open (stateless HTTP: its requests in flight on one replica)",
+)
 HTTP_SESSION_IDLE_S = _s("HTTP_SESSION_IDLE_S", "float", 300.0, "seconds an idle MCP session lives")
 HTTP_STATELESS = _s(
     "HTTP_STATELESS",

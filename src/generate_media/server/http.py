@@ -22,17 +22,19 @@ Replicas behind a load balancer without sticky sessions set ``GENERATE_MEDIA_HTT
 by the SDK's ``stateless_http`` mode, where every POST stands alone (its progress notifications
 stream on its own response), so any replica can answer any request of a client. There are no
 sessions to cap then, and a client's continuations are its token's (as for 2026-07-28 clients),
-kept in the shared state store.
+kept in the shared state store. The same setting caps instead how many requests one token has in
+flight on one replica (:class:`RequestLimit`): a client looping calls fills only its own slots.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import json
 import logging
 import re
 import socket
-from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping
 from typing import Any
 
 import anyio
@@ -49,6 +51,7 @@ __all__ = [
     "BearerAuth",
     "HttpConfigError",
     "HttpServer",
+    "RequestLimit",
     "SessionLimit",
     "TokenTable",
     "create_http_app",
@@ -167,6 +170,30 @@ class SessionLimit:
         return b"mcp-session-id" not in headers and handshake
 
 
+class RequestLimit:
+    """Stateless HTTP: at most ``limit`` requests of one principal in flight on this replica at once
+    (a request holds its slot until its response, progress stream included, has been sent)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.in_flight: dict[str, int] = {}
+
+    @contextlib.contextmanager
+    def slot(self, principal: str) -> Iterator[bool]:
+        """Yields whether ``principal`` got a slot (held until the block ends)."""
+        held = self.in_flight.get(principal, 0)
+        if held >= self.limit:
+            yield False
+            return
+        self.in_flight[principal] = held + 1
+        try:
+            yield True
+        finally:
+            self.in_flight[principal] -= 1
+            if not self.in_flight[principal]:
+                del self.in_flight[principal]
+
+
 class BearerAuth:
     """ASGI middleware: HTTP requests without a valid bearer token get 401 and go no further.
 
@@ -174,10 +201,17 @@ class BearerAuth:
     manager binds each session to; ``sessions`` caps how many one principal holds open.
     """
 
-    def __init__(self, app: ASGIApp, tokens: TokenTable | None, sessions: SessionLimit | None = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        tokens: TokenTable | None,
+        sessions: SessionLimit | None = None,
+        requests: RequestLimit | None = None,
+    ) -> None:
         self.app = app
         self.tokens = tokens
         self.sessions = sessions
+        self.requests = requests
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -193,6 +227,14 @@ class BearerAuth:
                 return
             principal = found
         scope["user"] = AuthenticatedUser(AccessToken(token=principal, client_id=principal, scopes=[]))
+        if self.requests is not None:
+            with self.requests.slot(principal) as admitted:
+                if not admitted:
+                    log.info("refused a request of %s: %d already in flight", principal, self.requests.limit)
+                    await _too_many_requests(send, self.requests.limit)
+                    return
+                await self.app(scope, receive, send)
+            return
         if self.sessions is None or not self.sessions.opens_session(scope):
             await self.app(scope, receive, send)
             return
@@ -217,6 +259,25 @@ async def _too_many_sessions(send: Send, held: int, sessions: SessionLimit) -> N
         (b"retry-after", str(int(sessions.idle_s)).encode()),
     ]
     await send({"type": "http.response.start", "status": 429, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _too_many_requests(send: Send, limit: int) -> None:
+    message = (
+        f"this token already has {limit} requests in flight on this server ({SESSIONS_ENV}={limit}, stateless "
+        "HTTP); wait for one to finish, and resume a long job later with its job_id instead of waiting on it"
+    )
+    await _json_error(send, 429, message, retry_after=5)
+
+
+async def _json_error(send: Send, status: int, message: str, *, retry_after: float) -> None:
+    body = json.dumps({"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": message}}).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"retry-after", str(int(retry_after)).encode()),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
@@ -281,7 +342,7 @@ def create_http_app(
         session_idle_timeout=idle_s,
     )
     if stateless:
-        return BearerAuth(app, tokens)
+        return BearerAuth(app, tokens, requests=RequestLimit(limit))
     manager = server.session_manager
     # mcp 2.3 records each session's owner but has no public count of them: read its table here, once.
     sessions = SessionLimit(lambda: manager._session_owners, limit, idle_s)
