@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from generate_media.backends.fal import _catalog as fal_catalog
 from generate_media.cli import main
 from generate_media.pricing import PRICES
 from generate_media.registry import load_registry
@@ -34,7 +35,7 @@ def test_check_prints_the_drift_of_every_keyed_provider(keyed, capsys):
     code, out, _ = _run(capsys, "models", "--check")
     assert code == 1  # the default lists have drift
     blocks = {line.split(":", 1)[0] for line in out.splitlines() if not line.startswith(" ")}
-    assert blocks == {"openai", "google", "grok", "openrouter", "elevenlabs"}
+    assert blocks == {"openai", "google", "grok", "openrouter", "elevenlabs", "fal", "replicate"}
     # A listed media model nobody declares, with the provider's own text and embedding models left out.
     assert "gpt-image-3-preview" in out and "gpt-5.2" not in out and "whisper-1" not in out
     assert "gemini-embedding-001" not in out and "claude" not in out
@@ -73,6 +74,38 @@ def test_check_text_names_each_kind_of_drift(keyed, capsys):
     assert "music_v1" not in out and "eleven_text_to_sound_v2" not in out
     # Veo is served on Vertex, which the Gemini Developer API list does not cover.
     assert "veo-3.1" not in out
+
+
+def test_check_asks_replicate_for_each_declared_model_and_its_media_collections(keyed, capsys):
+    keyed.state["model_lists_drop"] = ["minimax/h3"]  # Replicate answers 404 for it now
+    code, out, _ = _run(capsys, "models", "--check", "--json")
+    assert code == 1
+    replicate = next(d for d in json.loads(out) if d["backend"] == "replicate")
+    assert replicate["missing"] == ["minimax/h3"] and replicate["error"] is None
+    assert replicate["undeclared"] == ["bytedance/seedream-5", "ideogram-ai/ideogram-v4", "kwaivgi/kling-v3"]
+    asked = [r.path for r in keyed.of("replicate")]
+    assert "/replicate/v1/models/alibaba/wan-3" in asked and "/replicate/v1/models/minimax/h3" in asked
+    assert {"/replicate/v1/collections/text-to-image", "/replicate/v1/collections/text-to-video"} <= set(asked)
+    token = KEYS["REPLICATE_API_TOKEN"]
+    assert all(r.headers["authorization"] == f"Bearer {token}" for r in keyed.of("replicate"))
+    assert token not in out
+
+
+def test_check_asks_fal_for_every_declared_endpoint_and_names_a_family_it_no_longer_serves(keyed, capsys):
+    code, out, _ = _run(capsys, "models", "--check", "--json")
+    fal = next(d for d in json.loads(out) if d["backend"] == "fal")
+    assert fal["missing"] == fal["undeclared"] == [] and fal["error"] is None  # every declared endpoint is served
+    asked = [q for r in keyed.of("fal", "/fal-api/v1/models") for q in r.query_list("endpoint_id")]
+    declared = {e for f in (*fal_catalog.VIDEO_FAMILIES, *fal_catalog.IMAGE_FAMILIES) for e in f.routes.values()}
+    assert set(asked) == declared and len(asked) > len(set(asked))  # pages of ten: the rest asked again by cursor
+    assert any(r.query.get("cursor") for r in keyed.of("fal", "/fal-api/v1/models"))
+    assert all(r.headers["authorization"] == f"Key {KEYS['FAL_KEY']}" for r in keyed.of("fal", "/fal-api/"))
+
+    keyed.state["model_lists_deprecated"] = ["bytedance/seedance-2.5/reference-to-video"]
+    keyed.state["model_lists_drop"] = ["meta/muse-image/edit"]
+    code, out, _ = _run(capsys, "models", "--check", "--json")
+    fal = next(d for d in json.loads(out) if d["backend"] == "fal")
+    assert code == 1 and sorted(fal["missing"]) == ["bytedance/seedance-2.5", "meta/muse-image"]
 
 
 def test_check_without_any_key_says_so(fake, monkeypatch, capsys):

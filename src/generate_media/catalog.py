@@ -8,10 +8,13 @@ list keeps the fields we need, httpx otherwise), honouring the ``*_BASE_URL`` ov
     grok        GET /v1/image-generation-models, GET /v1/video-generation-models   httpx
     openrouter  GET /api/v1/models?output_modalities=image                         httpx; ``expiration_date``
     elevenlabs  GET /v1/models                        elevenlabs SDK ``models.list()``
+    fal         GET api.fal.ai/v1/models?endpoint_id=...   httpx; each declared endpoint (backends/fal/_list.py)
+    replicate   GET /v1/models/{owner}/{name}, GET /v1/collections/{slug}   httpx (backends/replicate/_list.py)
 
 A list only speaks for the models it covers: Gemini's Developer API list says nothing of the Veo
-models served on Vertex, ElevenLabs' list holds its speech and voice-changer models only, and
-OpenRouter is asked only for the modalities we use. Drift is reported only inside that coverage:
+models served on Vertex, ElevenLabs' list holds its speech and voice-changer models only,
+OpenRouter is asked only for the modalities we use and fal only for the endpoints we declare. Drift
+is reported only inside that coverage:
 
 * declared models the provider no longer lists (not counting ones we already declare retired),
 * media models the provider lists that we do not declare,
@@ -26,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from .backends.fal import _list as fal_list
 from .config import Settings
 from .pricing import price_of, price_text
 from .registry import Registry
@@ -150,6 +154,16 @@ async def _elevenlabs(api_key: str, base_url: str | None, timeout: float) -> lis
     return [Listed(m.model_id, True) for m in models]
 
 
+async def _fal(api_key: str, base_url: str | None, timeout: float) -> list[Listed]:
+    return [Listed(name, family) for name, family in await fal_list.listed(api_key, base_url, timeout)]
+
+
+async def _replicate(api_key: str, base_url: str | None, timeout: float) -> list[Listed]:
+    from .backends.replicate import _list
+
+    return [Listed(name, True) for name in await _list.listed(api_key, base_url, timeout)]
+
+
 #: backend -> (its list call, whether a declared model is one that list speaks for)
 LISTS: dict[str, tuple[Fetch, Callable[[MediaType, ModelSpec], bool]]] = {
     "openai": (_openai, lambda mt, m: True),
@@ -157,7 +171,11 @@ LISTS: dict[str, tuple[Fetch, Callable[[MediaType, ModelSpec], bool]]] = {
     "grok": (_grok, lambda mt, m: True),
     "openrouter": (_openrouter, lambda mt, m: mt is MediaType.IMAGE),
     "elevenlabs": (_elevenlabs, lambda mt, m: bool({"speech", "voice_conversion"} & set(m.operations))),
+    "fal": (_fal, lambda mt, m: not m.id.startswith("fal:")),
+    "replicate": (_replicate, lambda mt, m: True),
 }
+#: backend -> (setting, default) of the URL its list is read from, where that is not the backend's base URL.
+LIST_URLS: dict[str, tuple[str, str]] = {"fal": (fal_list.API_URL_ENV, fal_list.API_URL_DEFAULT)}
 
 
 # --- comparing ---------------------------------------------------------------------------------
@@ -200,6 +218,9 @@ def compare(spec: BackendSpec, listed: list[Listed], today: date) -> Drift:
 async def list_models(spec: BackendSpec, settings: Settings) -> list[Listed]:
     fetch, _ = LISTS[spec.name]
     base_url = (settings.get(spec.base_url_env) if spec.base_url_env else "") or spec.default_base_url
+    if spec.name in LIST_URLS:
+        env, default = LIST_URLS[spec.name]
+        base_url = settings.get(env) or default
     return await fetch(settings.api_key(spec.env_keys), base_url, settings.request_timeout_s)
 
 

@@ -43,6 +43,11 @@ class Recorded:
     json: Any = None
     form: dict[str, Any] = field(default_factory=dict)  # multipart: field -> value or list of (filename, bytes, type)
     path_params: dict[str, str] = field(default_factory=dict)
+    #: Every (name, value) of the query string, repeated names included (``query`` keeps the last).
+    query_items: list[tuple[str, str]] = field(default_factory=list)
+
+    def query_list(self, name: str) -> list[str]:
+        return [value for key, value in self.query_items if key == name]
 
     def files(self, name: str) -> list[tuple[str, bytes, str]]:
         value = self.form.get(name, [])
@@ -150,6 +155,7 @@ class FakeServer:
             headers={k.lower(): v for k, v in request.headers.items()},
             body=body,
             path_params=dict(request.path_params),
+            query_items=list(request.query_params.multi_items()),
         )
         ctype = rec.headers.get("content-type", "")
         if "json" in ctype and body:

@@ -31,7 +31,7 @@ from .core import FakeServer, Recorded
 
 PREFIX = "/fal"
 SCHEMA_PATH = "/fal-openapi/openapi.json"
-ENV = {"FAL_BASE_URL": PREFIX, "FAL_SCHEMA_URL": SCHEMA_PATH}
+ENV = {"FAL_BASE_URL": PREFIX, "FAL_SCHEMA_URL": SCHEMA_PATH, "FAL_API_URL": "/fal-api/v1"}
 _DEFAULT_PLAN = [("queue", 2), ("progress", ["loading weights"]), ("done",)]
 
 _STR, _INT, _NUM, _BOOL = {"type": "string"}, {"type": "integer"}, {"type": "number"}, {"type": "boolean"}

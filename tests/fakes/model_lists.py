@@ -5,6 +5,10 @@
     xai         GET /xai/v1/{image,video}-generation-models    {"models": [{id, aliases, output_modalities}]}
     openrouter  GET /openrouter/api/v1/models?output_modalities=image   {"data": [{id, architecture, expiration_date}]}
     elevenlabs  GET /elevenlabs/v1/models     [{model_id, can_do_text_to_speech, can_do_voice_conversion, ...}]
+    fal         GET /fal-api/v1/models?endpoint_id=...   {"models": [{endpoint_id, metadata: {status, ...}}],
+                                              "next_cursor", "has_more"} (find mode: only the ids asked, in pages of 10)
+    replicate   GET /replicate/v1/models/{owner}/{name}  the model, or 404;
+                GET /replicate/v1/collections/{slug}     {"name", "slug", "description", "models": [{owner, name}]}
 
 The default lists are realistic for 2026-12: retired models are gone (sora-2, gpt-image-1.5,
 gemini-3.1-flash-image), newer ones are listed (including ``gpt-image-3-preview``, a model nobody
@@ -12,7 +16,8 @@ declares yet), OpenAI's speech models carry their 2027-01-06 ``shutdown_date`` a
 Nano Banana 2 route its ``expiration_date``.
 
 ``fake.state`` knobs: ``model_lists_drop`` (ids to leave out), ``model_lists_shutdown`` (id ->
-ISO date to publish as its shutdown/expiration date).
+ISO date to publish as its shutdown/expiration date), ``model_lists_deprecated`` (fal endpoint ids listed
+with ``status: deprecated``).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from . import fal, replicate
 from .core import FakeServer, Recorded
 
 _CREATED = 1_780_000_000
@@ -75,6 +81,13 @@ ELEVENLABS: list[tuple[str, bool, bool]] = [  # model_id, text-to-speech, voice 
     ("eleven_multilingual_sts_v2", False, True),
     ("eleven_english_sts_v2", False, True),
 ]
+
+
+#: Replicate's curated media collections: its official models and two nobody declares.
+REPLICATE_COLLECTIONS: dict[str, list[str]] = {
+    "text-to-image": ["black-forest-labs/flux-2-pro", "bytedance/seedream-5", "ideogram-ai/ideogram-v4"],
+    "text-to-video": ["alibaba/wan-3", "minimax/h3", "black-forest-labs/flux-3", "kwaivgi/kling-v3"],
+}
 
 
 def _kept(fake: FakeServer, model_id: str) -> bool:
@@ -203,6 +216,62 @@ async def elevenlabs_models(request: Request, rec: Recorded, fake: FakeServer) -
     )
 
 
+async def fal_models(request: Request, rec: Recorded, fake: FakeServer) -> Response:
+    """fal's model search in find mode: the asked endpoints it serves, ten a page (``cursor`` is an offset)."""
+    asked = request.query_params.getlist("endpoint_id")
+    served = [e for e in asked if e in fal.schemas() and _kept(fake, e)]
+    start = int(request.query_params.get("cursor") or 0)
+    page = served[start : start + 10]
+    deprecated = set(fake.state.get("model_lists_deprecated", ()))
+    models = [
+        {
+            "endpoint_id": endpoint,
+            "metadata": {
+                "display_name": endpoint.rsplit("/", 1)[-1],
+                "category": "text-to-video" if fal.is_video(endpoint) else "text-to-image",
+                "status": "deprecated" if endpoint in deprecated else "active",
+                "kind": "inference",
+            },
+        }
+        for endpoint in page
+    ]
+    more = start + 10 < len(served)
+    return JSONResponse({"models": models, "next_cursor": str(start + 10) if more else None, "has_more": more})
+
+
+def _replicate_auth(rec: Recorded) -> Response | None:
+    if _no_bearer(rec):
+        return JSONResponse(
+            {"title": "Unauthenticated", "detail": "You did not pass a valid token", "status": 401}, 401
+        )
+    return None
+
+
+def _replicate_model(model_id: str) -> dict[str, Any]:
+    owner, name = model_id.split("/", 1)
+    return {"url": f"https://replicate.com/{model_id}", "owner": owner, "name": name, "visibility": "public"}
+
+
+async def replicate_model(request: Request, rec: Recorded, fake: FakeServer) -> Response:
+    if (denied := _replicate_auth(rec)) is not None:
+        return denied
+    model_id = f"{rec.path_params['owner']}/{rec.path_params['name']}"
+    served = model_id in replicate.SCHEMAS or any(model_id in ids for ids in REPLICATE_COLLECTIONS.values())
+    if not served or not _kept(fake, model_id):
+        return JSONResponse({"title": "Not found", "detail": "Not found.", "status": 404}, 404)
+    return JSONResponse(_replicate_model(model_id))
+
+
+async def replicate_collection(request: Request, rec: Recorded, fake: FakeServer) -> Response:
+    if (denied := _replicate_auth(rec)) is not None:
+        return denied
+    slug = rec.path_params["slug"]
+    if slug not in REPLICATE_COLLECTIONS:
+        return JSONResponse({"title": "Not found", "detail": "Not found.", "status": 404}, 404)
+    models = [_replicate_model(m) for m in REPLICATE_COLLECTIONS[slug] if _kept(fake, m)]
+    return JSONResponse({"name": slug.replace("-", " ").title(), "slug": slug, "description": "", "models": models})
+
+
 def register(fake: FakeServer) -> None:
     fake.route("openai", "/openai/v1/models", ["GET"], openai_models)
     fake.route("google", "/gemini/{version}/models", ["GET"], gemini_models)
@@ -210,3 +279,6 @@ def register(fake: FakeServer) -> None:
     fake.route("xai", "/xai/v1/video-generation-models", ["GET"], xai_models)
     fake.route("openrouter", "/openrouter/api/v1/models", ["GET"], openrouter_models)
     fake.route("elevenlabs", "/elevenlabs/v1/models", ["GET"], elevenlabs_models)
+    fake.route("fal", "/fal-api/v1/models", ["GET"], fal_models)
+    fake.route("replicate", "/replicate/v1/models/{owner}/{name}", ["GET"], replicate_model)
+    fake.route("replicate", "/replicate/v1/collections/{slug}", ["GET"], replicate_collection)

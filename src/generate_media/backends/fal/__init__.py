@@ -14,6 +14,7 @@ no dependency.
 
 from ...settings import Setting
 from .._compose import compose
+from ._list import API_URL_DEFAULT, API_URL_ENV
 from ._queue import warm
 from ._schema import SCHEMA_URL_DEFAULT, SCHEMA_URL_ENV
 
@@ -34,6 +35,9 @@ SPEC, BACKEND = compose(
             SCHEMA_URL_DEFAULT,
             "where the OpenAPI input schema of a fal:<endpoint id> model is read (?endpoint_id=...)",
             "fal",
+        ),
+        Setting(
+            API_URL_ENV, "url", API_URL_DEFAULT, "fal's platform API, whose model list models --check reads", "fal"
         ),
     ),
 )
