@@ -241,8 +241,9 @@ async def test_both_transports_pass_the_same_end_to_end_suite(transport, make_se
 # --- what a remote client may reach --------------------------------------------------------------
 
 
-async def test_a_remote_clients_roots_never_widen_what_the_server_reads_or_writes(make_settings, fake, tmp_path):
-    """A remote client's roots name folders of its machine, not ours: file:/// must open nothing."""
+async def test_a_remote_clients_roots_never_widen_what_the_server_reads_or_writes(make_settings, fake, tmp_path, mode):
+    """A remote client's roots name folders of its machine, not ours: file:/// must open nothing, in a
+    session (legacy) or stateless (auto, 2026-07-28)."""
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     (elsewhere / "in.png").write_bytes(media.png(16, 16))
@@ -266,7 +267,7 @@ async def test_a_remote_clients_roots_never_widen_what_the_server_reads_or_write
         headers = {"Authorization": f"Bearer {ALICE}"}
         async with (
             httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(30, read=60)) as http,
-            Client(streamable_http_client(url, http_client=http), mode="legacy", list_roots_callback=roots) as client,
+            Client(streamable_http_client(url, http_client=http), mode=mode, list_roots_callback=roots) as client,
         ):
             results = [await client.call_tool("generate_media", case) for case in cases]
     codes = [r.structured_content["error"]["code"] if r.is_error else "ok" for r in results]
@@ -313,6 +314,41 @@ async def test_each_principals_files_are_its_own(make_settings, fake, out_dir, t
     assert sorted(p.name for p in shared.iterdir()) == ["logo.png"]
     assert not (out_dir / "clients" / "bob").exists() or not any((out_dir / "clients" / "bob").iterdir())
     assert len(fake.of("openai")) == 4  # alice's four calls; none of bob's reached the provider
+
+
+async def test_each_principals_files_are_its_own_with_outputs_in_a_bucket(make_settings, fake, out_dir, s3):
+    """With S3 storage the local folder is only a cache: a file missing here (made on another replica)
+    is fetched back only for the principal that made it, never for another token naming it."""
+    import uuid
+
+    prefix = f"t-{uuid.uuid4().hex[:12]}"
+    settings = make_settings("OPENAI_API_KEY", env={**TOKENS, **s3.env(prefix)})
+    async with serving(settings) as url:
+        async with connect(url, ALICE) as alice:
+            made = await alice.call_tool("generate_media", {"prompt": "alice's bucket sketch"})
+        item = made.structured_content["items"][0]
+        path = Path(item["path"])
+        path.unlink()  # only the bucket has it now, as on a replica that did not make it
+        async with connect(url, BOB) as bob:
+            attempts = [
+                {"prompt": "steal", "input_images": [str(path)]},
+                {"prompt": "steal", "input_images": [item["uri"]]},
+                {"prompt": "steal", "input_images": [f"{out_dir}/clients/bob/../alice/{path.name}"]},
+                {"prompt": "steal", "continue_from": item["continuation_id"]},
+                {"prompt": "plant", "output_dir": str(path.parent)},
+            ]
+            refused = [await bob.call_tool("generate_media", args) for args in attempts]
+        async with connect(url, ALICE) as alice:
+            again = await alice.call_tool(
+                "generate_media", {"prompt": "edit it", "continue_from": item["continuation_id"]}
+            )
+    assert not made.is_error, made.content
+    codes = [r.structured_content["error"]["code"] if r.is_error else "ok" for r in refused]
+    assert codes == ["access_denied", "invalid_request", "access_denied", "not_found", "access_denied"], codes
+    assert all("\n" not in r.content[0].text for r in refused)
+    assert not again.is_error, again.content  # the owner's continuation fetches it back from the bucket
+    assert path.is_file() and len(fake.of("openai")) == 2  # alice's two calls; none of bob's was sent
+    assert not (out_dir / "clients" / "bob").exists() or not any((out_dir / "clients" / "bob").rglob("*.png"))
 
 
 # --- sessions ------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import contextlib
 import os
 import signal
 import sys
+import uuid
 from pathlib import Path
 
 import anyio
@@ -39,6 +40,35 @@ async def test_a_failed_download_of_a_finished_video_leaves_the_job_resumable(ma
     assert done.structured_content["status"] == "completed", done.content
     assert Path(done.structured_content["items"][0]["path"]).is_file()
     assert len([r for r in fake.of("xai", "/videos/generations") if r.method == "POST"]) == 1  # paid once
+    assert (await records(tmp_path / "state"))[0]["state"] == "done"
+
+
+async def test_a_failed_upload_of_a_finished_video_to_the_bucket_leaves_the_job_resumable(
+    make_server, fake, out_dir, tmp_path, s3
+):
+    """Outputs go to S3 and the bucket refuses the upload: the paid video is not lost either; the job
+    stays resumable, and once the store takes writes the same job is downloaded and uploaded."""
+    import obstore
+
+    from tests.s3server import READER
+
+    prefix = f"t-{uuid.uuid4().hex[:12]}"
+    async with Client(make_server(XAI, env=s3.env(prefix, credentials=READER))) as client:
+        failed = await client.call_tool("generate_media", VIDEO)
+    assert failed.is_error and failed.structured_content["error"]["code"] == "storage_error", failed.content
+    job_id = failed.structured_content["error"]["job_id"]
+    assert f"job_id={job_id!r}" in failed.content[0].text and "\n" not in failed.content[0].text
+    [record] = await records(tmp_path / "state")
+    assert record["state"] == "downloading" and record["id"] == job_id
+    assert [p for p in out_dir.rglob("*") if p.is_file()] == []  # no local file, no partial one
+    async with Client(make_server(XAI, env=s3.env(prefix))) as client:  # the store takes writes again
+        done = await client.call_tool("generate_media", {"job_id": job_id})
+    assert done.structured_content["status"] == "completed", done.content
+    item = done.structured_content["items"][0]
+    key = Path(item["path"]).relative_to(out_dir).as_posix()
+    assert item["uri"] == f"s3://media/{prefix}/{key}"
+    assert bytes(obstore.get(s3.store(prefix), key).bytes()) == Path(item["path"]).read_bytes()
+    assert submits(fake) == 1  # paid once
     assert (await records(tmp_path / "state"))[0]["state"] == "done"
 
 
