@@ -31,6 +31,12 @@ OPENAI = "OPENAI_API_KEY"
         ("renders\u2024png", "look-alike of '.'"),  # one dot leader
         ("rend\u202eers", "invisible character U+202E"),  # right-to-left override
         ("rend\x07ers", "control or invisible character U+0007"),
+        ("..\\escape", "is a Windows path"),  # a backslash is a folder-name character here
+        ("C:\\Users\\me", "is a Windows path"),
+        ("C:/Users/me", "is a Windows path"),
+        ("sub%2f..%2f..%2fescape", "percent-encoded"),
+        ("%2E%2E", "percent-encoded"),
+        ("50% done", None),  # a percent sign alone is a plain character
     ],
 )
 async def test_output_dir_must_be_a_plain_path(make_server, fake, out_dir, output_dir, needle):

@@ -190,6 +190,25 @@ async def test_urls_to_private_addresses_are_refused_before_connecting(make_serv
 
 
 @pytest.mark.parametrize(
+    "url",
+    [
+        "https://0177.0.0.1/x.png",  # an octal IPv4 httpx will not read
+        "https://[::1/x.png",
+        "https://8.8.8.8:99999/x.png",  # a port no socket takes
+        "https://:443/x.png",
+        "https://.../x.png",  # empty labels: the IDNA codec refuses the name
+        "https://" + "a" * 64 + ".example/x.png",  # a label over 63 characters
+    ],
+)
+async def test_a_url_no_parser_reads_is_an_invalid_request_naming_it(make_server, fake, url):
+    async with Client(make_server("OPENAI_API_KEY")) as client:
+        result = await client.call_tool("generate_media", {"prompt": "x", "input_images": [url]})
+        fine = await client.call_tool("generate_media", {"prompt": "still healthy"})
+    assert _code(result) == "invalid_request" and "check the URL" in result.content[0].text, result.content
+    assert not fine.is_error and len(fake.requests) == 1
+
+
+@pytest.mark.parametrize(
     "addr",
     ["127.0.0.1", "::1", "0.0.0.0", "169.254.169.254", "100.64.0.1", "224.0.0.1", "64:ff9b::7f00:1", "2002:7f00:1::1"],
 )

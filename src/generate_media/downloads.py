@@ -40,7 +40,7 @@ from .errors import AccessDenied, InvalidRequest
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["BLOCK", "MAX_REDIRECTS", "UrlRules", "fetch", "fetch_to_file", "is_public", "open_url"]
+__all__ = ["BLOCK", "MAX_REDIRECTS", "UrlRules", "fetch", "fetch_to_file", "is_public", "open_url", "parse_url"]
 
 #: Bytes asked of the socket per read (curl reads the same order of magnitude per call).
 BLOCK = 1024 * 1024
@@ -78,9 +78,14 @@ class UrlRules:
     allow_private: bool = False
 
     def check_url(self, url: str) -> None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("https", "http") or not parts.hostname:
+        try:
+            parts = urlsplit(url)
+        except ValueError as exc:
+            raise InvalidRequest(f"{url[:80]} is not a valid URL ({exc}); check the URL") from exc
+        if parts.scheme not in ("https", "http"):
             raise InvalidRequest(f"unsupported URL {url[:80]}; use https://")
+        if not parts.hostname:
+            raise InvalidRequest(f"{url[:80]} names no host; check the URL")
         if parts.scheme == "http" and not self.allow_http:
             raise AccessDenied(
                 "plain http:// inputs are refused; use https:// (GENERATE_MEDIA_ALLOW_HTTP_URLS=1 allows it)"
@@ -94,8 +99,8 @@ class UrlRules:
         """
         try:
             infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
-        except socket.gaierror as exc:
-            raise InvalidRequest(f"cannot resolve {host}; check the URL") from exc
+        except (socket.gaierror, UnicodeError) as exc:  # UnicodeError: an empty label, or one over 63 characters
+            raise InvalidRequest(f"cannot resolve {host[:80]}; check the URL") from exc
         addrs = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
         if not addrs:
             raise InvalidRequest(f"cannot resolve {host}; check the URL")
@@ -118,7 +123,7 @@ def _mapped(timeout_error: type[Exception], other_error: type[Exception]) -> Ite
         yield
     except TimeoutError as exc:
         raise timeout_error(str(exc) or "timed out") from exc
-    except (OSError, ssl.SSLError, anyio.BrokenResourceError, anyio.ClosedResourceError) as exc:
+    except (OSError, UnicodeError, ssl.SSLError, anyio.BrokenResourceError, anyio.ClosedResourceError) as exc:
         raise other_error(str(exc) or type(exc).__name__) from exc
 
 
@@ -346,10 +351,10 @@ async def open_url(
 
     pins: dict[str, str] | None = {} if rules is not None else None
     hops = MAX_REDIRECTS if rules is not None else PROVIDER_REDIRECTS
-    origin = httpx.URL(url).copy_with(path="/", query=None, fragment=None)
+    origin = parse_url(url).copy_with(path="/", query=None, fragment=None)
     async with await _client(pins, timeout) as client:
         for _ in range(hops + 1):
-            target = httpx.URL(url)
+            target = parse_url(url)
             if rules is not None and pins is not None:
                 rules.check_url(url)
                 host = target.raw_host.decode("ascii")  # as the connection pool will name it (IDNA-encoded)
@@ -366,6 +371,23 @@ async def open_url(
     if rules is None:  # a provider's own link: the transport's error, classified like any other
         raise httpx.TooManyRedirects(f"more than {hops} redirects", request=httpx.Request("GET", url))
     raise InvalidRequest(f"{url[:80]} redirected more than {hops} times; give the final URL")
+
+
+def parse_url(url: str) -> httpx.URL:
+    """``url`` as httpx reads it.
+
+    Raises:
+        InvalidRequest: httpx cannot read it (``0177.0.0.1``, a port out of range...), naming the URL.
+    """
+    import httpx
+
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        raise InvalidRequest(f"{url[:80]} is not a valid URL ({exc}); check the URL") from exc
+    if parsed.port is not None and not 0 < parsed.port < 65536:  # a socket would raise OverflowError
+        raise InvalidRequest(f"{url[:80]} is not a valid URL (port {parsed.port}); check the URL")
+    return parsed
 
 
 def declared_size(resp: httpx.Response) -> int | None:

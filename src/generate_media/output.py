@@ -55,6 +55,8 @@ __all__ = [
 
 log = logging.getLogger("generate_media.output")
 
+#: ``%2e`` ``%2f`` ``%5c`` (., /, \\): a folder path is plain text, never URL-encoded.
+_ENCODED_SEPARATOR = re.compile(r"%(2e|2f|5c)", re.IGNORECASE)
 TEMP_PREFIX = ".gm-partial-"
 _TEMP_NAME = re.compile(r"^\.gm-partial-[0-9a-f]{16}(\.[A-Za-z0-9]{1,8})?$")
 #: A temporary file untouched this long belongs to no running call (downloads write in batches,
@@ -539,9 +541,10 @@ _KNOWN_SCHEME = re.compile(r"^(file|data|https?|s?ftps?|s3|gs|smb|blob|about|jav
 
 
 def check_output_dir(text: str) -> None:
-    """Refuse ``output_dir`` values that are not plain paths: URIs (``file:///...``), control or
-    invisible characters, and look-alikes of path characters (full-width ``．``, ``／``...) that
-    would silently become odd folder names.
+    """Refuse ``output_dir`` values that are not plain paths: URIs (``file:///...``), Windows paths
+    (``C:\\x``, backslashes), percent-encoded separators (``%2f``), control or invisible characters,
+    and look-alikes of path characters (full-width ``．``, ``／``...) that would silently become odd
+    folder names.
 
     Raises:
         InvalidRequest: naming the character and what to type instead.
@@ -549,6 +552,14 @@ def check_output_dir(text: str) -> None:
     if "://" in text or re.match(r"^[A-Za-z][A-Za-z0-9+.-]+:/", text) or _KNOWN_SCHEME.match(text):
         raise InvalidRequest(
             f"output_dir={text[:80]!r} is a URI; give a plain folder path such as 'renders' or '/abs/renders'"
+        )
+    if "\\" in text or re.match(r"^[A-Za-z]:([/\\]|$)", text):
+        raise InvalidRequest(
+            f"output_dir={text[:80]!r} is a Windows path; this server separates folders with '/' (e.g. 'renders/sub')"
+        )
+    if encoded := _ENCODED_SEPARATOR.search(text):
+        raise InvalidRequest(
+            f"output_dir contains {encoded.group()!r}, a percent-encoded path character; type the plain character"
         )
     for char in text:
         if unicodedata.category(char).startswith("C"):

@@ -14,11 +14,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..downloads import fetch, fetch_to_file
+from ..downloads import fetch, fetch_to_file, parse_url
 from ..errors import (
     DISK_ERRNOS,
     BadProviderResponse,
     GenerateMediaError,
+    InvalidRequest,
     LimitExceeded,
     NotFound,
     ProviderError,
@@ -35,7 +36,13 @@ __all__ = ["download", "download_url"]
 
 
 def _checked_link(url: str, backend: str, what: str) -> None:
-    if not url.startswith(("https://", "http://")):
+    try:
+        parse_url(url)
+    except InvalidRequest:
+        usable = False
+    else:
+        usable = url.startswith(("https://", "http://"))
+    if not usable:
         raise BadProviderResponse(f"{backend} returned an unusable {what}; try again", backend=backend)
 
 
