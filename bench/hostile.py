@@ -593,7 +593,7 @@ async def nested_json(rig: Rig, tally: Tally) -> None:
             except Exception as exc:
                 tally.bad("crashes", f"stdio depth line of {len(line)} B: {type(exc).__name__}")
                 break
-            if "error" not in answer:
+            if "error" not in answer and not answer.get("result", {}).get("isError"):  # shallow: a tool error
                 tally.bad("wrong", f"stdio: {str(answer)[:100]}")
         tally.cases += 1
         try:
@@ -875,6 +875,9 @@ async def other_waits(rig: Rig, tally: Tally, prompts: int = 4) -> None:
         if len(ids - {"None"}) != 1:
             tally.bad("wrong", f"{prompt}: jobs {sorted(ids)}")
     extra = _submits(rig.fake) - before - prompts
+    if VERBOSE[0]:
+        posts = [(r.path, (r.json or {}).get("prompt")) for r in rig.fake.of("xai", "/videos/generations")]
+        print(f"  submits: {[p for p in posts if p[1]]}", file=sys.stderr)
     if extra:
         tally.bad("double", f"{extra} extra submits for {prompts} distinct videos")
     _leftover(tally, rig)
