@@ -103,6 +103,33 @@ async def test_a_retry_with_another_wait_attaches_to_the_running_job(make_server
     assert len([r for r in fake.of("xai", "/videos/generations") if r.method == "POST"]) == 2  # first and "another"
 
 
+async def test_a_retry_after_the_background_finisher_completed_the_job_gets_it_without_paying_again(
+    make_server, fake, out_dir, db_url
+):
+    """The wait ran out, the server finished the job alone; the same request asked again (another
+    wait) is answered with that job's files once, and only a request after that is a new video."""
+    fake.state["xai_video_hold"] = True
+    server = make_server(XAI, database_url=db_url, job_lease_s=0.5)  # the finisher looks every lease/3
+    jobs = server.media_service.job_runner.store
+
+    async def all_done() -> bool:
+        found = await jobs.list()
+        return bool(found) and all(r.state == "done" for r in found)
+
+    async with server.media_service.running(), Client(server) as client:
+        first = await client.call_tool("generate_media", {**VIDEO, "wait_s": 0.05})
+        fake.state["xai_video_hold"] = False
+        await until(all_done, timeout=30)  # nobody waits: the finisher completed it
+        again = await client.call_tool("generate_media", {**VIDEO, "wait_s": 5})
+        new = await client.call_tool("generate_media", {**VIDEO, "wait_s": 0})
+    assert first.structured_content["status"] == "pending"
+    job_id = first.structured_content["job_id"]
+    assert again.structured_content["status"] == "completed" and again.structured_content["job_id"] == job_id
+    assert Path(again.structured_content["items"][0]["path"]).is_file()
+    assert new.structured_content["status"] == "completed" and new.structured_content["job_id"] != job_id
+    assert submits(fake) == 2  # the first video and the one asked after it was delivered
+
+
 def stdio_params(make_settings, tmp_path: Path, keys: str = XAI, **env: str) -> StdioServerParameters:
     """A real ``python -m generate_media`` over stdio with ``keys`` (xAI's by default); its pid lands in
     ``tmp_path/server.pid``."""

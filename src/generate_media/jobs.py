@@ -70,6 +70,9 @@ HEARTBEAT_S = 10.0
 #: Longest pause between polls, whatever the provider hints.
 MAX_POLL_S = 60.0
 _TERMINAL = ("done", "failed", "cancelled")
+#: How long a job the background finisher completed (nobody waiting) stays the answer to the next
+#: identical request, instead of a second paid job.
+UNDELIVERED_S = 24 * 3600.0
 #: How many poll intervals a call attached to a job still being submitted waits before saying so.
 SUBMIT_GRACE_POLLS = 20
 ProgressFn = Callable[[float, float | None, str], Awaitable[None]]
@@ -316,7 +319,11 @@ class JobRunner:
                 if not twin.finished:
                     twin.lease_holder = None
                     return twin
-                continue  # a dead submit was retired (and gave up its key)
+                recent = time.time() - twin.updated < UNDELIVERED_S
+                if await self.store.deliver(twin) and recent:  # finished with nobody waiting: its result, once
+                    twin.lease_holder = None
+                    return twin
+                continue  # a dead submit was retired (and gave up its key), or the result went to another
             await self._check_limit(owner.principal)
             holder = self.store.store.new_holder()
             record = JobRecord(
@@ -391,10 +398,19 @@ class JobRunner:
 
     @contextlib.asynccontextmanager
     async def wait(
-        self, record: JobRecord, call: JobCall, client: str = "", holder: str | None = None, *, follow: bool = True
+        self,
+        record: JobRecord,
+        call: JobCall,
+        client: str = "",
+        holder: str | None = None,
+        *,
+        follow: bool = True,
+        waiter: bool = True,
     ) -> AsyncIterator[JobWait]:
         """Wait for ``record`` within the call's budget; yields what it came to. ``follow=False``
         gives up (pending) when another waiter holds the lease, instead of watching it finish.
+        ``waiter=False`` (the background finisher: no client gets the result) keeps the job's request
+        key once done, so the next identical request gets this result instead of paying again.
 
         With files to save, the service saves them inside the block and calls
         :meth:`JobWait.complete`; the job is recorded ``done`` on the way out. A failure inside the
@@ -420,7 +436,7 @@ class JobRunner:
             if outcome.produced and outcome.result is not None:
                 record = outcome.record
                 record.state, record.percent, record.result = "done", 100.0, outcome.result
-                await self.store.save(record, holder, outcome.resources)
+                await self.store.save(record, holder, outcome.resources, undelivered=not waiter)
         except anyio.get_cancelled_exc_class():
             with anyio.CancelScope(shield=True):
                 if record.lease_holder == holder and not record.finished:
@@ -460,6 +476,7 @@ class JobRunner:
                 continue
             self.check(record)
             if record.state == "done":
+                await self.store.deliver(record)  # finished by the background finisher: this caller has it now
                 return JobWait(record=record, waited=waited, finished=record.result)
             if await self.store.take(record, holder, self.lease_s):
                 try:

@@ -414,6 +414,7 @@ class MediaService:
         """
         record = await self.job_runner.find(req.job_id or "", caller.principal)
         if record.state == "done" and record.result:
+            await self.job_runner.store.deliver(record)  # delivered now: a new identical request makes a new job
             return _stored(record.id, record.result)
         self.job_runner.check(record)
         call = self._job_call(record, req, caller, progress)
@@ -437,10 +438,17 @@ class MediaService:
         return self._item_call(original, prompt, selection, folder, confinement, None, [], None, progress)
 
     async def _wait_job(
-        self, record: JobRecord, call: ItemCall, caller: Caller, holder: str | None, *, follow: bool = True
+        self,
+        record: JobRecord,
+        call: ItemCall,
+        caller: Caller,
+        holder: str | None,
+        *,
+        follow: bool = True,
+        waiter: bool = True,
     ) -> Outcome:
         """Wait for a job through the runner; save what it produced (the one save path)."""
-        async with self.job_runner.wait(record, call, caller.client, holder, follow=follow) as job:
+        async with self.job_runner.wait(record, call, caller.client, holder, follow=follow, waiter=waiter) as job:
             if job.finished is not None:
                 return _stored(job.record.id, job.finished)
             if job.pending:
@@ -531,7 +539,7 @@ class MediaService:
             if record.state == "submitting" or not record.handle:
                 return
             call = self._job_call(record, None, caller, None)
-            outcome = await self._wait_job(record, call, caller, None, follow=False)
+            outcome = await self._wait_job(record, call, caller, None, follow=False, waiter=False)
             if outcome.result.status == "completed":
                 log.info("finished job %s that nobody was waiting for", record.id)
         except GenerateMediaError as exc:

@@ -159,15 +159,24 @@ class JobStore:
             rows = (await conn.execute(query)).all()
         return [self._record(row) for row in rows]
 
-    async def save(self, record: JobRecord, holder: str | None = None, resources: Sequence[ResourceRow] = ()) -> bool:
+    async def save(
+        self,
+        record: JobRecord,
+        holder: str | None = None,
+        resources: Sequence[ResourceRow] = (),
+        *,
+        undelivered: bool = False,
+    ) -> bool:
         """Write ``record``'s state (not its lease); with ``holder``, only while that holder has the lease.
         ``resources`` (the links of the files it saved) are indexed in the same transaction, if it is written.
 
-        A finished job gives up its request key (a new identical request makes a new job) and its lease.
+        A finished job gives up its request key (a new identical request makes a new job) and its lease;
+        one finished ``done`` with ``undelivered`` (nobody was waiting: the background finisher) keeps the
+        key until :meth:`deliver` hands its result to the next identical request.
         Returns False when ``holder`` lost the lease (nothing is written).
         """
         record.updated = time.time()
-        if record.finished:
+        if record.finished and not (undelivered and record.state == "done"):
             record.request_key = None
         values = {name: getattr(record, name) for name in _DATA}
         if record.finished:
@@ -182,6 +191,22 @@ class JobStore:
                 await self.store.resources.add_many(resources, conn)
         if done and record.finished:
             record.lease_holder = record.lease_until = None
+        return done
+
+    async def deliver(self, record: JobRecord) -> bool:
+        """Give up the request key a ``done`` job kept while undelivered (one conditional UPDATE, so of
+        two identical requests at once only one gets the result). True when this call took it."""
+        if record.request_key is None:
+            return False
+        t = self.table
+        query = (
+            sa.update(t)
+            .where(t.c.id == record.id, t.c.state == "done", t.c.request_key == record.request_key)
+            .values(request_key=None)
+        )
+        async with self.store.begin() as conn:
+            done = (await conn.execute(query)).rowcount == 1
+        record.request_key = None
         return done
 
     async def take(self, record: JobRecord, holder: str, ttl_s: float) -> bool:
