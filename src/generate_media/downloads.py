@@ -317,7 +317,7 @@ async def _client(pins: dict[str, str] | None, timeout: httpx.Timeout) -> httpx.
 
     where = (os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
     context = await anyio.to_thread.run_sync(_ssl_context, *where)  # the first build is off the event loop
-    transport = httpx.AsyncHTTPTransport()
+    transport = httpx.AsyncHTTPTransport(verify=context)  # verify=True would build a context of its own
     # httpx takes no network backend; the pool it wraps does. Same TLS settings, our connector.
     transport._pool = httpcore.AsyncConnectionPool(
         ssl_context=context,
