@@ -100,7 +100,7 @@ class Subjects:
 
     def in_process(self) -> None:
         outcome = self.run(self.service.generate(dict(ARGS)))
-        assert outcome.result.status == "completed" and outcome.previews
+        assert outcome.result.status == "completed" and bool(outcome.previews) == ARGS.get("preview", True)
 
     def stdio(self) -> None:
         result = self.session.call_tool("generate_media", dict(ARGS))
@@ -234,7 +234,10 @@ def main() -> int:
     parser.add_argument("--calls", type=int, default=30, help="timed calls per subject (default 30)")
     parser.add_argument("--mb", type=float, default=1.0, help="image size in MB (default 1.0)")
     parser.add_argument("--profile", action="store_true", help="also profile the in-process path")
+    parser.add_argument("--no-preview", action="store_true", help="ask for no inline preview (preview=false)")
     args = parser.parse_args()
+    if args.no_preview:
+        ARGS["preview"] = False
 
     payload = sized_png(args.mb)
     report = Report(
@@ -280,7 +283,8 @@ def main() -> int:
     ours = median(times["generate_media over stdio"])
     inproc = median(times["service in-process (no MCP)"])
     cpu_over = (meter.ours["generate_media over stdio"] - meter.ours["direct SDK, one client"]) / args.calls
-    report.note(f"{written} PNG files written by our server and service; previews on (the default)")
+    previews = "previews off (preview=false)" if args.no_preview else "previews on (the default)"
+    report.note(f"{written} PNG files written by our server and service; {previews}")
     report.note(
         f"split of the overhead: service (validate, select, write, sniff, preview) {inproc - direct:.1f} ms, "
         f"MCP over stdio (JSON, preview base64, pipes, second process) {ours - inproc:.1f} ms"
