@@ -18,7 +18,8 @@ import pytest
 from mcp import Client
 
 from generate_media.config import Settings
-from generate_media.errors import StorageError
+from generate_media.errors import Redactor, StorageError
+from generate_media.registry import load_registry
 from generate_media.storage import PART_BYTES, S3Storage, StorageConfigError, open_storage
 from tests.s3server import READER
 from tests.test_http import ALICE, TOKENS, connect, serving
@@ -167,3 +168,20 @@ def test_a_malformed_storage_setting_is_refused_at_start(env, said, tmp_path):
 def test_without_a_storage_url_outputs_stay_local(tmp_path):
     storage = open_storage(Settings(env={}, output_dir=tmp_path))
     assert not storage.remote and storage.signed_url(tmp_path / "x.png") is None
+
+
+def test_temporary_credentials_sign_with_their_session_token_and_links_keep_it(tmp_path, s3):
+    # S3 requires a temporary credential's session token inside every presigned link
+    # (X-Amz-Security-Token). SeaweedFS issues no temporary credentials (it refuses an upload signed
+    # with an unknown token), so this reads the link the store signs, and what the service's redactor,
+    # which scrubs every other *_TOKEN value, makes of it.
+    token = f"session-{uuid.uuid4().hex}"
+    env = {**s3.env(_prefix()), "AWS_SESSION_TOKEN": token}
+    settings = Settings(env=env, output_dir=tmp_path)
+    link = open_storage(settings).signed_url(tmp_path / "clients" / "alice" / "fox.png")
+    assert link is not None
+    query = parse_qs(urlsplit(link).query)
+    assert query["X-Amz-Security-Token"] == [token] and "X-Amz-Signature" in query
+    secrets = settings.secrets(load_registry().secret_names())
+    assert token not in secrets and env["AWS_SECRET_ACCESS_KEY"] in secrets
+    assert Redactor(secrets)(link) == link

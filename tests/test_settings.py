@@ -122,13 +122,13 @@ def test_the_scan_catches_an_undeclared_name_and_an_undeclared_pattern():
         "c = os.getenv('ACME_API_KEY')\n"
         "d = settings.get(f'GENERATE_MEDIA_PRIORITY_{t}')\n"  # declared pattern
         "e = settings.get('GENERATE_MEDIA_OPENAI_IMAGE_MODEL')\n"  # an instance of a declared pattern
-        "f = settings.get('AWS_SESSION_TOKEN')\n"  # any prefix, when looked up
+        "f = settings.get('AWS_PROFILE')\n"  # any prefix, when looked up
         "g = settings.get('AWS_REGION')\n"  # declared
         "__all__ = ['DEFAULT_BASE_URL']\n"  # a Python name, not a variable
     )
     assert undeclared(source, "m.py") == [
         "m.py: ACME_API_KEY",
-        "m.py: AWS_SESSION_TOKEN",
+        "m.py: AWS_PROFILE",
         "m.py: GENERATE_MEDIA_SHINY",
         "m.py: GENERATE_MEDIA_{}_COLOUR",
     ]

@@ -177,11 +177,13 @@ class Settings:
         ``names`` are the variables declared secret (``Registry.secret_names``: every backend's keys,
         whatever they are called); names shaped like a key or token are secret too."""
         markers = ("_API_KEY", "_TOKEN", "_SECRET")
-        declared = set(names)
+        names = set(names)
         found = []
         for name, value in self.env.items():
-            if name not in declared and not any(m in name for m in markers):
+            if name not in names and not any(m in name for m in markers):
                 continue
+            if name == declared.AWS_SESSION_TOKEN.name:
+                continue  # part of every presigned link by S3's design; redacting it would break the links
             found.append(value)
             if "," in value or ":" in value:  # name:token,name:token lists: each token on its own too
                 found.extend(part.partition(":")[2] or part for part in value.split(","))

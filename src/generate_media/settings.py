@@ -113,6 +113,11 @@ AWS_ENDPOINT_URL = Setting("AWS_ENDPOINT_URL", "url", "", "endpoint of an S3-com
 AWS_ACCESS_KEY_ID = Setting("AWS_ACCESS_KEY_ID", "text", "", "access key id for the bucket")
 AWS_SECRET_ACCESS_KEY = Setting("AWS_SECRET_ACCESS_KEY", "secret", "", "secret access key for the bucket")
 AWS_REGION = Setting("AWS_REGION", "text", "", "region of the bucket", default_text="us-east-1")
+# Temporary credentials (STS, an instance role handed down as variables): S3 requires the session
+# token inside every presigned link (X-Amz-Security-Token), so it is not redacted from results.
+AWS_SESSION_TOKEN = Setting(
+    "AWS_SESSION_TOKEN", "text", "", "session token of temporary bucket credentials (it travels in signed links)"
+)
 # --- choosing a backend and a model --------------------------------------------------------------
 PRIORITY = _s(
     "PRIORITY_<TYPE>", "list", "", "backend order for backend='auto' per media type: backend names, comma-separated"
@@ -205,6 +210,7 @@ CORE_SETTINGS: tuple[Setting[Any], ...] = (
     AWS_ACCESS_KEY_ID,
     AWS_SECRET_ACCESS_KEY,
     AWS_REGION,
+    AWS_SESSION_TOKEN,
     DATABASE_URL,
     PRIORITY,
     MODEL,

@@ -2,7 +2,7 @@
 
     GENERATE_MEDIA_STORAGE_URL=s3://bucket/prefix     outputs go to this bucket, under this prefix
     AWS_ENDPOINT_URL=http://seaweed:8333              any S3-compatible store (unset: AWS itself)
-    AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_REGION
+    AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_REGION (/ AWS_SESSION_TOKEN)
 
 Every file is first written locally exactly as without a bucket (``output.save_artifact``: a
 partial file linked to its final name, confined to the allowed folders, one folder per HTTP client),
@@ -267,6 +267,8 @@ def _make_store(target: _Target, endpoint: str, settings: Settings) -> Any:
     secret = settings.get(declared.AWS_SECRET_ACCESS_KEY.name)
     if key_id and secret:
         config.update(access_key_id=key_id, secret_access_key=secret)
+        if token := settings.get(declared.AWS_SESSION_TOKEN.name):
+            config["session_token"] = token  # temporary credentials: signed requests and links carry it
     if endpoint:
         config["endpoint"] = endpoint
     client = {"allow_http": endpoint.startswith("http://"), "connect_timeout": timedelta(seconds=10)}
