@@ -28,10 +28,20 @@ import httpx
 
 from generate_media.server.http import HttpServer
 
-__all__ = ["Replica", "RoundRobin", "proxy", "replicas", "start_replica"]
+__all__ = ["Replica", "RoundRobin", "proxy", "read_body", "replicas", "start_replica"]
 
 _URL = re.compile(r"serving MCP over streamable HTTP at (http://\S+)")
 _HOP = {b"host", b"content-length", b"connection", b"transfer-encoding", b"keep-alive"}
+
+
+async def read_body(receive: Any) -> bytes:
+    """An ASGI request's whole body (the proxies here forward it in one piece)."""
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            return body
 
 
 @dataclass
@@ -109,7 +119,7 @@ class RoundRobin:
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
-            while (message := await receive())["type"] != "lifespan.shutdown":
+            while (await receive())["type"] != "lifespan.shutdown":
                 await send({"type": "lifespan.startup.complete"})
             if self._client is not None:
                 await self._client.aclose()
@@ -117,12 +127,7 @@ class RoundRobin:
             return
         if self._client is None:
             self._client = httpx.AsyncClient(timeout=httpx.Timeout(60, read=None))
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive)
         method = _method(body, scope["method"])
         replica = self._next(method)
         self.served.append((replica.name, method))

@@ -179,17 +179,14 @@ class SlowUploads:
         import anyio
         import httpx
 
+        from tests.replicas import read_body
+
         if scope["type"] == "lifespan":
             while (await receive())["type"] != "lifespan.shutdown":
                 await send({"type": "lifespan.startup.complete"})
             await send({"type": "lifespan.shutdown.complete"})
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive)
         if scope["method"] in ("PUT", "POST"):
             self.uploads += 1
             await anyio.sleep(self.delay_s)
