@@ -162,7 +162,7 @@ def _names(text: str) -> list[str]:
 PINNED: dict[str, list[str]] = {
     "generate_media": ["__version__"],
     "generate_media.config": _names("Limits Settings default_output_dir default_state_dir"),
-    "generate_media.downloads": _names("BLOCK MAX_REDIRECTS UrlRules fetch fetch_to_file is_public open_url"),
+    "generate_media.downloads": _names("BLOCK MAX_REDIRECTS UrlRules fetch fetch_to_file is_public open_url parse_url"),
     "generate_media.errors": _names(
         "DISK_ERRNOS ERROR_CODES AccessDenied AuthError BadProviderResponse BudgetExceeded DiskFull "
         "GenerateMediaError InvalidRequest LimitExceeded MissingKey ModelUnavailable NoBackendAvailable NotFound "
