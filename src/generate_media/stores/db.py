@@ -166,16 +166,19 @@ class StateStore:
             return
         if self._opening is None:
             self._opening = anyio.Lock()
-        async with self._opening:
-            if self._opened:
-                return
-            await anyio.to_thread.run_sync(load_sqlalchemy)  # the first open imports it: not on the event loop
-            try:
-                await self._migrate()
-                await anyio.to_thread.run_sync(self._keep_open)
-            except (sa.exc.DBAPIError, OSError) as exc:
-                raise self._unusable(exc) from exc
-            self._opened = True
+        # Shielded as a unit of work is (see ``begin``): a warm-up or call cancelled at shutdown in the
+        # middle of a migration would leave aiosqlite's thread answering an event loop that has closed.
+        with anyio.CancelScope(shield=True):
+            async with self._opening:
+                if self._opened:
+                    return
+                await anyio.to_thread.run_sync(load_sqlalchemy)  # the first open imports it: not on the loop
+                try:
+                    await self._migrate()
+                    await anyio.to_thread.run_sync(self._keep_open)
+                except (sa.exc.DBAPIError, OSError) as exc:
+                    raise self._unusable(exc) from exc
+                self._opened = True
 
     def _keep_open(self) -> None:
         """Hold one idle connection to the SQLite file while the store is open. Each unit of work
