@@ -19,16 +19,13 @@ from typing import Any
 
 from ...errors import (
     BadProviderResponse,
-    GenerateMediaError,
     InvalidRequest,
     ProviderError,
-    ProviderTimeout,
-    ProviderUnavailable,
 )
 from ...leaderboards import AA_SPEECH
 from ...spec import SPEECH, Call, Endpoint, MediaSupport, MediaType, ModelSpec, Produced
 from .._clients import key_digest
-from .._errors import ErrorMap, Table, httpx_errors, status_error
+from .._errors import ErrorMap, Table, httpx_errors, stainless_errors
 from .._options import SOURCE_LANGUAGE, SPEED, TIMESTAMPS
 from .._timings import Word, sidecars
 
@@ -99,24 +96,11 @@ async def warm(endpoint: Endpoint) -> None:
     await _client(endpoint)
 
 
-def _status(exc: Any, backend: str, key_env: str) -> GenerateMediaError:
-    return status_error(exc.status_code, exc.body, exc.response.headers, backend, key_env, fallback=exc.message)
-
-
 @functools.cache
 def _errors() -> Table:
     import cartesia
 
-    return {
-        **httpx_errors(),
-        cartesia.APIStatusError: _status,
-        cartesia.APITimeoutError: lambda exc, backend, _: ProviderTimeout(
-            f"{backend} did not answer in time; try again", backend=backend
-        ),
-        cartesia.APIConnectionError: lambda exc, backend, _: ProviderUnavailable(
-            f"{backend} connection failed; try again", backend=backend
-        ),
-    }
+    return {**httpx_errors(), **stainless_errors(cartesia)}
 
 
 #: The one translation of the Cartesia SDK's errors (and of the httpx transport under it).
