@@ -40,7 +40,6 @@ LAZY = (
     "xai_sdk",
     "httpx",
     "sqlalchemy",
-    "aiosqlite",
     "av",
     "numpy",
     "piper",

@@ -143,7 +143,7 @@ def _quiet_sdk_logs(caplog):
 
 #: What must not be imported before ``initialize`` and ``tools/list`` are answered (cold start is
 #: measured by bench/cold_start.py): the provider SDKs, the state store's SQLAlchemy, the file checks.
-_HEAVY = ("openai", "google.genai", "elevenlabs", "cartesia", "httpx", "sqlalchemy", "aiosqlite", "PIL", "av")
+_HEAVY = ("openai", "google.genai", "elevenlabs", "cartesia", "httpx", "sqlalchemy", "PIL", "av")
 
 _HANDSHAKE = """
 import json, sys
@@ -186,7 +186,7 @@ def test_the_handshake_imports_no_sdk_and_the_warm_up_loads_the_keyed_one_and_th
     assert done.returncode == 0, done.stderr
     seen = json.loads(done.stdout.splitlines()[-1])
     assert seen["built"] == [] and seen["initialized"] == [], seen
-    assert {"openai", "sqlalchemy", "aiosqlite", "PIL"} <= set(seen["warmed"]), seen
+    assert {"openai", "sqlalchemy", "PIL"} <= set(seen["warmed"]), seen
     assert not {"google.genai", "elevenlabs", "cartesia"} & set(seen["warmed"]), seen
     assert seen["store_opened"] is True
 

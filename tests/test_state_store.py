@@ -60,9 +60,12 @@ async def test_migrations_run_once_even_when_two_servers_start_together(store, d
             tg.start_soon(store.open)
             tg.start_soon(other.open)
         assert await store.version() == await other.version() == MIGRATIONS[-1][0]
-        async with store.begin() as conn:
-            versions = (await conn.execute(sa.text("SELECT version FROM schema_version"))).scalars().all()
-            tables = await conn.run_sync(lambda c: set(sa.inspect(c).get_table_names()))
+        versions, tables = await store.run(
+            lambda c: (
+                c.execute(sa.text("SELECT version FROM schema_version")).scalars().all(),
+                set(sa.inspect(c).get_table_names()),
+            )
+        )
         assert versions == [number for number, _, _ in MIGRATIONS]
         assert {"jobs", "continuations", "resources", "schema_version"} <= tables
     finally:
@@ -77,13 +80,16 @@ async def test_migrations_run_once_even_when_two_servers_start_together(store, d
 
 async def test_sqlite_commits_through_the_write_ahead_log_and_folds_it_in_on_close(tmp_path):
     """One fsync of the log per commit instead of the rollback journal's three (bench/call_overhead.py);
-    an idle connection held while open keeps each unit of work's close from checkpointing."""
+    the pool's idle connection keeps each unit of work's end from checkpointing."""
     path = tmp_path / "state" / "state.db"
     store = StateStore(database_url("", tmp_path / "state"))
     await store.continuations.put(prefix="p", owner="o", backend="b", media_type="image", model="m", files=["/f"])
-    async with store.begin() as conn:
-        mode = (await conn.execute(sa.text("PRAGMA journal_mode"))).scalar()
-        sync = (await conn.execute(sa.text("PRAGMA synchronous"))).scalar()
+    mode, sync = await store.run(
+        lambda c: (
+            c.execute(sa.text("PRAGMA journal_mode")).scalar(),
+            c.execute(sa.text("PRAGMA synchronous")).scalar(),
+        )
+    )
     assert (mode, sync) == ("wal", 2)  # 2 = FULL: a commit is on disk when it returns
     assert path.with_name("state.db-wal").exists()  # not checkpointed away after every unit of work
     await store.close()
@@ -244,7 +250,7 @@ async def test_media_links_add_no_transaction_to_a_call(make_settings, fake, db_
         settings = make_settings(OA, XAI, database_url=db_url, state_dir=tmp_path / f"state-{links}")
         service = MediaService(settings)
         begun = [0]
-        sa.event.listen(service.store.engine.sync_engine, "begin", lambda _conn, n=begun: n.__setitem__(0, n[0] + 1))
+        sa.event.listen(service.store.sync_engine, "begin", lambda _conn, n=begun: n.__setitem__(0, n[0] + 1))
         server = create_server(settings, service=service, principal_of=lambda _: "alice", resource_links=links)
         async with Client(server) as client:
             await service.store.open()

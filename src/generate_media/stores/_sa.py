@@ -1,6 +1,6 @@
 """SQLAlchemy for the state store, imported on first use rather than with the server.
 
-Importing SQLAlchemy 2 (with its asyncio extension) takes 0.3-0.5 s and ~15 MiB on a quiet machine:
+Importing SQLAlchemy 2 takes 0.3-0.4 s and ~10-15 MiB on a quiet machine:
 on the startup path that would be most of what the server adds to the cost of importing ``mcp``
 (``bench/cold_start.py``). The store's modules write ``sa.select(...)``, ``sa.exc.IntegrityError``
 as usual; ``sa`` is the real module for type checkers, and at run time an object that imports it at
@@ -17,9 +17,11 @@ from typing import TYPE_CHECKING, Any
 __all__ = ["load", "sa"]
 
 
-def load() -> ModuleType:
-    """Import SQLAlchemy and the parts the store uses (the asyncio engine, the drivers' dialects)."""
-    importlib.import_module("sqlalchemy.ext.asyncio")
+def load(*, asyncio: bool = False) -> ModuleType:
+    """Import SQLAlchemy: Core, and with ``asyncio`` its asyncio extension (PostgreSQL's engine; it
+    brings the ORM, ~8 MiB more)."""
+    if asyncio:
+        importlib.import_module("sqlalchemy.ext.asyncio")
     return importlib.import_module("sqlalchemy")
 
 

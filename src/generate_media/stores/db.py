@@ -1,10 +1,16 @@
 """The state store: jobs, continuations and the resource index in one database, on two engines.
 
-One machine: a SQLite file, ``<state_dir>/state.db`` (through aiosqlite). Replicas: PostgreSQL,
+One machine: a SQLite file, ``<state_dir>/state.db`` (Python's own sqlite3). Replicas: PostgreSQL,
 chosen by ``GENERATE_MEDIA_DATABASE_URL`` (through asyncpg, the ``[postgres]`` extra). Both are
 driven by SQLAlchemy 2 Core: the tables, the conditional updates and the unique constraints below
 are written once and SQLAlchemy renders each engine's SQL; there is no dialect code here beyond
 SQLite's connection pragmas.
+
+A unit of work is a plain function of a SQLAlchemy ``Connection`` run in one transaction by
+:meth:`StateStore.run`: on SQLite in one worker thread, whole (one hop off the event loop for the
+unit; through aiosqlite every statement was three or four hops, and a continuation record cost
+4-5 ms of a call instead of ~1); on PostgreSQL on the asyncio engine, through
+``AsyncConnection.run_sync``.
 
 Migrations are versioned: :data:`.schema.MIGRATIONS` is a list of numbered steps, each made of SQLAlchemy
 DDL constructs. :meth:`StateStore.open` applies the steps above the version recorded in
@@ -18,16 +24,16 @@ keep their clocks in sync (NTP).
 
 from __future__ import annotations
 
-import contextlib
 import errno
+import functools
 import logging
 import os
 import socket
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 
@@ -39,13 +45,13 @@ from .jobs import JobStore
 from .resources import ResourceStore
 
 if TYPE_CHECKING:
-    import sqlite3
-
-    from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 __all__ = ["StateStore", "database_url"]
 
 log = logging.getLogger("generate_media.stores")
+
+T = TypeVar("T")
 
 
 _MOVE = "set GENERATE_MEDIA_STATE_DIR to a writable folder (jobs and continuations are recorded there)"
@@ -59,7 +65,7 @@ def database_url(configured: str, state_dir: Path) -> str:
     """
     url = configured.strip()
     if not url:
-        return f"sqlite+aiosqlite:///{state_dir / 'state.db'}"
+        return f"sqlite:///{state_dir / 'state.db'}"
     scheme, sep, rest = url.partition("://")
     if not sep:
         raise ValueError(f"GENERATE_MEDIA_DATABASE_URL must be a URL (postgresql://... or sqlite:///...), got {url!r}")
@@ -67,7 +73,7 @@ def database_url(configured: str, state_dir: Path) -> str:
     if base in ("postgresql", "postgres"):
         return f"postgresql+asyncpg://{rest}"
     if base == "sqlite":
-        return f"sqlite+aiosqlite://{rest}"
+        return f"sqlite://{rest}"
     raise ValueError(f"GENERATE_MEDIA_DATABASE_URL: {base!r} is not supported; use postgresql:// or sqlite:///")
 
 
@@ -90,10 +96,10 @@ class StateStore:
         self.url = url
         self.clock = clock
         self.sqlite = url.startswith("sqlite")
-        self._engine: AsyncEngine | None = None
+        self._engine: AsyncEngine | None = None  # PostgreSQL
+        self._sqlite: sa.Engine | None = None
         self._opened = False
         self._opening: anyio.Lock | None = None
-        self._keeper: sqlite3.Connection | None = None
         self.jobs = JobStore(self)
         self.continuations = ContinuationStore(self, ttl_s=continuation_ttl_s, max_per_owner=continuations_per_owner)
         self.resources = ResourceStore(self)
@@ -112,37 +118,40 @@ class StateStore:
         return f"{_holder_prefix()}:{uuid.uuid4().hex[:12]}"
 
     def _make_engine(self) -> AsyncEngine:
+        """PostgreSQL's asyncio engine (asyncpg)."""
         from sqlalchemy.ext.asyncio import create_async_engine
 
-        if not self.sqlite:
-            return create_async_engine(
-                self.url,
-                pool_pre_ping=True,
-                pool_size=5,
-                max_overflow=10,
-                connect_args={"timeout": 10, "command_timeout": 30},  # shielded work must end
-            )
+        return create_async_engine(
+            self.url,
+            pool_pre_ping=True,
+            pool_size=5,
+            max_overflow=10,
+            connect_args={"timeout": 10, "command_timeout": 30},  # shielded work must end
+        )
+
+    def _make_sqlite(self) -> sa.Engine:
+        """The SQLite file's engine: pooled sqlite3 connections, used by one worker thread at a time
+        each (SQLAlchemy pools a file database and lets a connection move between threads)."""
         path = self.url.split(":///", 1)[1] if ":///" in self.url else ""
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        # One connection per unit of work: an aiosqlite connection is a thread bound to an event
-        # loop, and a pooled one would outlive the loop that made it.
-        engine = create_async_engine(self.url, poolclass=sa.NullPool, connect_args={"timeout": 30})
+        engine = sa.create_engine(self.url, connect_args={"timeout": 30})
 
-        @sa.event.listens_for(engine.sync_engine, "connect")
+        @sa.event.listens_for(engine, "connect")
         def _connect(dbapi_connection: Any, _record: Any) -> None:
             dbapi_connection.isolation_level = None  # transactions are begun below, not by pysqlite
             # The write-ahead log with synchronous=FULL: a commit is durable after one fsync of the
             # log, where the rollback journal took three (journal, database, journal removed): a
             # continuation record cost 2-10 ms of a call on a busy disk, now ~0.6 ms. The log is
             # checkpointed into the database every 1000 pages (SQLite's default), so it stays small;
-            # ``_keep_open`` stops each unit of work's close from checkpointing (see there).
+            # the pool's idle connections keep it open (the last connection's close checkpoints and
+            # deletes it: two more fsyncs, once per unit of work when connections were not pooled).
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=FULL")
             cursor.close()
 
-        @sa.event.listens_for(engine.sync_engine, "begin")
+        @sa.event.listens_for(engine, "begin")
         def _begin(conn: sa.Connection) -> None:
             # IMMEDIATE: the write lock is taken up front, so a read-then-update never deadlocks
             # against another writer (busy_timeout makes the loser wait instead of failing).
@@ -151,7 +160,17 @@ class StateStore:
         return engine
 
     @property
+    def sync_engine(self) -> sa.Engine:
+        """The engine whose ``Connection`` each unit of work gets (events can be listened on it)."""
+        if self.sqlite:
+            if self._sqlite is None:
+                self._sqlite = self._make_sqlite()
+            return self._sqlite
+        return self.engine.sync_engine
+
+    @property
     def engine(self) -> AsyncEngine:
+        """PostgreSQL's asyncio engine (SQLite has none: see :attr:`sync_engine`)."""
         if self._engine is None:
             self._engine = self._make_engine()
         return self._engine
@@ -166,38 +185,19 @@ class StateStore:
             return
         if self._opening is None:
             self._opening = anyio.Lock()
-        # Shielded as a unit of work is (see ``begin``): a warm-up or call cancelled at shutdown in the
-        # middle of a migration would leave aiosqlite's thread answering an event loop that has closed.
+        # Shielded as a unit of work is (see ``run``): a warm-up or call cancelled at shutdown in the
+        # middle of a migration would leave a driver half-way through it.
         with anyio.CancelScope(shield=True):
             async with self._opening:
                 if self._opened:
                     return
-                await anyio.to_thread.run_sync(load_sqlalchemy)  # the first open imports it: not on the loop
+                # The first open imports it: not on the loop.
+                await anyio.to_thread.run_sync(functools.partial(load_sqlalchemy, asyncio=not self.sqlite))
                 try:
                     await self._migrate()
-                    await anyio.to_thread.run_sync(self._keep_open)
                 except (sa.exc.DBAPIError, OSError) as exc:
                     raise self._unusable(exc) from exc
                 self._opened = True
-
-    def _keep_open(self) -> None:
-        """Hold one idle connection to the SQLite file while the store is open. Each unit of work
-        opens and closes its own connection (``NullPool``), and SQLite checkpoints the write-ahead
-        log and deletes it when the last connection closes: that would be two more fsyncs a call.
-        The idle one holds no lock (readers and writers go on) and is closed by :meth:`close`.
-        Only a saving: when it cannot be opened, the store works without it."""
-        import sqlite3
-
-        path = self.url.split(":///", 1)[1] if self.sqlite and ":///" in self.url else ""
-        if not path or path == ":memory:" or self._keeper is not None:
-            return
-        try:
-            keeper = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-            keeper.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()  # opens the log's shared memory
-        except sqlite3.Error as exc:
-            log.info("state database: no idle connection held (%s); each unit of work checkpoints", exc)
-            return
-        self._keeper = keeper
 
     def _unusable(self, exc: BaseException) -> StorageError:
         """What a failed open or write of the database says: the folder and the next move."""
@@ -217,38 +217,43 @@ class StateStore:
         if self._engine is not None:
             await self._engine.dispose()
             self._engine = None
-        if self._keeper is not None:
-            self._keeper.close()  # the last connection: the log is checkpointed into the file
-            self._keeper = None
+        if self._sqlite is not None:
+            # The last connection's close folds the write-ahead log into the file.
+            await anyio.to_thread.run_sync(self._sqlite.dispose)
+            self._sqlite = None
         self._opened = False
 
     async def version(self) -> int:
-        async with self.engine.connect() as conn:
-            return await self._version(conn)
+        return await self._unit(self._version)
 
     @staticmethod
-    async def _version(conn: AsyncConnection) -> int:
+    def _version(conn: sa.Connection) -> int:
         from .schema import schema_version
 
-        await conn.run_sync(lambda c: schema_version.create(c, checkfirst=True))
-        return int((await conn.execute(sa.select(sa.func.max(schema_version.c.version)))).scalar() or 0)
+        schema_version.create(conn, checkfirst=True)
+        return int(conn.execute(sa.select(sa.func.max(schema_version.c.version))).scalar() or 0)
 
     async def _migrate(self) -> None:
         from .schema import MIGRATIONS, schema_version
 
+        def applying(number: int, step: Callable[[sa.Connection], None]) -> Callable[[sa.Connection], bool]:
+            """The unit of work applying one step with its version row (False: applied already)."""
+
+            def unit(conn: sa.Connection) -> bool:
+                if self._version(conn) >= number:
+                    return False
+                step(conn)
+                conn.execute(sa.insert(schema_version).values(version=number, applied=time.time()))
+                return True
+
+            return unit
+
         for attempt in range(10):
             try:
-                async with self.engine.begin() as conn:
-                    current = await self._version(conn)
+                current = await self._unit(self._version)
                 for number, what, step in MIGRATIONS:
-                    if number <= current:
-                        continue
-                    async with self.engine.begin() as conn:
-                        if await self._version(conn) >= number:
-                            continue
-                        await conn.run_sync(step)
-                        await conn.execute(sa.insert(schema_version).values(version=number, applied=time.time()))
-                    log.info("state database migrated to version %d (%s)", number, what)
+                    if number > current and await self._unit(applying(number, step)):
+                        log.info("state database migrated to version %d (%s)", number, what)
                 return
             except (sa.exc.IntegrityError, sa.exc.ProgrammingError):
                 # Another server applied the same step at the same moment: read its version again.
@@ -256,17 +261,35 @@ class StateStore:
                     raise
                 await anyio.sleep(0.05 * (attempt + 1))
 
-    @contextlib.asynccontextmanager
-    async def begin(self) -> AsyncIterator[AsyncConnection]:
-        """A transaction (opening the store first). Shielded: the units of work are a few statements,
-        and a driver cancelled in the middle of one is left half-closed (aiosqlite's thread, an
-        asyncpg protocol state); a cancellation lands right after instead."""
+    async def _unit(self, unit: Callable[[sa.Connection], T]) -> T:
+        """``unit(conn)`` in one transaction: SQLite's in a worker thread, PostgreSQL's on the loop."""
+        if self.sqlite:
+            return await anyio.to_thread.run_sync(self._in_thread, unit)
+        async with self.engine.begin() as conn:
+            return await conn.run_sync(unit)
+
+    def _in_thread(self, unit: Callable[[sa.Connection], T]) -> T:
+        with self.sync_engine.begin() as conn:
+            return unit(conn)
+
+    async def run(self, unit: Callable[[sa.Connection], T]) -> T:
+        """Run ``unit(conn)`` in one transaction (opening the store first) and return what it returns.
+
+        ``unit`` is a plain function of a SQLAlchemy ``Connection``: a few statements, no awaiting.
+        Shielded: a driver cancelled in the middle of a transaction is left half-closed (an asyncpg
+        protocol state); a cancellation lands right after instead.
+
+        Raises:
+            StorageError: the database cannot be reached or written.
+            sqlalchemy.exc.IntegrityError: a constraint refused a write (the callers check their
+                idempotency keys with it).
+        """
         with anyio.CancelScope(shield=True):
             await self.open()
             try:
-                async with self.engine.begin() as conn:
-                    yield conn
+                result = await self._unit(unit)
             except sa.exc.IntegrityError:
-                raise  # the callers' constraint checks (an idempotency key already held)
+                raise
             except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
                 raise self._unusable(exc) from exc
+        return result

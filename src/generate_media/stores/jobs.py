@@ -120,9 +120,9 @@ class JobStore:
     async def create(self, record: JobRecord) -> bool:
         """Insert ``record``; False when its owner already has an unfinished job with its ``request_key``."""
         record.created = record.updated = time.time()
+        statement = sa.insert(self.table).values(**asdict(record))
         try:
-            async with self.store.begin() as conn:
-                await conn.execute(sa.insert(self.table).values(**asdict(record)))
+            await self.store.run(lambda conn: conn.execute(statement))
         except sa.exc.IntegrityError:
             if record.request_key is None:
                 raise
@@ -132,8 +132,8 @@ class JobStore:
     async def twin(self, owner: str, request_key: str) -> JobRecord | None:
         """``owner``'s unfinished job for this request key, if any."""
         t = self.table
-        async with self.store.begin() as conn:
-            row = (await conn.execute(sa.select(t).where(t.c.owner == owner, t.c.request_key == request_key))).first()
+        query = sa.select(t).where(t.c.owner == owner, t.c.request_key == request_key)
+        row = await self.store.run(lambda conn: conn.execute(query).first())
         return self._record(row) if row is not None else None
 
     async def get(self, job_id: str, owner: str | None) -> JobRecord | None:
@@ -144,8 +144,7 @@ class JobStore:
         query = sa.select(t).where(t.c.id == job_id)
         if owner is not None:
             query = query.where(t.c.owner == owner)
-        async with self.store.begin() as conn:
-            row = (await conn.execute(query)).first()
+        row = await self.store.run(lambda conn: conn.execute(query).first())
         return self._record(row) if row is not None else None
 
     async def list(self, owner: str | None = None, *, unfinished: bool = False) -> list[JobRecord]:
@@ -155,8 +154,7 @@ class JobStore:
             query = query.where(t.c.owner == owner)
         if unfinished:
             query = query.where(t.c.state.not_in(FINISHED))
-        async with self.store.begin() as conn:
-            rows = (await conn.execute(query)).all()
+        rows = await self.store.run(lambda conn: conn.execute(query).all())
         return [self._record(row) for row in rows]
 
     async def save(
@@ -185,10 +183,16 @@ class JobStore:
         query = sa.update(t).where(t.c.id == record.id).values(**values)
         if holder is not None:
             query = query.where(t.c.lease_holder == holder)
-        async with self.store.begin() as conn:
-            done = (await conn.execute(query)).rowcount == 1
-            if done:
-                await self.store.resources.add_many(resources, conn)
+        index = self.store.resources.insert(resources) if resources else None
+
+        def unit(conn: sa.Connection) -> bool:
+            if conn.execute(query).rowcount != 1:
+                return False
+            if index is not None:
+                conn.execute(index)
+            return True
+
+        done = await self.store.run(unit)
         if done and record.finished:
             record.lease_holder = record.lease_until = None
         return done
@@ -204,8 +208,7 @@ class JobStore:
             .where(t.c.id == record.id, t.c.state == "done", t.c.request_key == record.request_key)
             .values(request_key=None)
         )
-        async with self.store.begin() as conn:
-            done = (await conn.execute(query)).rowcount == 1
+        done = await self.store.run(lambda conn: conn.execute(query).rowcount == 1)
         record.request_key = None
         return done
 
@@ -219,16 +222,22 @@ class JobStore:
         now = time.time()
         t = self.table
         free = sa.or_(t.c.lease_holder.is_(None), t.c.lease_holder == holder, t.c.lease_until < now)
-        async with self.store.begin() as conn:
-            current = (await conn.execute(sa.select(t.c.lease_holder).where(t.c.id == record.id))).scalar()
-            if current and current != holder and holder_gone(current):
-                free = sa.or_(free, t.c.lease_holder == current)
+
+        def unit(conn: sa.Connection) -> bool:
+            current = conn.execute(sa.select(t.c.lease_holder).where(t.c.id == record.id)).scalar()
+            unheld = (
+                sa.or_(free, t.c.lease_holder == current)
+                if current and current != holder and holder_gone(current)
+                else free
+            )
             query = (
                 sa.update(t)
-                .where(t.c.id == record.id, t.c.state.not_in(FINISHED), free)
+                .where(t.c.id == record.id, t.c.state.not_in(FINISHED), unheld)
                 .values(lease_holder=holder, lease_until=now + ttl_s)
             )
-            taken = (await conn.execute(query)).rowcount == 1
+            return bool(conn.execute(query).rowcount == 1)
+
+        taken = await self.store.run(unit)
         if taken:
             record.lease_holder, record.lease_until = holder, now + ttl_s
         return taken
@@ -247,8 +256,7 @@ class JobStore:
             .where(t.c.id == record.id, t.c.state == "submitting", stale)
             .values(**values, lease_holder=None, lease_until=None)
         )
-        async with self.store.begin() as conn:
-            done = (await conn.execute(query)).rowcount == 1
+        done = await self.store.run(lambda conn: conn.execute(query).rowcount == 1)
         if done:
             record.state, record.error, record.request_key = "failed", error, None
             record.lease_holder = record.lease_until = None
@@ -262,8 +270,7 @@ class JobStore:
             .where(t.c.id == record.id, t.c.lease_holder == holder)
             .values(lease_holder=None, lease_until=None)
         )
-        async with self.store.begin() as conn:
-            await conn.execute(query)
+        await self.store.run(lambda conn: conn.execute(query))
         if record.lease_holder == holder:
             record.lease_holder = record.lease_until = None
 
@@ -278,9 +285,7 @@ class JobStore:
             .limit(limit)
         )
         held = sa.select(t).where(t.c.state.not_in(FINISHED), t.c.lease_holder.is_not(None), t.c.lease_until >= now)
-        async with self.store.begin() as conn:
-            rows = (await conn.execute(query)).all()
-            live = (await conn.execute(held)).all()
+        rows, live = await self.store.run(lambda conn: (conn.execute(query).all(), conn.execute(held).all()))
         found = [self._record(row) for row in rows]
         found += [r for r in map(self._record, live) if r.lease_holder and holder_gone(r.lease_holder)]
         return found

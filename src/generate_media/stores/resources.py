@@ -21,8 +21,6 @@ from ..links import ResourceRow
 from ._sa import sa
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncConnection
-
     from .db import StateStore
 
 __all__ = ["ResourceRow", "ResourceStore"]
@@ -51,15 +49,11 @@ class ResourceStore:
         values = [{**asdict(row), "created": now} for row in {row.id: row for row in rows}.values()]
         return insert(self.table).values(values).on_conflict_do_nothing(index_elements=["id"])
 
-    async def add_many(self, rows: Sequence[ResourceRow], conn: AsyncConnection | None = None) -> None:
-        """Index ``rows``: on ``conn`` (inside its transaction), else in a transaction of their own."""
-        if not rows:
-            return
-        if conn is not None:
-            await conn.execute(self.insert(rows))
-            return
-        async with self.store.begin() as own:
-            await own.execute(self.insert(rows))
+    async def add_many(self, rows: Sequence[ResourceRow]) -> None:
+        """Index ``rows`` in a transaction of their own (with other writes: run :meth:`insert` in yours)."""
+        if rows:
+            statement = self.insert(rows)
+            await self.store.run(lambda conn: conn.execute(statement))
 
     async def add(self, resource_id: str, owner: str, path: str, mime_type: str | None) -> None:
         """Index one file (a second add of the same id is the same entry)."""
@@ -71,6 +65,6 @@ class ResourceStore:
         if not _ID.match(resource_id or ""):
             return None
         t = self.table
-        async with self.store.begin() as conn:
-            row = (await conn.execute(sa.select(t).where(t.c.id == resource_id, t.c.owner == owner))).first()
+        query = sa.select(t).where(t.c.id == resource_id, t.c.owner == owner)
+        row = await self.store.run(lambda conn: conn.execute(query).first())
         return (row.path, row.mime_type) if row is not None else None
