@@ -40,6 +40,7 @@ from .output import (
     SavedFile,
     check_output_dir,
     cleanup_temp,
+    make_preview,
     new_temp,
     save_artifact,
     save_sidecar,
@@ -59,6 +60,8 @@ from .stores import ContinuationRecord, JobRecord, Reservation, SpendLedger, Sta
 __all__ = ["Caller", "ItemCall", "MediaService", "Outcome", "ProgressFn"]
 
 log = logging.getLogger("generate_media")
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 #: How long a model the provider answered "not found" for is skipped by ``auto`` (one day).
 GONE_FOR_S = 24 * 3600.0
@@ -842,7 +845,41 @@ class MediaService:
             raise BadProviderResponse(
                 "the provider returned no media; try again or rephrase the prompt", backend=call.backend
             )
-        numbered = batch or len(produced) > 1
+        spec = self._preview_spec(req)
+        thumbs: dict[int, tuple[bytes, str] | None] = {}
+        failed: Exception | None = None
+
+        def preview(k: int, source: Path | bytes, spec: tuple[int, int]) -> None:
+            thumbs[k] = None
+            previews.start_soon(self._make_preview, thumbs, k, source, spec)
+
+        # Previews are made in worker threads beside the rest: a PNG's from its bytes while the file is
+        # written and checked (its checksums, no decode), any other undecoded image's from its file
+        # while the continuation is recorded. A save that decodes the image makes its preview itself.
+        async with anyio.create_task_group() as previews:
+            for k, art in enumerate(produced):
+                if spec is not None and art.data is not None and art.data.startswith(_PNG_SIGNATURE):
+                    preview(k, art.data, spec)
+            try:
+                files = await self._save_all(call, produced, index, batch=batch or len(produced) > 1)
+                for k, file in enumerate(files):
+                    if spec is not None and file.info.preview is None and k not in thumbs:
+                        preview(k, file.path, spec)
+                items = [
+                    await self._item(call, art, file, index, caller) for art, file in zip(produced, files, strict=True)
+                ]
+            except Exception as exc:  # raised once the previews' threads are done (unwrapped by the group)
+                failed = exc
+        if failed is not None:
+            raise failed
+        for k, thumb in thumbs.items():
+            files[k].info.preview = files[k].info.preview or thumb
+        saved.extend(files)
+        return items
+
+    async def _save_all(self, call: ItemCall, produced: list[Produced], index: int, *, batch: bool) -> list[SavedFile]:
+        """Save what one prompt made, all or nothing (and upload it when outputs go to a bucket)."""
+        req = call.request
         files: list[SavedFile] = []
         try:
             for k, art in enumerate(produced):
@@ -853,7 +890,7 @@ class MediaService:
                     temp=art.path,
                     prompt=call.prompt or (req.audio_type if req.media is MediaType.AUDIO else req.media.value),
                     filename=req.filename,
-                    index=(index * len(produced) + k) if numbered else None,
+                    index=(index * len(produced) + k) if batch else None,
                     expect=_EXPECT[req.media],
                     declared_mime=art.metadata.get("mime_type"),
                     clock=self.clock,
@@ -876,8 +913,19 @@ class MediaService:
                 for written in file.sidecars.values():
                     cleanup_temp(Path(written))
             raise
-        saved.extend(files)
-        return [await self._item(call, art, file, index, caller) for art, file in zip(produced, files, strict=True)]
+        return files
+
+    @staticmethod
+    async def _make_preview(
+        thumbs: dict[int, tuple[bytes, str] | None], k: int, source: Path | bytes, spec: tuple[int, int]
+    ) -> None:
+        """``thumbs[k]``: the thumbnail of an image (its bytes or its file), made in a worker thread;
+        left out if it cannot be made."""
+        make = functools.partial(make_preview, source, max_pixels=spec[0], max_bytes=spec[1])
+        try:
+            thumbs[k] = await anyio.to_thread.run_sync(make)
+        except Exception as exc:  # Pillow raises many types for an image it cannot decode
+            log.info("no preview: %s", exc)
 
     async def _publish(self, files: list[SavedFile]) -> None:
         """Upload the saved files (and their sidecars) when outputs go to a bucket; reported only after."""
