@@ -644,6 +644,10 @@ def make_preview(
 
     with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as img:
         img.draft("RGB", (max_pixels * 2, max_pixels * 2))  # JPEG: decode at reduced scale
+        # The whole file to the decoder at once rather than in 64 KiB reads: each read comes back to
+        # Python for the interpreter lock, which the event loop's thread holds for up to 5 ms at a time.
+        size = len(source) if isinstance(source, bytes) else source.stat().st_size
+        img.decodermaxblock = max(img.decodermaxblock, min(size, 1 << 24))
         return thumbnail(img, max_pixels=max_pixels, max_bytes=max_bytes)
 
 
