@@ -62,6 +62,8 @@ __all__ = ["Caller", "ItemCall", "MediaService", "Outcome", "ProgressFn"]
 log = logging.getLogger("generate_media")
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+#: Seconds between the tools/list answer and the warm-up's first import (the store's too).
+WARM_UP_DELAY_S = 0.05
 
 #: How long a model the provider answered "not found" for is skipped by ``auto`` (one day).
 GONE_FOR_S = 24 * 3600.0
@@ -256,6 +258,9 @@ class MediaService:
 
     async def _warm_all(self, chosen: list[BackendSpec], done: anyio.Event) -> None:
         try:
+            # Started from the tools/list answer's middleware: let the answer reach the client before
+            # the imports compete with writing it.
+            await anyio.sleep(WARM_UP_DELAY_S)
             async with anyio.create_task_group() as tg:
                 for spec in chosen:
                     if spec.warm is not None:
@@ -303,7 +308,7 @@ class MediaService:
             self.registry.request_type  # noqa: B018  (built once, on first use)
 
         try:
-            await anyio.to_thread.run_sync(load)
+            await anyio.to_thread.run_sync(load, abandon_on_cancel=True)  # imports: a shutdown need not wait
         except Exception:
             log.warning("warming up the file checks failed; the first call loads them", exc_info=True)
 
@@ -516,6 +521,7 @@ class MediaService:
         if self._started is not None and not self.store.opened:
             with anyio.move_on_after(STORE_GRACE_S):
                 await self._started.wait()
+                await anyio.sleep(WARM_UP_DELAY_S)  # the answer that started the session goes out first
         await self._open_store()
         every = max(self.settings.job_lease_s / 3, self.settings.poll_interval_s, 0.05)
         while True:

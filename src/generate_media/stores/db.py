@@ -183,6 +183,9 @@ class StateStore:
         """
         if self._opened:
             return
+        # The first open imports SQLAlchemy: not on the loop, and a shutdown does not wait for it.
+        load = functools.partial(load_sqlalchemy, asyncio=not self.sqlite)
+        await anyio.to_thread.run_sync(load, abandon_on_cancel=True)
         if self._opening is None:
             self._opening = anyio.Lock()
         # Shielded as a unit of work is (see ``run``): a warm-up or call cancelled at shutdown in the
@@ -191,8 +194,6 @@ class StateStore:
             async with self._opening:
                 if self._opened:
                     return
-                # The first open imports it: not on the loop.
-                await anyio.to_thread.run_sync(functools.partial(load_sqlalchemy, asyncio=not self.sqlite))
                 try:
                     await self._migrate()
                 except (sa.exc.DBAPIError, OSError) as exc:
