@@ -66,7 +66,12 @@ class Registry:
 
     def options(self) -> dict[str, list[Taker]]:
         """Every option the backends declare, by name, with each model that takes it
-        (by media type, then backend in discovery order)."""
+        (by media type, then backend in discovery order). Merged once (every call checks against it);
+        the caller must not change it."""
+        return self._options
+
+    @cached_property
+    def _options(self) -> dict[str, list[Taker]]:
         found: dict[str, list[Taker]] = {}
         for media_type in MediaType:
             for spec in self.serving(media_type):
