@@ -391,3 +391,21 @@ async def test_the_lease_is_renewed_while_a_slow_upload_saves_the_video(make_set
     assert done.structured_content["status"] == "completed", done.content
     assert store.uploads == 1
     assert submits(fake) == 1 and downloads(fake) == 1
+
+
+async def test_postgresql_without_its_extra_says_which_extra_to_install(make_settings, fake, monkeypatch):
+    """A PostgreSQL URL on an install without the [postgres] extra (asyncpg, greenlet): the job's
+    call fails with one line naming the extra, before any paid submit, and the server stays healthy."""
+    from generate_media.server import create_server
+
+    monkeypatch.setitem(sys.modules, "asyncpg", None)  # as if it were not installed
+    settings = make_settings(XAI, database_url="postgresql://media:secret@127.0.0.1:9/media")
+    async with Client(create_server(settings)) as client:
+        result = await client.call_tool("generate_media", VIDEO)
+        assert result.is_error
+        text = result.content[0].text
+        assert "[postgres] extra" in text and "asyncpg is not installed" in text, text
+        assert "secret" not in text
+        assert submits(fake) == 0
+        image = await client.call_tool("generate_media", {"prompt": "a kite", "backend": "grok"})
+        assert not image.is_error, image.content  # no store needed for a plain image

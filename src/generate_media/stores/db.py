@@ -77,6 +77,13 @@ def database_url(configured: str, state_dir: Path) -> str:
     raise ValueError(f"GENERATE_MEDIA_DATABASE_URL: {base!r} is not supported; use postgresql:// or sqlite:///")
 
 
+def _missing_extra(exc: ImportError) -> StorageError:
+    return StorageError(
+        f"GENERATE_MEDIA_DATABASE_URL names PostgreSQL, which needs the [postgres] extra ({exc.name or 'greenlet'} "
+        "is not installed): pip install 'generate-media-mcp[postgres]'"
+    )
+
+
 def _holder_prefix() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
@@ -185,7 +192,10 @@ class StateStore:
             return
         # The first open imports SQLAlchemy: not on the loop, and a shutdown does not wait for it.
         load = functools.partial(load_sqlalchemy, asyncio=not self.sqlite)
-        await anyio.to_thread.run_sync(load, abandon_on_cancel=True)
+        try:
+            await anyio.to_thread.run_sync(load, abandon_on_cancel=True)
+        except ImportError as exc:  # greenlet, without the extra
+            raise _missing_extra(exc) from exc
         if self._opening is None:
             self._opening = anyio.Lock()
         # Shielded as a unit of work is (see ``run``): a warm-up or call cancelled at shutdown in the
@@ -198,6 +208,8 @@ class StateStore:
                     await self._migrate()
                 except (sa.exc.DBAPIError, OSError) as exc:
                     raise self._unusable(exc) from exc
+                except ImportError as exc:  # asyncpg or greenlet, without the extra
+                    raise _missing_extra(exc) from exc
                 self._opened = True
 
     def _unusable(self, exc: BaseException) -> StorageError:
