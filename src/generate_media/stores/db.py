@@ -29,6 +29,7 @@ import functools
 import logging
 import os
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -105,6 +106,7 @@ class StateStore:
         self.sqlite = url.startswith("sqlite")
         self._engine: AsyncEngine | None = None  # PostgreSQL
         self._sqlite: sa.Engine | None = None
+        self._making = threading.Lock()
         self._opened = False
         self._opening: anyio.Lock | None = None
         self.jobs = JobStore(self)
@@ -170,8 +172,9 @@ class StateStore:
     def sync_engine(self) -> sa.Engine:
         """The engine whose ``Connection`` each unit of work gets (events can be listened on it)."""
         if self.sqlite:
-            if self._sqlite is None:
-                self._sqlite = self._make_sqlite()
+            with self._making:  # units of work start in several worker threads at once
+                if self._sqlite is None:
+                    self._sqlite = self._make_sqlite()
             return self._sqlite
         return self.engine.sync_engine
 
