@@ -85,6 +85,24 @@ def _missing_extra(exc: ImportError) -> StorageError:
     )
 
 
+def _wal(cursor: Any) -> None:
+    """Switch the file to the write-ahead log. While another connection creates the file in a
+    transaction, the switch fails at once with "database is locked" (SQLite's busy timeout does not
+    cover it): it is tried again for up to ~2 s, then left to the next connection (the mode is kept
+    in the file, so one switch is enough). Runs in a worker thread."""
+    import sqlite3
+
+    for attempt in range(20):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc):
+                raise
+            time.sleep(0.01 * (attempt + 1))
+    log.info("state database: the write-ahead log is left for the next connection to switch on")
+
+
 def _holder_prefix() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
@@ -156,7 +174,7 @@ class StateStore:
             # the pool's idle connections keep it open (the last connection's close checkpoints and
             # deletes it: two more fsyncs, once per unit of work when connections were not pooled).
             cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
+            _wal(cursor)
             cursor.execute("PRAGMA synchronous=FULL")
             cursor.close()
 
