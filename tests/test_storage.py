@@ -115,6 +115,21 @@ async def test_a_video_download_past_the_file_size_limit_keeps_the_job(make_sett
     assert len([r for r in fake.of("google", "/interactions") if r.method == "POST"]) == 1
 
 
+async def test_a_state_database_past_the_file_size_limit_is_disk_full_naming_the_state_folder(
+    make_settings, fake, tmp_path
+):
+    """SQLite reports a write past ``ulimit -f`` as a plain I/O error; it is said as the limit it is
+    (found by bench/hostile.py), and no provider job is submitted without its record."""
+    env = server_env(make_settings, tmp_path)
+    with anyio.fail_after(60):
+        async with Client(with_file_size_limit(env, 48 * 1024), mode="legacy") as client:
+            result = await client.call_tool("generate_media", {"media_type": "video", "prompt": "a clip", "wait_s": 0})
+    error = error_of(result)
+    assert error["code"] == "disk_full", result.content
+    assert "state folder" in result.content[0].text and "ulimit -f" in result.content[0].text
+    assert [r for r in fake.of("google", "/interactions") if r.method == "POST"] == []
+
+
 @needs_namespaces
 async def test_a_full_disk_is_disk_full_and_leaves_no_partial_file(make_settings, fake, out_dir, tmp_path):
     fake.state["openai_image_bytes"] = media.noisy_png(*BIG)

@@ -103,6 +103,26 @@ def _wal(cursor: Any) -> None:
     log.info("state database: the write-ahead log is left for the next connection to switch on")
 
 
+def _sqlite_errno(exc: BaseException, path: Path | None) -> int:
+    """The errno behind a SQLite failure, which SQLite itself does not pass on: a full disk
+    (SQLITE_FULL), the file size limit (an I/O error on a write while ``ulimit -f`` is at the size of
+    the database or its log), a folder or file that cannot be written, else an I/O error."""
+    import resource
+
+    cause = getattr(exc, "orig", exc)
+    name = str(getattr(cause, "sqlite_errorname", ""))
+    if name == "SQLITE_FULL" or "disk is full" in str(exc):
+        return errno.ENOSPC
+    if (path is not None and not os.access(path.parent, os.W_OK)) or "readonly" in str(exc):
+        return errno.EROFS
+    limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    if path is not None and name.startswith("SQLITE_IOERR") and limit != resource.RLIM_INFINITY:
+        sizes = [p.stat().st_size for p in (path, path.with_name(path.name + "-wal")) if p.exists()]
+        if any(size + 64 * 1024 >= limit for size in sizes):
+            return errno.EFBIG
+    return errno.EIO
+
+
 def _holder_prefix() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
@@ -239,8 +259,7 @@ class StateStore:
             folder = Path(self.url.split(":///", 1)[1]).parent if ":///" in self.url else Path(".")
             if isinstance(exc, OSError) and exc.errno is not None:
                 return storage_error(exc, folder, role="state folder", move=_MOVE)
-            denied = not os.access(folder, os.W_OK) or "readonly" in str(exc)
-            code = errno.EROFS if denied else errno.EIO
+            code = _sqlite_errno(exc, Path(self.url.split(":///", 1)[1]) if ":///" in self.url else None)
             return storage_error(OSError(code, os.strerror(code)), folder, role="state folder", move=_MOVE)
         return StorageError(
             f"the state database cannot be used ({type(exc).__name__}); check GENERATE_MEDIA_DATABASE_URL "
