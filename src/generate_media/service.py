@@ -855,9 +855,9 @@ class MediaService:
         thumbs: dict[int, tuple[bytes, str] | None] = {}
         failed: Exception | None = None
 
-        def preview(k: int, source: Path | bytes, spec: tuple[int, int]) -> None:
+        def preview(k: int, source: Path | bytes, limits: tuple[int, int]) -> None:
             thumbs[k] = None
-            previews.start_soon(self._make_preview, thumbs, k, source, spec)
+            previews.start_soon(self._make_preview, thumbs, k, source, limits)
 
         # Previews are made in worker threads beside the rest: a PNG's from its bytes while the file is
         # written and checked (its checksums, no decode), any other undecoded image's from its file
@@ -867,7 +867,7 @@ class MediaService:
                 if spec is not None and art.data is not None and art.data.startswith(_PNG_SIGNATURE):
                     preview(k, art.data, spec)
             try:
-                files = await self._save_all(call, produced, index, batch=batch or len(produced) > 1)
+                files = await self._save_all(call, produced, index, numbered=batch or len(produced) > 1)
                 for k, file in enumerate(files):
                     if spec is not None and file.info.preview is None and k not in thumbs:
                         preview(k, file.path, spec)
@@ -883,7 +883,9 @@ class MediaService:
         saved.extend(files)
         return items
 
-    async def _save_all(self, call: ItemCall, produced: list[Produced], index: int, *, batch: bool) -> list[SavedFile]:
+    async def _save_all(
+        self, call: ItemCall, produced: list[Produced], index: int, *, numbered: bool
+    ) -> list[SavedFile]:
         """Save what one prompt made, all or nothing (and upload it when outputs go to a bucket)."""
         req = call.request
         files: list[SavedFile] = []
@@ -896,7 +898,7 @@ class MediaService:
                     temp=art.path,
                     prompt=call.prompt or (req.audio_type if req.media is MediaType.AUDIO else req.media.value),
                     filename=req.filename,
-                    index=(index * len(produced) + k) if batch else None,
+                    index=(index * len(produced) + k) if numbered else None,
                     expect=_EXPECT[req.media],
                     declared_mime=art.metadata.get("mime_type"),
                     clock=self.clock,
