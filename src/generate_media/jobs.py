@@ -551,14 +551,12 @@ class JobRunner:
             tg.cancel_scope.cancel()
 
         async def renew() -> None:
-            while True:
-                await anyio.sleep(self.lease_s / 3)
-                if not await self.store.take(record, holder, self.lease_s):
-                    raise LeaseLost(
-                        f"another server took job {record.id} over; call again with job_id={record.id!r}",
-                        backend=record.backend,
-                        job_id=record.id,
-                    )
+            await self._keep_lease(record, holder, tolerant=False)
+            raise LeaseLost(
+                f"another server took job {record.id} over; call again with job_id={record.id!r}",
+                backend=record.backend,
+                job_id=record.id,
+            )
 
         try:
             async with anyio.create_task_group() as tg:
@@ -567,6 +565,20 @@ class JobRunner:
         except BaseExceptionGroup as group:
             raise _unwrap(group) from None
         return box[0]
+
+    async def _keep_lease(self, record: JobRecord, holder: str, *, tolerant: bool) -> None:
+        """Renew ``holder``'s lease every third of it; returns when another server has taken it.
+        ``tolerant``: a renewal the store could not make (the database away for a moment) is logged
+        and the next beat tries again; otherwise its error is raised."""
+        while True:
+            await anyio.sleep(self.lease_s / 3)
+            try:
+                if not await self.store.take(record, holder, self.lease_s):
+                    return
+            except GenerateMediaError as exc:
+                if not tolerant:
+                    raise
+                log.warning("could not renew the lease on job %s: %s", record.id, exc.message)
 
     @contextlib.asynccontextmanager
     async def _holding(self, record: JobRecord, holder: str) -> AsyncIterator[None]:
@@ -578,17 +590,9 @@ class JobRunner:
 
         async def heartbeat() -> None:
             nonlocal lost
-            while True:
-                await anyio.sleep(self.lease_s / 3)
-                try:
-                    taken = await self.store.take(record, holder, self.lease_s)
-                except GenerateMediaError as exc:  # the database away for a moment: the next beat may do
-                    log.warning("could not renew the lease on job %s: %s", record.id, exc.message)
-                    continue
-                if not taken:
-                    lost = True
-                    tg.cancel_scope.cancel()
-                    return
+            await self._keep_lease(record, holder, tolerant=True)
+            lost = True
+            tg.cancel_scope.cancel()
 
         try:
             async with anyio.create_task_group() as tg:

@@ -252,14 +252,7 @@ async def _too_many_sessions(send: Send, held: int, sessions: SessionLimit) -> N
         f"this token already holds {held} open MCP sessions ({SESSIONS_ENV}={sessions.limit}); "
         f"end one (HTTP DELETE with its Mcp-Session-Id) or wait up to {sessions.idle_s:g} s for an idle one to close"
     )
-    body = json.dumps({"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": message}}).encode()
-    headers = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(body)).encode()),
-        (b"retry-after", str(int(sessions.idle_s)).encode()),
-    ]
-    await send({"type": "http.response.start", "status": 429, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    await _json_error(send, 429, message, retry_after=sessions.idle_s)
 
 
 async def _too_many_requests(send: Send, limit: int) -> None:
