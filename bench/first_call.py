@@ -38,28 +38,21 @@ from common import (
     tool_error,
 )
 
+IMAGE = {"media_type": "image", "prompt": "a lighthouse in fog"}
+SPEECH = {"media_type": "audio", "prompt": "Hello there, and welcome."}
 #: backend -> (the key that enables it, the call made)
 CALLS: dict[str, tuple[str, dict[str, Any]]] = {
-    "openai": ("OPENAI_API_KEY", {"media_type": "image", "prompt": "a lighthouse in fog", "backend": "openai"}),
-    "google": ("GEMINI_API_KEY", {"media_type": "image", "prompt": "a lighthouse in fog", "backend": "google"}),
-    "grok": ("XAI_API_KEY", {"media_type": "image", "prompt": "a lighthouse in fog", "backend": "grok"}),
-    "openrouter": (
-        "OPENROUTER_API_KEY",
-        {"media_type": "image", "prompt": "a lighthouse in fog", "backend": "openrouter"},
-    ),
-    "elevenlabs": (
-        "ELEVENLABS_API_KEY",
-        {"media_type": "audio", "prompt": "Hello there, and welcome.", "backend": "elevenlabs"},
-    ),
-    "fal": ("FAL_KEY", {"media_type": "image", "prompt": "a lighthouse in fog", "backend": "fal"}),
-    "replicate": (
-        "REPLICATE_API_TOKEN",
-        {"media_type": "image", "prompt": "a lighthouse in fog", "backend": "replicate"},
-    ),
-    "cartesia": (
-        "CARTESIA_API_KEY",
-        {"media_type": "audio", "prompt": "Hello there, and welcome.", "backend": "cartesia"},
-    ),
+    backend: (key, {**call, "backend": backend})
+    for backend, key, call in (
+        ("openai", "OPENAI_API_KEY", IMAGE),
+        ("google", "GEMINI_API_KEY", IMAGE),
+        ("grok", "XAI_API_KEY", IMAGE),
+        ("openrouter", "OPENROUTER_API_KEY", IMAGE),
+        ("elevenlabs", "ELEVENLABS_API_KEY", SPEECH),
+        ("fal", "FAL_KEY", IMAGE),
+        ("replicate", "REPLICATE_API_TOKEN", IMAGE),
+        ("cartesia", "CARTESIA_API_KEY", SPEECH),
+    )
 }
 
 

@@ -24,7 +24,6 @@ import json
 import os
 import secrets
 import shutil
-import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -34,7 +33,9 @@ from typing import Any
 
 import anyio
 
-from common import BENCH_KEYS, PYTHON, Report, fake_server, machine, our_server_argv, scratch_dir, server_env
+from common import BENCH_KEYS, Report, fake_server, machine, our_server_argv, scratch_dir, server_env
+from session_flood import HEADERS as JSON_HEADERS
+from session_flood import INITIALIZE
 
 KEYS = {k: v for k, v in BENCH_KEYS.items() if k != "GOOGLE_API_KEY"}  # one Google key (the SDK warns on two)
 KEYS.update({"FAL_KEY": "bench-key-fal", "REPLICATE_API_TOKEN": "bench-key-replicate"})
@@ -449,13 +450,19 @@ async def ssrf(rig: Rig, tally: Tally) -> None:
 
 # --- sessions ------------------------------------------------------------------------------------
 
-INITIALIZE = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "flood", "version": "0"}},
-}
-JSON_HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
+
+async def _answered(tally: Tally, what: str, request: Awaitable[Any], timeout: float | None = None) -> Any:
+    """The HTTP response to ``request``, or None after counting a crash: no answer, or a 5xx."""
+    try:
+        with anyio.fail_after(timeout):
+            response = await request
+    except Exception as exc:
+        tally.bad("crashes", f"{what}: {type(exc).__name__}")
+        return None
+    if response.status_code >= 500:
+        tally.bad("crashes", f"{what}: HTTP {response.status_code}")
+        return None
+    return response
 
 
 async def session_flood(rig: Rig, tally: Tally, opens: int = 400, cap: int = 8) -> None:
@@ -469,15 +476,11 @@ async def session_flood(rig: Rig, tally: Tally, opens: int = 400, cap: int = 8) 
 
         async def one() -> None:
             tally.cases += 1
-            try:
-                auth = {**JSON_HEADERS, "authorization": f"Bearer {ALICE}"}
-                response = await http.post(url, json=INITIALIZE, headers=auth)
-            except Exception as exc:
-                tally.bad("crashes", f"open: {type(exc).__name__}")
+            auth = {**JSON_HEADERS, "authorization": f"Bearer {ALICE}"}
+            response = await _answered(tally, "open", http.post(url, json=INITIALIZE, headers=auth))
+            if response is None:
                 return
-            if response.status_code >= 500:
-                tally.bad("crashes", f"open: HTTP {response.status_code}")
-            elif response.status_code == 200:
+            if response.status_code == 200:
                 opened.append(response.headers["mcp-session-id"])
             elif response.status_code != 429:
                 tally.bad("wrong", f"open: HTTP {response.status_code}")
@@ -614,15 +617,10 @@ async def nested_json(rig: Rig, tally: Tally) -> None:
                 headers["mcp-protocol-version"] = "2026-07-28"
             for line in lines:
                 tally.cases += 1
-                try:
-                    with anyio.fail_after(20):
-                        response = await http.post(url, content=line, headers=headers)
-                except Exception as exc:
-                    tally.bad("crashes", f"http {mode}: {type(exc).__name__}")
+                response = await _answered(tally, f"http {mode}", http.post(url, content=line, headers=headers), 20)
+                if response is None:
                     continue
-                if response.status_code >= 500:
-                    tally.bad("crashes", f"http {mode}: HTTP {response.status_code}")
-                elif "error" not in response.text and '"isError":true' not in response.text.replace(" ", ""):
+                if "error" not in response.text and '"isError":true' not in response.text.replace(" ", ""):
                     tally.bad("wrong", f"http {mode}: HTTP {response.status_code} {response.text[:80]}")
             if mode == "legacy":
                 await http.delete(url, headers=headers)
@@ -633,24 +631,10 @@ async def nested_json(rig: Rig, tally: Tally) -> None:
 # --- disk failures -------------------------------------------------------------------------------
 
 
-def _namespaces() -> bool:
-    unshare = shutil.which("unshare")
-    if unshare is None:
-        return False
-    probe = [unshare, "--user", "--map-root-user", "--mount", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs /mnt"]
-    return subprocess.run(probe, capture_output=True, timeout=20, check=False).returncode == 0
-
-
 def _limited(rig: Rig, limit: int) -> Any:
-    from mcp import StdioServerParameters
+    from tests.disks import with_file_size_limit
 
-    start = (
-        "import os, resource, sys; "
-        f"resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, {limit})); "
-        "os.execv(sys.executable, [sys.executable, '-m', 'generate_media'])"
-    )
-    env = {**rig.env(GENERATE_MEDIA_PRIORITY_VIDEO="grok"), "PYTHONDONTWRITEBYTECODE": "1"}
-    return StdioServerParameters(command=PYTHON, args=["-c", start], env=env)
+    return with_file_size_limit(rig.env(GENERATE_MEDIA_PRIORITY_VIDEO="grok"), limit)
 
 
 def _namespaced(rig: Rig, setup: str) -> Any:
@@ -694,7 +678,9 @@ async def disk_failures(rig: Rig, tally: Tally) -> None:
         await _disk_cases(client, tally, video, ("disk_full",))
     rig.fake.state.pop("xai_video_big", None)
     _leftover(tally, rig)
-    if not _namespaces():
+    from tests.disks import namespaces_work
+
+    if not namespaces_work():
         tally.examples.append("no user namespaces here: full tmpfs and read-only mounts skipped")
         return
     full = rig.root / "full"

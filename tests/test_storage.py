@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -20,6 +19,7 @@ import anyio
 import pytest
 from mcp import Client, StdioServerParameters
 
+from tests.disks import namespaces_work, with_file_size_limit
 from tests.fakes import media
 from tests.videohelp import leftovers
 
@@ -41,28 +41,8 @@ def server_env(make_settings, tmp_path: Path) -> dict[str, str]:
     }
 
 
-def with_file_size_limit(env: dict[str, str], limit: int) -> StdioServerParameters:
-    start = (
-        "import os, resource, sys; "
-        f"resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, {limit})); "
-        "os.execv(sys.executable, [sys.executable, '-m', 'generate_media'])"
-    )
-    # No bytecode writes: a write cut short at the limit would leave a truncated .pyc behind.
-    return StdioServerParameters(
-        command=sys.executable, args=["-c", start], env={**env, "PYTHONDONTWRITEBYTECODE": "1"}
-    )
-
-
-def _namespaces_work() -> bool:
-    unshare = shutil.which("unshare")
-    if unshare is None:
-        return False
-    probe = [unshare, "--user", "--map-root-user", "--mount", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs /mnt"]
-    return subprocess.run(probe, capture_output=True, timeout=20, check=False).returncode == 0
-
-
 needs_namespaces = pytest.mark.skipif(
-    not _namespaces_work(), reason="unprivileged user and mount namespaces are not available here"
+    not namespaces_work(), reason="unprivileged user and mount namespaces are not available here"
 )
 
 
