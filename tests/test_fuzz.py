@@ -9,6 +9,7 @@ it does for a long-lived client.
 from __future__ import annotations
 
 import functools
+import json
 import string
 from collections import Counter
 from pathlib import Path
@@ -143,3 +144,45 @@ def test_random_and_hostile_arguments_never_crash_the_server(make_server, fake, 
     assert not healthy.is_error and [t.name for t in tools.tools] == ["generate_media"]
     partial = [p for p in Path(out_dir).rglob("*") if p.name.startswith(".gm-partial-")]
     assert partial == [] and all(p.stat().st_size > 0 for p in Path(out_dir).rglob("*") if p.is_file())
+
+
+#: The key, and keys whose JSON text holds the key's (an escaped quote before or after it).
+_KEYS = ["b64_json", "x", "data", 'b64_json"', 'a"b64_json', "a\\"]
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from(_KEYS), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    doc=_JSON,
+    payloads=st.lists(st.text(alphabet=string.ascii_letters + '+/=\\"', min_size=0, max_size=40), max_size=3),
+    indent=st.sampled_from([None, 0, 2]),
+)
+def test_a_body_parsed_with_its_payloads_cut_out_reads_as_json_loads_reads_it(doc, payloads, indent):
+    """``LiftedJSON`` (the image backends' parser) gives ``json.loads``' value for any JSON document,
+    with each cut-out string standing in for exactly the string that was there."""
+    from generate_media.backends._image_payload import LiftedJSON
+
+    doc = {"data": [{"b64_json": p} for p in payloads], "doc": doc, "b64_json": payloads[0] if payloads else doc}
+    body = json.dumps(doc, indent=indent).encode()
+    lifted = LiftedJSON(body, "b64_json", at_least=1)
+
+    under: list[Any] = []  # the key each stand-in is found under
+
+    def restore(value: Any, key: Any = None) -> Any:
+        if isinstance(value, dict):
+            return {k: restore(v, k) for k, v in value.items()}
+        if isinstance(value, list):
+            return [restore(v) for v in value]
+        if isinstance(value, str) and value.startswith("\x00lifted:"):
+            under.append(key)
+            begin, end = lifted.lifted[int(value.split(":")[1])]
+            return json.loads(body[begin:end])
+        return value
+
+    assert restore(lifted.value) == json.loads(body)
+    assert under == ["b64_json"] * len(lifted.lifted)
+    assert all(b"\\" not in body[b:e] for b, e in lifted.lifted)

@@ -161,3 +161,32 @@ async def test_base64_with_line_breaks_is_decoded_and_junk_is_a_bad_provider_res
     assert Path(ok.structured_content["items"][0]["path"]).read_bytes() == png
     assert junk.is_error and junk.structured_content["error"]["code"] == "bad_provider_response"
     assert len(list(out_dir.iterdir())) == 1
+
+
+async def test_the_answer_is_read_whatever_its_json_layout(make_server, fake, out_dir):
+    """The image data is cut out of the body before the rest is parsed (LiftedJSON); any layout of the
+    same JSON must give the same files: spaces and line breaks, escaped slashes (valid JSON, not cut
+    out), the key's text inside a prompt, and two images in either key order."""
+    one, two = media.noisy_png(40, 30), media.noisy_png(30, 40)
+    b1, b2 = base64.b64encode(one).decode(), base64.b64encode(two).decode()
+    decoy = 'a "b64_json": "AAAA" sign, {"b64_json": "AAAA"}'
+    bodies = {
+        "pretty": json.dumps(
+            {"created": 1, "data": [{"b64_json": b1}, {"revised_prompt": decoy, "b64_json": b2}]},
+            indent=2,
+            separators=(" ,\n", " :\n\t "),
+        ).encode(),
+        "escaped slashes": json.dumps({"data": [{"b64_json": b1.replace("/", "\\/")}, {"b64_json": b2}]}).encode(),
+        "decoy first": json.dumps({"data": [{"revised_prompt": decoy, "b64_json": b1}, {"b64_json": b2}]}).encode(),
+    }
+    async with Client(make_server("OPENAI_API_KEY")) as client:
+        for name, body in bodies.items():
+            assert b"\\/" in body or name != "escaped slashes"
+            fake.inject("^openai:POST", raw=body)
+            result = await client.call_tool("generate_media", {"prompt": name, "n": 2})
+            assert not result.is_error, (name, result.content)
+            items = result.structured_content["items"]
+            assert [Path(i["path"]).read_bytes() for i in items] == [one, two], name
+            assert [(i["width"], i["height"]) for i in items] == [(40, 30), (30, 40)]
+    assert items[0]["revised_prompt"] == decoy or items[0].get("revised_prompt") is None
+    assert len(list(out_dir.iterdir())) == 6

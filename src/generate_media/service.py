@@ -866,6 +866,7 @@ class MediaService:
             for k, art in enumerate(produced):
                 if spec is not None and art.data is not None and art.data.startswith(_PNG_SIGNATURE):
                     preview(k, art.data, spec)
+            await anyio.lowlevel.checkpoint()  # the previews into their threads before the save starts
             try:
                 files = await self._save_all(call, produced, index, numbered=batch or len(produced) > 1)
                 for k, file in enumerate(files):

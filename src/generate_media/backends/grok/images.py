@@ -21,7 +21,7 @@ from ...spec import PICTURES, Call, Endpoint, MediaSupport, MediaType, ModelSpec
 from .._clients import httpx_client
 from .._download import download
 from .._errors import ErrorMap, from_status, httpx_errors
-from .._image_payload import decode_b64
+from .._image_payload import LiftedJSON
 from .._ranked import RANKED
 
 MEDIA = MediaType.IMAGE
@@ -155,28 +155,28 @@ async def generate(call: Call) -> list[Produced]:
     if resp.status_code != 200:
         raise from_status(resp.status_code, resp.content, backend="grok", headers=resp.headers, key_env=KEY_ENV)
     try:
-        payload = resp.json()
+        answer = LiftedJSON(resp.content, "b64_json")  # the base64 is never copied into a str
     except ValueError as exc:
         raise BadProviderResponse("grok sent a malformed response; try again", backend="grok") from exc
-    return await _produced(call, payload, body)
+    return await _produced(call, answer, body)
 
 
-async def _image_bytes(call: Call, item: dict[str, Any]) -> bytes | None:
+async def _image_bytes(call: Call, answer: LiftedJSON, item: dict[str, Any]) -> bytes | None:
     if item.get("b64_json"):
-        return decode_b64(item["b64_json"], backend="grok")
+        return answer.b64(item["b64_json"], backend="grok")
     if item.get("url"):
         return await download(item["url"], backend="grok", settings=call.settings, key_env=KEY_ENV)
     return None
 
 
-async def _produced(call: Call, payload: Any, body: dict[str, Any]) -> list[Produced]:
-    items = payload.get("data") if isinstance(payload, dict) else None
+async def _produced(call: Call, answer: LiftedJSON, body: dict[str, Any]) -> list[Produced]:
+    items = answer.value.get("data") if isinstance(answer.value, dict) else None
     if not isinstance(items, list) or not items:
         raise BadProviderResponse("grok returned no images; try again", backend="grok")
     out: list[Produced] = []
     withheld = 0
     for item in items:
-        data = await _image_bytes(call, item) if isinstance(item, dict) else None
+        data = await _image_bytes(call, answer, item) if isinstance(item, dict) else None
         if data is None:
             withheld += 1
             continue

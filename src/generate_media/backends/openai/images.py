@@ -11,14 +11,17 @@ OpenAI's deprecations page for the retirement of gpt-image-1.5 and gpt-image-1-m
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...errors import BadProviderResponse, InvalidRequest
 from ...leaderboards import AA_T2I, ARENA_EDIT, ARENA_T2I
 from ...spec import PICTURES, Call, MediaSupport, MediaType, ModelSpec, Option, PixelSizes, Produced
 from .._clients import openai_session
 from .._errors import ErrorMap, openai_errors
-from .._image_payload import decode_b64
+from .._image_payload import LiftedJSON
+
+if TYPE_CHECKING:
+    from openai.types import ImagesResponse
 
 ERRORS = ErrorMap("openai", "OPENAI_API_KEY", openai_errors)
 
@@ -153,25 +156,34 @@ async def generate(call: Call) -> list[Produced]:
     _check_format(call)
     if call.mask is not None and not sources:
         raise InvalidRequest("mask needs an image to edit: give input_images or continue_from")
+    from openai.types import ImagesResponse
+
     async with openai_session(call) as client:
         with ERRORS:
+            # The raw answer, parsed here without walking its base64 (LiftedJSON): the SDK's own parse
+            # copies a 1 MB image's 1.4 MB into a str first, 3.5 ms of the call's CPU.
+            images = client.images.with_raw_response
             if sources:
                 extra: dict[str, Any] = {}
                 if call.mask is not None:
                     extra["mask"] = _file(call.mask.name, call.mask.data, call.mask.mime_type)
                 image = sources[0] if len(sources) == 1 else sources
-                response = await client.images.edit(image=image, **opts, **extra)
+                raw = await images.edit(image=image, **opts, **extra)
             else:
-                response = await client.images.generate(**opts)
-    return _produced(response, opts)
+                raw = await images.generate(**opts)
+            body = LiftedJSON(raw.content, "b64_json")
+            if not isinstance(body.value, dict):
+                raise BadProviderResponse("openai sent a response that is not an object; try again", backend="openai")
+            # Built as the SDK builds its answers: typed, not validated (its literals lag the API).
+            return _produced(ImagesResponse.construct(**body.value), body, opts)
 
 
-def _produced(response: Any, opts: dict[str, Any]) -> list[Produced]:
+def _produced(response: ImagesResponse, body: LiftedJSON, opts: dict[str, Any]) -> list[Produced]:
     out = []
     for item in response.data or []:
         if not item.b64_json:
             raise BadProviderResponse("openai returned an image without data; try again", backend="openai")
-        data = decode_b64(item.b64_json, backend="openai", lenient=True)
+        data = body.b64(item.b64_json, backend="openai", lenient=True)
         meta = {k: getattr(response, k, None) for k in ("size", "quality", "background", "output_format")}
         if opts.get("output_format") == "svg":
             meta["mime_type"] = "image/svg+xml"  # text, so it cannot be sniffed: say what it is
