@@ -1,8 +1,7 @@
 """ElevenLabs: speech, sound effects, music, voice conversion, isolation, design, cloning, dubbing."""
 
 from .._compose import compose
-from ._client import warm
-from .voices import VOICE_SETTING
+from .voices import VOICE_SETTING, warm
 
 SPEC, BACKEND = compose(
     __name__,

@@ -38,7 +38,6 @@ __all__ = [
     "output_format",
     "produced_from",
     "stream_to_temp",
-    "warm",
 ]
 
 T = TypeVar("T")
@@ -72,8 +71,9 @@ async def _close(account: Account) -> None:
     await account.http.aclose()
 
 
-async def account(endpoint: Endpoint, *, prepare: bool = False) -> Account:
-    """The account of this key and endpoint, shared for the server's lifetime."""
+async def account(endpoint: Endpoint, *, prepare: tuple[str, ...] = ()) -> Account:
+    """The account of this key and endpoint, shared for the server's lifetime (``prepare``: the SDK
+    resources the warm-up imports, when it is the one that builds it)."""
     api_key, base_url = endpoint.api_key, endpoint.base_url or DEFAULT_BASE_URL
     timeout = endpoint.settings.request_timeout_s
 
@@ -88,8 +88,7 @@ async def account(endpoint: Endpoint, *, prepare: bool = False) -> Account:
         # front: 11.2 MiB and ~0.3 s where this one costs 2.4 MiB (elevenlabs 2.78, measured 2026-12-03).
         # api_key is explicit: the SDK's default reads the environment at import time.
         sdk = AsyncBaseElevenLabs(api_key=api_key, base_url=base_url, timeout=timeout, httpx_client=http)
-        if prepare:  # the warm-up's: done before any call can use the client
-            touch(sdk, *RESOURCES)
+        touch(sdk, *prepare)  # the warm-up's: done before any call can use the client
         return Account(sdk=sdk, http=http)
 
     return await endpoint.clients.get((BACKEND, key_digest(api_key), base_url, timeout), build, _close)
@@ -104,18 +103,6 @@ async def open_client(api_key: str, base_url: str | None, timeout: float) -> Asy
         yield (await account(BackendEndpoint(api_key, base_url, settings, clients))).sdk
     finally:
         await clients.aclose()
-
-
-#: The SDK's resources the warm-up imports (the client imports each on first access): speech,
-#: the default audio call, and the voice list a voice named by name is looked up in. The others (sound
-#: effects, music, dialogue, voice changing and design, isolation, dubbing) cost their own first call
-#: 2-13 ms each; importing all of them here took ~45 ms more and ~1.6 MiB that most servers never use.
-RESOURCES = ("text_to_speech", "voices")
-
-
-async def warm(endpoint: Endpoint) -> None:
-    """Import the SDK, build the client and import the resources a call uses (the first call finds all ready)."""
-    await account(endpoint, prepare=True)
 
 
 @asynccontextmanager

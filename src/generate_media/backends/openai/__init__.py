@@ -10,6 +10,6 @@ SPEC, BACKEND = compose(
     env_keys=("OPENAI_API_KEY",),
     base_url_env="OPENAI_BASE_URL",
     default_base_url="https://api.openai.com/v1",
-    warm=openai_warmer("images", "audio.speech", models=("openai.types.ImagesResponse",)),
+    warm=openai_warmer("images", "audio.speech"),
     docs_url="https://platform.openai.com/docs/api-reference",
 )
