@@ -213,3 +213,28 @@ async def test_each_keyed_backend_warms_up_alone_and_its_first_call_builds_nothi
         assert {kind: registry.builds[kind] for kind in warmed} == warmed  # the call found them ready
         memos = [c for c, kind in zip(registry.clients(), registry.kinds(), strict=True) if kind not in warmed]
         assert all(isinstance(memo, dict) for memo in memos), memos  # a call's memo, no SDK or HTTP client
+
+
+def test_the_server_loads_neither_httpx_command_line_client_nor_rich_logging(tmp_path):
+    """Two imports the server does not need, 4.7 MiB for its life: httpx 0.28 imports its
+    command-line client (rich, pygments) whenever they are installed, and the SDK's server builds a
+    rich log handler that ``logging.basicConfig`` drops when logging is set up (the entry point sets
+    it up first). Checked in a fresh interpreter, logging set up as ``__main__`` does, after the
+    warm-up of two backends on httpx (Grok, ElevenLabs); ``httpx.main`` still runs the real client."""
+    env = {k: v for k, v in os.environ.items() if not k.endswith(("_API_KEY", "_API_TOKEN", "_KEY"))}
+    env = {k: v for k, v in env.items() if not k.startswith("GENERATE_MEDIA_")}
+    env |= {
+        "XAI_API_KEY": KEYS["XAI_API_KEY"],
+        "ELEVENLABS_API_KEY": KEYS["ELEVENLABS_API_KEY"],
+        "GENERATE_MEDIA_OUTPUT_DIR": str(tmp_path / "out"),
+        "GENERATE_MEDIA_STATE_DIR": str(tmp_path / "state"),
+    }
+    setup = "import logging, sys\nlogging.basicConfig(stream=sys.stderr)\n"
+    code = setup + _HANDSHAKE.format(heavy=repr(("httpx", "elevenlabs", "rich.console", "rich.logging", "pygments")))
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout.splitlines()[-1])
+    assert seen["warmed"] == ["elevenlabs", "httpx"], seen
+    cli = "from generate_media.client_registry import defer_httpx_cli as d; d(); import httpx; httpx.main(['--help'])"
+    ran = subprocess.run([sys.executable, "-c", cli], capture_output=True, text=True, timeout=60)
+    assert ran.returncode == 0 and "Usage" in ran.stdout, ran.stderr

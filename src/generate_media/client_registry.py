@@ -14,6 +14,8 @@ instead of starting a second one, and a slow build of one backend never holds up
 from __future__ import annotations
 
 import logging
+import sys
+import types
 from collections import Counter
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
@@ -21,7 +23,7 @@ from typing import Any, TypeVar, cast
 
 import anyio
 
-__all__ = ["BackendEndpoint", "ClientKey", "ClientRegistry", "Closer"]
+__all__ = ["BackendEndpoint", "ClientKey", "ClientRegistry", "Closer", "defer_httpx_cli"]
 
 log = logging.getLogger("generate_media.clients")
 
@@ -93,3 +95,27 @@ class ClientRegistry:
                     await slot.close(slot.client)
                 except Exception:
                     log.warning("closing the %s client failed", key[0], exc_info=True)
+
+
+def defer_httpx_cli() -> None:
+    """Make ``httpx.main`` (httpx's command-line client) load when called, not with httpx.
+
+    httpx 0.28 imports its command-line client whenever rich, click and pygments are installed
+    (they are: our CLI uses rich, and uvicorn brings click), and every SDK built on httpx imports
+    httpx: 3.2 MiB resident for the server's lifetime, and ~40 ms of its first import. httpx2 already
+    defers it the same way. Only before httpx's first import (a no-op after it); ``httpx.main``
+    still runs the real client.
+    """
+    if "httpx" in sys.modules or "httpx._main" in sys.modules:
+        return
+    stand_in = types.ModuleType("httpx._main", "httpx's command-line client, loaded when httpx.main is called")
+
+    def main(*args: Any, **kwargs: Any) -> Any:
+        if sys.modules.get("httpx._main") is stand_in:
+            del sys.modules["httpx._main"]
+        from httpx._main import main as real
+
+        return real(*args, **kwargs)
+
+    stand_in.main = main  # type: ignore[attr-defined]
+    sys.modules["httpx._main"] = stand_in

@@ -7,10 +7,12 @@ error ``code`` in its structured content; API keys are scrubbed from everything 
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
 import json
 import logging
-from collections.abc import AsyncIterator
+import sys
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -25,7 +27,7 @@ from mcp.server.mcpserver.tools.base import Tool
 from mcp.types import CallToolResult, ContentBlock, ImageContent, ResourceLink, TextContent
 
 from .. import __version__
-from ..client_registry import ClientRegistry
+from ..client_registry import ClientRegistry, defer_httpx_cli
 from ..config import Settings
 from ..errors import DISK_ERRNOS, GenerateMediaError, Redactor, storage_error
 from ..links import SIDECAR_MIME
@@ -258,6 +260,26 @@ def _apps(ctx: Context, links: Any) -> bool:
     return isinstance(links, MediaResources) and client_supports_apps(ctx)
 
 
+@contextlib.contextmanager
+def _logging_kept() -> Iterator[None]:
+    """While the SDK's server is built: when logging is already set up (the entry point does it
+    first), its ``configure_logging`` would only import rich for a handler that ``basicConfig`` then
+    drops (1.5 MiB resident for the server's life). Its import is refused for that moment, and
+    ``configure_logging`` falls back to the standard handler, which ``basicConfig`` drops as well."""
+    if "rich" in sys.modules or not logging.getLogger().handlers:
+        yield
+        return
+    refused = ("rich.console", "rich.logging")
+    for name in refused:
+        sys.modules[name] = None  # type: ignore[assignment]  # the import system's "not importable"
+    try:
+        yield
+    finally:
+        for name in refused:
+            if name in sys.modules and sys.modules[name] is None:
+                del sys.modules[name]
+
+
 def create_server(
     settings: Settings | None = None,
     *,
@@ -272,6 +294,7 @@ def create_server(
     (stdio: file:// URIs) or ``"media"`` (HTTP: ``media://outputs/{id}`` served as resources, or
     signed links when outputs go to a bucket); ``stateless``: HTTP without sessions (replicas).
     """
+    defer_httpx_cli()  # before any SDK imports httpx
     settings = settings or Settings.from_env()
     service = service or MediaService(settings)
     redact = Redactor([*settings.secrets(), *service.redact.secrets])
@@ -336,4 +359,5 @@ class MediaServer(MCPServer[ClientRegistry]):
                 service.warm_up()
             return result
 
-        super().__init__(lifespan=lifespan, middleware=[warm_after_listing], **kwargs)
+        with _logging_kept():
+            super().__init__(lifespan=lifespan, middleware=[warm_after_listing], **kwargs)
