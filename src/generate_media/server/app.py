@@ -269,15 +269,12 @@ def _logging_kept() -> Iterator[None]:
     if "rich" in sys.modules or not logging.getLogger().handlers:
         yield
         return
-    refused = ("rich.console", "rich.logging")
-    for name in refused:
-        sys.modules[name] = None  # type: ignore[assignment]  # the import system's "not importable"
+    sys.modules["rich"] = None  # type: ignore[assignment]  # the import system's "not importable"
     try:
         yield
     finally:
-        for name in refused:
-            if name in sys.modules and sys.modules[name] is None:
-                del sys.modules[name]
+        if "rich" in sys.modules and sys.modules["rich"] is None:
+            del sys.modules["rich"]
 
 
 def create_server(
