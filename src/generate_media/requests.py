@@ -394,16 +394,12 @@ KNOWN_FIELDS: tuple[str, ...] = ("model", "quality", "output_format")
 
 def known_values(models: list[ModelSpec]) -> dict[str, list[str]]:
     """Every value of each known field that some model of ``models`` accepts (declaration order)."""
-    values: dict[str, list[str]] = {name: [] for name in KNOWN_FIELDS}
+    values: dict[str, dict[str, None]] = {name: {} for name in KNOWN_FIELDS}  # dicts: ordered sets
     for model in models:
-        found = {
-            "model": (model.id,),
-            "quality": model.qualities,
-            "output_format": model.output_formats,
-        }
-        for name, declared in found.items():
-            values[name].extend(v for v in declared if v not in values[name])
-    return values
+        values["model"][model.id] = None
+        values["quality"].update(dict.fromkeys(model.qualities))
+        values["output_format"].update(dict.fromkeys(model.output_formats))
+    return {name: list(found) for name, found in values.items()}
 
 
 def _union(takers: list[Taker]) -> tuple[str, ...]:
