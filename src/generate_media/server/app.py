@@ -261,7 +261,7 @@ def _apps(ctx: Context, links: Any) -> bool:
 
 
 @contextlib.contextmanager
-def _logging_kept() -> Iterator[None]:
+def _without_rich_log_handler() -> Iterator[None]:
     """While the SDK's server is built: when logging is already set up (the entry point does it
     first), its ``configure_logging`` would only import rich for a handler that ``basicConfig`` then
     drops (1.5 MiB resident for the server's life). Its import is refused for that moment, and
@@ -356,5 +356,5 @@ class MediaServer(MCPServer[ClientRegistry]):
                 service.warm_up()
             return result
 
-        with _logging_kept():
+        with _without_rich_log_handler():
             super().__init__(lifespan=lifespan, middleware=[warm_after_listing], **kwargs)
