@@ -7,7 +7,9 @@ import io
 import json
 from pathlib import Path
 
+import pytest
 from mcp import Client
+from mcp.types import Implementation
 from PIL import Image
 
 from tests.conftest import KEYS
@@ -190,3 +192,22 @@ async def test_the_answer_is_read_whatever_its_json_layout(make_server, fake, ou
             assert [(i["width"], i["height"]) for i in items] == [(40, 30), (30, 40)]
     assert items[0]["revised_prompt"] == decoy or items[0].get("revised_prompt") is None
     assert len(list(out_dir.iterdir())) == 6
+
+
+@pytest.mark.parametrize(
+    ("client_name", "previewed"),
+    [("codex-mcp-client", False), ("claude-code", True), ("gemini-cli-mcp-client", True), ("some-new-client", True)],
+)
+async def test_a_client_whose_model_sees_only_structured_content_gets_no_preview_unless_it_asks(
+    make_server, fake, mode, client_name, previewed
+):
+    """Codex shows its model only structuredContent (reference/client-facts): a preview would be CPU
+    and bytes for nothing, so it gets none by default; ``preview=true`` still gets one."""
+    info = Implementation(name=client_name, version="1.0")
+    async with Client(make_server("OPENAI_API_KEY"), mode=mode, client_info=info) as client:
+        default = await client.call_tool("generate_media", {"prompt": "a fox"})
+        asked = await client.call_tool("generate_media", {"prompt": "a fox", "preview": True})
+    assert not default.is_error and not asked.is_error, (default.content, asked.content)
+    assert any(block.type == "image" for block in default.content) is previewed
+    assert any(block.type == "image" for block in asked.content)
+    assert Path(default.structured_content["items"][0]["path"]).exists()

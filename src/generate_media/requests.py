@@ -104,7 +104,11 @@ class MediaRequest(BaseModel):
     wait_s: float | None = Field(
         None, description="Long jobs: seconds to wait before a pending job_id (0: to the end)."
     )
-    preview: bool | None = Field(None, description="Include a small inline image preview (default on).")
+    preview: bool | None = Field(
+        None,
+        description="Include a small inline image preview (default on; off for a client whose model sees only "
+        "structured content, such as Codex).",
+    )
 
     @field_validator("media_type", "backend", "audio_type", mode="before")
     @classmethod

@@ -19,6 +19,7 @@ import anyio.abc
 import anyio.lowlevel
 
 from .client_registry import BackendEndpoint, ClientRegistry
+from .clients import shows_content
 from .config import Settings
 from .errors import (
     AccessDenied,
@@ -344,6 +345,13 @@ class MediaService:
         check_known(req, models + resolved, self.registry.options())
         return req
 
+    def _request(self, arguments: dict[str, Any], caller: Caller) -> MediaRequest:
+        """The parsed request with the caller's defaults: no preview for a client whose model never sees one."""
+        req = self.parse(arguments)
+        if req.preview is None and not shows_content(caller.client):
+            return req.model_copy(update={"preview": False})
+        return req
+
     async def generate(
         self, arguments: dict[str, Any], caller: Caller | None = None, progress: ProgressFn | None = None
     ) -> Outcome:
@@ -355,7 +363,7 @@ class MediaService:
         caller = caller or Caller()
         self.started()
         await self.warmed()
-        req = self.parse(arguments)
+        req = self._request(arguments, caller)
         if req.job_id:
             return await self._resume(req, caller, progress)
         record = await self._continuation(req, caller)
