@@ -158,17 +158,23 @@ _JSON = st.recursive(
 @settings(max_examples=400, deadline=None)
 @given(
     doc=_JSON,
-    payloads=st.lists(st.text(alphabet=string.ascii_letters + '+/=\\"', min_size=0, max_size=40), max_size=3),
+    payloads=st.lists(
+        st.text(alphabet=string.ascii_letters + '+/=\\"', max_size=40)
+        | st.text(alphabet=string.ascii_letters + ",;", max_size=40).map(lambda t: "data:" + t),
+        max_size=3,
+    ),
     indent=st.sampled_from([None, 0, 2]),
+    prefix=st.sampled_from([b"", b"data:"]),
 )
-def test_a_body_parsed_with_its_payloads_cut_out_reads_as_json_loads_reads_it(doc, payloads, indent):
+def test_a_body_parsed_with_its_payloads_cut_out_reads_as_json_loads_reads_it(doc, payloads, indent, prefix):
     """``LiftedJSON`` (the image backends' parser) gives ``json.loads``' value for any JSON document,
-    with each cut-out string standing in for exactly the string that was there."""
+    with each cut-out string standing in for exactly the string that was there (and, with a prefix,
+    only strings that start with it cut out)."""
     from generate_media.backends._image_payload import LiftedJSON
 
     doc = {"data": [{"b64_json": p} for p in payloads], "doc": doc, "b64_json": payloads[0] if payloads else doc}
     body = json.dumps(doc, indent=indent).encode()
-    lifted = LiftedJSON(body, "b64_json", at_least=1)
+    lifted = LiftedJSON(body, "b64_json", prefix=prefix, at_least=1)
 
     under: list[Any] = []  # the key each stand-in is found under
 
@@ -185,4 +191,4 @@ def test_a_body_parsed_with_its_payloads_cut_out_reads_as_json_loads_reads_it(do
 
     assert restore(lifted.value) == json.loads(body)
     assert under == ["b64_json"] * len(lifted.lifted)
-    assert all(b"\\" not in body[b:e] for b, e in lifted.lifted)
+    assert all(b"\\" not in body[b:e] and body.startswith(prefix, b + 1) for b, e in lifted.lifted)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from pathlib import Path
 
 from mcp import Client
@@ -131,3 +132,34 @@ async def test_a_model_rejects_what_it_does_not_take_listing_the_accepted_values
     assert "accepted: 1K, 2K, 4K" in pro.content[0].text
     assert mask.is_error and "does not support inpainting masks" in mask.content[0].text
     assert not fake.of("openrouter")
+
+
+async def test_data_urls_are_read_whatever_the_answers_json_layout(make_server, fake, out_dir):
+    """The data URLs are cut out of the answer before it is parsed (LiftedJSON): a large one, one
+    with escaped slashes (valid JSON, parsed as usual), a WebP and a PNG in one message, and a body
+    where the decoy text ``"url": "data:..."`` sits inside the model's reply, give the same files."""
+    png, webp = media.noisy_png(64, 48), media.image(40, 40, "WEBP")
+    png_url = "data:image/png;base64," + base64.b64encode(png).decode()
+    webp_url = "data:image/webp;base64," + base64.b64encode(webp).decode()
+
+    def answer(*urls: str, text: str = "here") -> bytes:
+        images = [{"type": "image_url", "image_url": {"url": url}} for url in urls]
+        message = {"role": "assistant", "content": text, "images": images}
+        choice = {"index": 0, "finish_reason": "stop", "message": message}
+        body = {"id": "gen-1", "object": "chat.completion", "created": 1, "model": "m", "choices": [choice]}
+        return json.dumps(body, indent=1).encode()
+
+    bodies = {
+        "two images": answer(png_url, webp_url),
+        "escaped slashes": answer(png_url, webp_url).replace(b"/", b"\\/"),  # JSON's optional escape
+        "decoy in the text": answer(png_url, webp_url, text='{"url": "data:image/png;base64,AAAA"}'),
+    }
+    async with Client(make_server("OPENROUTER_API_KEY")) as client:
+        for name, body in bodies.items():
+            fake.inject("^openrouter:POST", raw=body)
+            result = await client.call_tool("generate_media", {"prompt": name})
+            assert not result.is_error, (name, result.content)
+            items = result.structured_content["items"]
+            assert [Path(i["path"]).read_bytes() for i in items] == [png, webp], name
+            assert [i["mime_type"] for i in items] == ["image/png", "image/webp"], name
+    assert len(list(out_dir.iterdir())) == 6

@@ -31,7 +31,8 @@ class LiftedJSON:
         ValueError: the body is not JSON (``json.JSONDecodeError``, or ``UnicodeDecodeError``).
     """
 
-    def __init__(self, body: bytes, key: str, *, at_least: int = 1024) -> None:
+    def __init__(self, body: bytes, key: str, *, prefix: bytes = b"", at_least: int = 1024) -> None:
+        """``prefix``: cut out only strings that start with it (``b"data:"``: data URLs, not links)."""
         self.body = body
         self.lifted: list[tuple[int, int]] = []  # each cut-out string's span, its quotes included
         pieces: list[bytes | memoryview] = []
@@ -41,21 +42,44 @@ class LiftedJSON:
         while (at := body.find(quoted, start)) >= 0:
             start = at + len(quoted)
             span = _string_after(body, at, start)
-            if span is None or span[1] - span[0] < at_least:
+            if span is None or span[1] - span[0] < at_least or not body.startswith(prefix, span[0] + 1):
                 continue
             pieces += [view[done : span[0]], json.dumps(f"{_STAND_IN}{len(self.lifted)}").encode()]
             self.lifted.append(span)
             done = start = span[1]
         self.value: Any = json.loads(b"".join([*pieces, view[done:]]) if self.lifted else body)
 
+    def object(self, *, backend: str) -> dict[str, Any]:
+        """The parsed body, which must be a JSON object."""
+        if not isinstance(self.value, dict):
+            raise BadProviderResponse(f"{backend} sent a response that is not an object; try again", backend=backend)
+        return self.value
+
+    def is_lifted(self, value: Any) -> bool:
+        return isinstance(value, str) and value.startswith(_STAND_IN)
+
+    def _bytes(self, value: str) -> memoryview:
+        begin, end = self.lifted[int(value[len(_STAND_IN) :])]
+        return memoryview(self.body)[begin + 1 : end - 1]
+
     def b64(self, value: Any, *, backend: str, lenient: bool = False) -> bytes:
         """The bytes a base64 string of the parsed body stands for, cut out or not (:func:`decode_b64`)."""
-        if isinstance(value, str) and value.startswith(_STAND_IN):
-            begin, end = self.lifted[int(value[len(_STAND_IN) :])]
-            return decode_b64(memoryview(self.body)[begin + 1 : end - 1], backend=backend, lenient=lenient)
+        if self.is_lifted(value):
+            return decode_b64(self._bytes(value), backend=backend, lenient=lenient)
         if not isinstance(value, str):
             raise BadProviderResponse(f"{backend} returned an image without data; try again", backend=backend)
         return decode_b64(value, backend=backend, lenient=lenient)
+
+    def data_url(self, value: str, *, backend: str) -> tuple[bytes, str | None]:
+        """(bytes, MIME type) of a base64 data URL of the parsed body, cut out or not."""
+        if not self.is_lifted(value):
+            return decode_data_url(value, backend=backend), mime_of_data_url(value)
+        raw = self._bytes(value)
+        head = bytes(raw[:256])  # "data:image/png;base64," and the payload's first characters
+        comma = head.find(b",")
+        header = head[:comma].decode("ascii", "replace") if comma >= 0 else None
+        _check_data_header(header, backend)
+        return decode_b64(raw[comma + 1 :], backend=backend), mime_of_data_url(f"{header},")
 
 
 def _string_after(body: bytes, at: int, end: int) -> tuple[int, int] | None:
@@ -119,8 +143,13 @@ def mime_of_data_url(url: str) -> str | None:
 
 def decode_data_url(url: str, *, backend: str) -> bytes:
     header, sep, payload = url.partition(",")
-    if not sep or ";base64" not in header:
+    _check_data_header(header if sep else None, backend)
+    return decode_b64(payload, backend=backend)
+
+
+def _check_data_header(header: str | None, backend: str) -> None:
+    """A data URL's part before its comma (None: it has none) must say the payload is base64."""
+    if header is None or ";base64" not in header:
         raise BadProviderResponse(
             f"{backend} returned an image URL that is not base64 data; try again", backend=backend
         )
-    return decode_b64(payload, backend=backend)

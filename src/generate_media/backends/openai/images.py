@@ -172,10 +172,8 @@ async def generate(call: Call) -> list[Produced]:
             else:
                 raw = await images.generate(**opts)
             body = LiftedJSON(raw.content, "b64_json")
-            if not isinstance(body.value, dict):
-                raise BadProviderResponse("openai sent a response that is not an object; try again", backend="openai")
             # Built as the SDK builds its answers: typed, not validated (its literals lag the API).
-            return _produced(ImagesResponse.construct(**body.value), body, opts)
+            return _produced(ImagesResponse.construct(**body.object(backend="openai")), body, opts)
 
 
 def _produced(response: ImagesResponse, body: LiftedJSON, opts: dict[str, Any]) -> list[Produced]:

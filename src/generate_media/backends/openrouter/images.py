@@ -16,7 +16,7 @@ from ...spec import PICTURES, Call, MediaSupport, MediaType, ModelSpec, Produced
 from .._clients import openai_client
 from .._download import download
 from .._errors import ErrorMap, Table, from_status, openai_errors, status_error
-from .._image_payload import decode_data_url, mime_of_data_url
+from .._image_payload import LiftedJSON
 
 MEDIA = MediaType.IMAGE
 KEY_ENV = "OPENROUTER_API_KEY"
@@ -137,14 +137,21 @@ ERRORS = ErrorMap("openrouter", KEY_ENV, _errors)
 
 
 async def generate(call: Call) -> list[Produced]:
+    from openai.types.chat import ChatCompletion
+
     client = await openai_client(call)
     content = await _content(call)
     messages: Any = [{"role": "user", "content": content}]
     with ERRORS:
-        completion = await client.chat.completions.create(
+        # The raw answer, parsed here with its data URLs cut out (LiftedJSON): the SDK's own parse
+        # copies each image's base64 into a str first, ~3.5 ms of CPU per MB.
+        raw = await client.chat.completions.with_raw_response.create(
             model=call.model.id, messages=messages, extra_body=_extra_body(call)
         )
-    return await _produced(call, completion)
+        answer = LiftedJSON(raw.content, "url", prefix=b"data:")
+        # Built as the SDK builds its answers: typed, not validated, extra fields kept (images, error).
+        completion = ChatCompletion.construct(**answer.object(backend="openrouter"))
+    return await _produced(call, completion, answer)
 
 
 def _check_answer(completion: Any) -> Any:
@@ -176,7 +183,7 @@ def _urls(message: Any) -> list[str]:
     return urls
 
 
-async def _produced(call: Call, completion: Any) -> list[Produced]:
+async def _produced(call: Call, completion: Any, answer: LiftedJSON) -> list[Produced]:
     message = _check_answer(completion)
     text = (message.content or "").strip() if isinstance(message.content, str) else ""
     urls = _urls(message)
@@ -188,11 +195,12 @@ async def _produced(call: Call, completion: Any) -> list[Produced]:
         )
     out = []
     for url in urls:
-        if url.startswith("data:"):
-            data = decode_data_url(url, backend="openrouter")
+        mime = None
+        if answer.is_lifted(url) or url.startswith("data:"):
+            data, mime = answer.data_url(url, backend="openrouter")
         else:
             data = await download(url, backend="openrouter", settings=call.settings, key_env=KEY_ENV)
-        meta = {"mime_type": mime_of_data_url(url), "text": text[:500] or None, "id": getattr(completion, "id", None)}
+        meta = {"mime_type": mime, "text": text[:500] or None, "id": getattr(completion, "id", None)}
         out.append(Produced(data=data, state={}, metadata={k: v for k, v in meta.items() if v}))
     return out
 
