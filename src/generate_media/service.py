@@ -876,7 +876,7 @@ class MediaService:
                     preview(k, art.data, spec)
             await anyio.lowlevel.checkpoint()  # the previews into their threads before the save starts
             try:
-                files = await self._save_all(call, produced, index, numbered=batch or len(produced) > 1)
+                files = await self._save_all(call, produced, index, numbered=batch or len(produced) > 1, preview=spec)
                 for k, file in enumerate(files):
                     if spec is not None and file.info.preview is None and k not in thumbs:
                         preview(k, file.path, spec)
@@ -893,9 +893,16 @@ class MediaService:
         return items
 
     async def _save_all(
-        self, call: ItemCall, produced: list[Produced], index: int, *, numbered: bool
+        self,
+        call: ItemCall,
+        produced: list[Produced],
+        index: int,
+        *,
+        numbered: bool,
+        preview: tuple[int, int] | None,
     ) -> list[SavedFile]:
-        """Save what one prompt made, all or nothing (and upload it when outputs go to a bucket)."""
+        """Save what one prompt made, all or nothing (and upload it when outputs go to a bucket);
+        ``preview``: the thumbnail's limits, for a save that decodes the image anyway."""
         req = call.request
         files: list[SavedFile] = []
         try:
@@ -911,7 +918,7 @@ class MediaService:
                     expect=_EXPECT[req.media],
                     declared_mime=art.metadata.get("mime_type"),
                     clock=self.clock,
-                    preview=self._preview_spec(req),
+                    preview=preview,
                 )
                 # Shielded so a cancellation lands after the file is known and can be removed below.
                 with anyio.CancelScope(shield=True):

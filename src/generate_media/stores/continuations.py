@@ -9,6 +9,7 @@ that never existed.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -48,7 +49,6 @@ class ContinuationStore:
         self.ttl_s = ttl_s
         self.max_per_owner = max_per_owner
         self._swept = float("-inf")
-        self._built: tuple[Any, Any, Any] | None = None
 
     @property
     def table(self) -> sa.Table:
@@ -56,13 +56,12 @@ class ContinuationStore:
 
         return continuations
 
+    @functools.cached_property
     def _statements(self) -> tuple[Any, Any, Any]:
         """The put's statements with bound parameters, built once (building them per call cost more
         CPU than running them): the insert, the owner's least recently used beyond the bound (older
         than the newest ones' last, read from the (owner, touched) index; two records touched in the
         same instant are both kept), and the expired of every owner."""
-        if self._built is not None:
-            return self._built
         t = self.table
         last_kept = (
             sa.select(t.c.touched)
@@ -73,8 +72,7 @@ class ContinuationStore:
             .scalar_subquery()
         )
         prune = t.delete().where(t.c.owner == sa.bindparam("owner"), t.c.touched < last_kept)
-        self._built = sa.insert(t), prune, t.delete().where(t.c.touched < sa.bindparam("cutoff"))
-        return self._built
+        return sa.insert(t), prune, t.delete().where(t.c.touched < sa.bindparam("cutoff"))
 
     async def put(
         self,
@@ -104,7 +102,7 @@ class ContinuationStore:
             created=now,
         )
         sweep = now - self._swept >= min(SWEEP_EVERY_S, self.ttl_s / 10)
-        insert, prune, expire = self._statements()
+        insert, prune, expire = self._statements
         index = self.store.resources.insert(resources) if resources else None
 
         def unit(conn: sa.Connection) -> None:

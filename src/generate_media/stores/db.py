@@ -142,6 +142,8 @@ class StateStore:
         self.url = url
         self.clock = clock
         self.sqlite = url.startswith("sqlite")
+        #: The SQLite file's path as the URL gives it (None: no path in the URL)
+        self._file = url.split(":///", 1)[1] if ":///" in url else None
         self._engine: AsyncEngine | None = None  # PostgreSQL
         self._sqlite: sa.Engine | None = None
         self._making = threading.Lock()
@@ -179,9 +181,8 @@ class StateStore:
     def _make_sqlite(self) -> sa.Engine:
         """The SQLite file's engine: pooled sqlite3 connections, used by one worker thread at a time
         each (SQLAlchemy pools a file database and lets a connection move between threads)."""
-        path = self.url.split(":///", 1)[1] if ":///" in self.url else ""
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        if self._file and self._file != ":memory:":
+            Path(self._file).parent.mkdir(parents=True, exist_ok=True)
         engine = sa.create_engine(self.url, connect_args={"timeout": 30})
 
         @sa.event.listens_for(engine, "connect")
@@ -256,10 +257,11 @@ class StateStore:
     def _unusable(self, exc: BaseException) -> StorageError:
         """What a failed open or write of the database says: the folder and the next move."""
         if self.sqlite:
-            folder = Path(self.url.split(":///", 1)[1]).parent if ":///" in self.url else Path(".")
+            file = Path(self._file) if self._file is not None else None
+            folder = file.parent if file is not None else Path(".")
             if isinstance(exc, OSError) and exc.errno is not None:
                 return storage_error(exc, folder, role="state folder", move=_MOVE)
-            code = _sqlite_errno(exc, Path(self.url.split(":///", 1)[1]) if ":///" in self.url else None)
+            code = _sqlite_errno(exc, file)
             return storage_error(OSError(code, os.strerror(code)), folder, role="state folder", move=_MOVE)
         return StorageError(
             f"the state database cannot be used ({type(exc).__name__}); check GENERATE_MEDIA_DATABASE_URL "
