@@ -170,17 +170,25 @@ anyio.run(main)
 """
 
 
+def _fresh_env(tmp_path, *keys: str) -> dict[str, str]:
+    """This environment without any key or server setting, then only ``keys`` and private folders."""
+    env = {k: v for k, v in os.environ.items() if not k.endswith(("_API_KEY", "_API_TOKEN", "_KEY"))}
+    env = {k: v for k, v in env.items() if not k.startswith("GENERATE_MEDIA_")}
+    return (
+        env
+        | {key: KEYS[key] for key in keys}
+        | {
+            "GENERATE_MEDIA_OUTPUT_DIR": str(tmp_path / "out"),
+            "GENERATE_MEDIA_STATE_DIR": str(tmp_path / "state"),
+        }
+    )
+
+
 def test_the_handshake_imports_no_sdk_and_the_warm_up_loads_the_keyed_one_and_the_store(tmp_path):
     """In a fresh interpreter (this one has every SDK loaded): building the server and answering
     ``initialize`` load none of ``_HEAVY``; after ``tools/list`` the warm-up loads the keyed backend's
     SDK (openai) and opens the state store, and nothing of the backends without a key."""
-    env = {k: v for k, v in os.environ.items() if not k.endswith(("_API_KEY", "_API_TOKEN", "_KEY"))}
-    env = {k: v for k, v in env.items() if not k.startswith("GENERATE_MEDIA_")}
-    env |= {
-        "OPENAI_API_KEY": KEYS["OPENAI_API_KEY"],
-        "GENERATE_MEDIA_OUTPUT_DIR": str(tmp_path / "out"),
-        "GENERATE_MEDIA_STATE_DIR": str(tmp_path / "state"),
-    }
+    env = _fresh_env(tmp_path, "OPENAI_API_KEY")
     code = _HANDSHAKE.format(heavy=repr(_HEAVY))
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
@@ -221,14 +229,7 @@ def test_the_server_loads_neither_httpx_command_line_client_nor_rich_logging(tmp
     rich log handler that ``logging.basicConfig`` drops when logging is set up (the entry point sets
     it up first). Checked in a fresh interpreter, logging set up as ``__main__`` does, after the
     warm-up of two backends on httpx (Grok, ElevenLabs); ``httpx.main`` still runs the real client."""
-    env = {k: v for k, v in os.environ.items() if not k.endswith(("_API_KEY", "_API_TOKEN", "_KEY"))}
-    env = {k: v for k, v in env.items() if not k.startswith("GENERATE_MEDIA_")}
-    env |= {
-        "XAI_API_KEY": KEYS["XAI_API_KEY"],
-        "ELEVENLABS_API_KEY": KEYS["ELEVENLABS_API_KEY"],
-        "GENERATE_MEDIA_OUTPUT_DIR": str(tmp_path / "out"),
-        "GENERATE_MEDIA_STATE_DIR": str(tmp_path / "state"),
-    }
+    env = _fresh_env(tmp_path, "XAI_API_KEY", "ELEVENLABS_API_KEY")
     setup = "import logging, sys\nlogging.basicConfig(stream=sys.stderr)\n"
     code = setup + _HANDSHAKE.format(heavy=repr(("httpx", "elevenlabs", "rich", "pygments")))
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
