@@ -180,6 +180,8 @@ class MediaService:
         self._warmed: ClientRegistry | None = None
         self._warming: anyio.Event | None = None
         self._started: anyio.Event | None = None  # set once a client is in session (``running``)
+        self._in_session: Callable[[], object] | None = None  # ``running``'s step, until it has run
+        self._settling: anyio.Lock | None = None
         self.redact = Redactor(settings.secrets(self.registry.secret_names()))
         self.storage = open_storage(settings)  # the local folder, or an S3 bucket the files also go to
         self.job_runner = JobRunner(
@@ -262,6 +264,7 @@ class MediaService:
             # Started from the tools/list answer's middleware: let the answer reach the client before
             # the imports compete with writing it.
             await anyio.sleep(WARM_UP_DELAY_S)
+            await self._in_session_step()  # before the warm-up's threads: the allocator limits their heaps
             async with anyio.create_task_group() as tg:
                 for spec in chosen:
                     if spec.warm is not None:
@@ -490,7 +493,7 @@ class MediaService:
     # --- the background finisher ---------------------------------------------------------------
 
     @contextlib.asynccontextmanager
-    async def running(self) -> AsyncIterator[MediaService]:
+    async def running(self, *, in_session: Callable[[], object] | None = None) -> AsyncIterator[MediaService]:
         """The service while a server runs: the background finisher completing jobs nobody waits for
         (a client gone, a server that died).
 
@@ -498,8 +501,10 @@ class MediaService:
         takes 0.3-1 s that ``initialize`` and ``tools/list`` must not wait for): in the warm-up after
         the first ``tools/list``, when the first call comes, or ``STORE_GRACE_S`` after the start
         without either (at once when something opened it already); a call that needs it before then
-        opens it itself (``StateStore.begin``)."""
+        opens it itself (``StateStore.begin``). ``in_session`` (the server's allocator settings) runs
+        in a worker thread at that moment too, before the warm-up starts."""
         self._started = anyio.Event()
+        self._in_session, self._settling = in_session, anyio.Lock()
         try:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(self._finisher, tg)
@@ -525,11 +530,25 @@ class MediaService:
         except GenerateMediaError as exc:  # images still work; each job says what is wrong
             log.warning("the state store is unavailable: %s", exc.message)
 
+    async def _in_session_step(self) -> None:
+        """Run ``running``'s ``in_session`` step once, in a worker thread (the first caller runs it, a
+        second waits for it)."""
+        if self._settling is None:
+            return
+        async with self._settling:
+            step, self._in_session = self._in_session, None
+            if step is not None:
+                try:
+                    await anyio.to_thread.run_sync(step)
+                except Exception:  # an optimisation: the server works without it
+                    log.warning("the in-session step failed", exc_info=True)
+
     async def _finisher(self, tg: anyio.abc.TaskGroup) -> None:
         if self._started is not None and not self.store.opened:
             with anyio.move_on_after(STORE_GRACE_S):
                 await self._started.wait()
                 await anyio.sleep(WARM_UP_DELAY_S)  # the answer that started the session goes out first
+        await self._in_session_step()
         await self._open_store()
         every = max(self.settings.job_lease_s / 3, self.settings.poll_interval_s, 0.05)
         while True:

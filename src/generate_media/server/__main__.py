@@ -53,11 +53,18 @@ def _serve_http(args: argparse.Namespace) -> None:
         raise SystemExit(2) from exc
 
     async def run() -> None:
-        async with service.running(), anyio.create_task_group() as tg:
+        async with service.running(in_session=_tune_allocator), anyio.create_task_group() as tg:
             url = await tg.start(server.serve)
             print(f"generate-media-mcp: serving MCP over streamable HTTP at {url}", file=sys.stderr)
 
     anyio.run(run)
+
+
+def _tune_allocator() -> None:
+    """Run once a client is in session (``MediaService.running``), in a worker thread."""
+    from .allocator import keep_freed_memory  # imported then, not on the startup path
+
+    keep_freed_memory()
 
 
 def _redact_logs() -> None:
@@ -101,7 +108,7 @@ def main(argv: list[str] | None = None) -> None:
         print(WAITING, file=sys.stderr, flush=True)
 
     async def run() -> None:
-        async with server.media_service.running():  # type: ignore[attr-defined]
+        async with server.media_service.running(in_session=_tune_allocator):  # type: ignore[attr-defined]
             await serve_stdio(server)
 
     anyio.run(run)
