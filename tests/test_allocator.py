@@ -71,8 +71,8 @@ def test_settings_chosen_in_the_environment_are_left_alone(env):
 async def test_the_stdio_server_sets_it_once_a_client_is_in_session(make_settings, fake, tmp_path):
     """Through the front door: the real server over stdio, at DEBUG; the setting is made after the
     client has listed the tools, in the background, ahead of the warm-up (whose threads would each
-    get a heap of their own otherwise: 9 heaps after ten calls with every key, 2 with the setting
-    first), and calls work as before."""
+    get a heap of their own otherwise: 9 besides the main one after ten calls with every key, 2
+    with the setting first), and calls work as before."""
     settings = make_settings("OPENAI_API_KEY")
     errlog = tmp_path / "stderr.log"
     with errlog.open("w") as err, anyio.fail_after(60):

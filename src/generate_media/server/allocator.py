@@ -6,8 +6,8 @@ as soon as it is freed (a buffer above its mmap threshold is a mapping of its ow
 freed; the free top of a heap above 128 KiB is trimmed), so the next call's buffers land on pages the
 kernel must find and clear again. On a virtual machine that costs far more than reuse: on this
 project's 2-vCPU KVM machines, writing 1 MiB into fresh memory takes ~4 ms, into reused memory
-~0.3 ms, and the per-call overhead of a 1 MB image fell from 13-15 ms to 7 ms with the settings below
-(bench/README.md, "allocator").
+~0.3 ms, and the per-call overhead of a 1 MB image fell from 10-15 ms to 7-8 ms with the settings
+below (bench/README.md, "the allocator").
 
 So once a client is in session (``ctypes`` costs ~4 ms to import: never on the startup path), the
 server keeps up to :data:`KEEP_FREE` of freed memory per heap for reuse, takes buffers up to
