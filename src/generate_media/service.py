@@ -181,7 +181,7 @@ class MediaService:
         self._warming: anyio.Event | None = None
         self._started: anyio.Event | None = None  # set once a client is in session (``running``)
         self._in_session: Callable[[], object] | None = None  # ``running``'s step, until it has run
-        self._settling: anyio.Lock | None = None
+        self._in_session_lock: anyio.Lock | None = None
         self.redact = Redactor(settings.secrets(self.registry.secret_names()))
         self.storage = open_storage(settings)  # the local folder, or an S3 bucket the files also go to
         self.job_runner = JobRunner(
@@ -504,7 +504,7 @@ class MediaService:
         opens it itself (``StateStore.begin``). ``in_session`` (the server's allocator settings) runs
         in a worker thread at that moment too, before the warm-up starts."""
         self._started = anyio.Event()
-        self._in_session, self._settling = in_session, anyio.Lock()
+        self._in_session, self._in_session_lock = in_session, anyio.Lock()
         try:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(self._finisher, tg)
@@ -533,9 +533,9 @@ class MediaService:
     async def _in_session_step(self) -> None:
         """Run ``running``'s ``in_session`` step once, in a worker thread (the first caller runs it, a
         second waits for it)."""
-        if self._settling is None:
+        if self._in_session_lock is None:
             return
-        async with self._settling:
+        async with self._in_session_lock:
             step, self._in_session = self._in_session, None
             if step is not None:
                 try:
