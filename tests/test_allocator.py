@@ -22,14 +22,14 @@ glibc = pytest.mark.skipif(
 
 #: A 4 MiB buffer made (written, so resident) and freed: how much of it the process gives back.
 _ROUND_TRIP = """
-import json, sys
+import json, os, sys
 from generate_media.server.allocator import keep_freed_memory
 
 def rss_kib():
     with open("/proc/self/status") as fh:
         return int(next(line for line in fh if line.startswith("VmRSS")).split()[1])
 
-tuned = keep_freed_memory() if sys.argv[1] == "tune" else None
+tuned = keep_freed_memory(dict(os.environ)) if sys.argv[1] == "tune" else None
 before = rss_kib()
 buffer = b"x" * (4 << 20)
 held = rss_kib()
@@ -67,13 +67,26 @@ def test_settings_chosen_in_the_environment_are_left_alone(env):
     assert left["tuned"] is False and left["returned"] >= 3500, left
 
 
+_SET = "allocator: freed memory kept for reuse (up to 16 MiB a heap): True"
+
+
 @glibc
-async def test_the_stdio_server_sets_it_once_a_client_is_in_session(make_settings, fake, tmp_path):
+@pytest.mark.parametrize(
+    ("env", "said"),
+    [
+        ({}, _SET),
+        ({"MALLOC_ARENA_MAX": "4"}, "allocator: left as MALLOC_ARENA_MAX set it"),
+        ({"GENERATE_MEDIA_KEEP_FREED_MEMORY": "0"}, None),
+    ],
+    ids=["default", "glibc-settings", "turned-off"],
+)
+async def test_the_stdio_server_sets_it_once_a_client_is_in_session(make_settings, fake, tmp_path, env, said):
     """Through the front door: the real server over stdio, at DEBUG; the setting is made after the
     client has listed the tools, in the background, ahead of the warm-up (whose threads would each
     get a heap of their own otherwise: 9 besides the main one after ten calls with every key, 2
-    with the setting first), and calls work as before."""
-    settings = make_settings("OPENAI_API_KEY")
+    with the setting first), and calls work as before. Allocator settings in the environment are
+    left alone; GENERATE_MEDIA_KEEP_FREED_MEMORY=0 turns it off."""
+    settings = make_settings("OPENAI_API_KEY", env=env)
     errlog = tmp_path / "stderr.log"
     with errlog.open("w") as err, anyio.fail_after(60):
         async with Client(stdio_client(_stdio(settings, "--log-level", "DEBUG"), errlog=err), mode="legacy") as c:
@@ -83,5 +96,6 @@ async def test_the_stdio_server_sets_it_once_a_client_is_in_session(make_setting
             result = await c.call_tool("generate_media", {"prompt": "a red fox", "backend": "openai"})
     assert not result.is_error, result.content
     lines = [line for line in errlog.read_text().splitlines() if "allocator:" in line or "warmed up" in line]
-    assert lines[0] == "DEBUG generate_media.server: allocator: freed memory kept for reuse (up to 16 MiB a heap): True"
-    assert len(lines) > 1 and all("warmed up" in line for line in lines[1:]), lines
+    assert all("warmed up" in line for line in lines[1 if said else 0 :]), lines
+    if said:
+        assert lines[0] == f"DEBUG generate_media.server: {said}", lines

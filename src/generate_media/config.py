@@ -127,6 +127,7 @@ class Settings:
     viewer: bool = declared.VIEWER.default
     #: Build the keyed backends' clients in the background once a client has listed the tools.
     warm_up: bool = declared.WARM_UP.default
+    keep_freed_memory: bool = declared.KEEP_FREED_MEMORY.default
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -153,6 +154,7 @@ class Settings:
             budget_usd=_budget(env),
             viewer=_flag(env, declared.VIEWER),
             warm_up=_flag(env, declared.WARM_UP),
+            keep_freed_memory=_flag(env, declared.KEEP_FREED_MEMORY),
         )
 
     @property

@@ -131,6 +131,13 @@ VIEWER = _s("VIEWER", "flag", True, "the in-chat viewer for MCP Apps clients (0 
 WARM_UP = _s(
     "WARM_UP", "flag", True, "after tools/list, load the SDKs and clients of keyed backends in the background (0: off)"
 )
+KEEP_FREED_MEMORY = _s(
+    "KEEP_FREED_MEMORY",
+    "flag",
+    True,
+    "on Linux (glibc), keep up to 16 MiB of freed memory per heap for the next call; never when MALLOC_* or "
+    "GLIBC_TUNABLES=glibc.malloc... set the allocator (0: glibc's defaults)",
+)
 BUDGET_USD: Setting[float | None] = _s(
     "BUDGET_USD",
     "float",
@@ -217,6 +224,7 @@ CORE_SETTINGS: tuple[Setting[Any], ...] = (
     PREVIEW,
     VIEWER,
     WARM_UP,
+    KEEP_FREED_MEMORY,
     BUDGET_USD,
     WAIT_BUDGET_S,
     POLL_INTERVAL_S,

@@ -13,9 +13,12 @@ import logging
 import os
 import signal
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import __version__
+
+if TYPE_CHECKING:
+    from ..config import Settings
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -53,18 +56,20 @@ def _serve_http(args: argparse.Namespace) -> None:
         raise SystemExit(2) from exc
 
     async def run() -> None:
-        async with service.running(in_session=_tune_allocator), anyio.create_task_group() as tg:
+        tune = functools.partial(_tune_allocator, settings)
+        async with service.running(in_session=tune), anyio.create_task_group() as tg:
             url = await tg.start(server.serve)
             print(f"generate-media-mcp: serving MCP over streamable HTTP at {url}", file=sys.stderr)
 
     anyio.run(run)
 
 
-def _tune_allocator() -> None:
+def _tune_allocator(settings: Settings) -> None:
     """Run once a client is in session (``MediaService.running``), in a worker thread."""
-    from .allocator import keep_freed_memory  # imported then, not on the startup path
+    if settings.keep_freed_memory:
+        from .allocator import keep_freed_memory  # imported then, not on the startup path
 
-    keep_freed_memory()
+        keep_freed_memory(settings.env)
 
 
 def _redact_logs() -> None:
@@ -108,7 +113,8 @@ def main(argv: list[str] | None = None) -> None:
         print(WAITING, file=sys.stderr, flush=True)
 
     async def run() -> None:
-        async with server.media_service.running(in_session=_tune_allocator):  # type: ignore[attr-defined]
+        service = server.media_service  # type: ignore[attr-defined]
+        async with service.running(in_session=functools.partial(_tune_allocator, service.settings)):
             await serve_stdio(server)
 
     anyio.run(run)

@@ -13,14 +13,16 @@ So once a client is in session (``ctypes`` costs ~4 ms to import: never on the s
 server keeps up to :data:`KEEP_FREE` of freed memory per heap for reuse, takes buffers up to
 :data:`FROM_HEAP` from its heaps rather than from mappings of their own, and uses at most
 :data:`ARENAS` heaps (each thread would otherwise get one, up to 8 per core, each keeping its own
-free memory). Settings already made in the environment (``MALLOC_*`` variables, ``GLIBC_TUNABLES``)
-are left as they are. Other C libraries (macOS, musl) are left alone.
+free memory). Not when the environment sets glibc's allocator already (``MALLOC_*`` variables,
+``GLIBC_TUNABLES=glibc.malloc...``) or turns this off (``GENERATE_MEDIA_KEEP_FREED_MEMORY=0``, read
+by the caller). Other C libraries (macOS, musl) are left alone.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Mapping
 
 __all__ = ["ARENAS", "FROM_HEAP", "KEEP_FREE", "keep_freed_memory"]
 
@@ -31,14 +33,18 @@ FROM_HEAP = 8 << 20
 ARENAS = 2
 #: mallopt's parameter numbers (malloc.h).
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD, _M_ARENA_MAX = -1, -3, -8
-_CHOSEN_BY_USER = ("MALLOC_ARENA_MAX", "MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TOP_PAD_")
 
 
-def keep_freed_memory() -> bool:
+def keep_freed_memory(env: Mapping[str, str]) -> bool:
     """Set glibc's allocator as described above; False when left alone (another C library, or
-    settings chosen in the environment)."""
-    if any(name in os.environ for name in _CHOSEN_BY_USER) or "glibc.malloc" in os.environ.get("GLIBC_TUNABLES", ""):
-        log.debug("allocator: left as set in the environment")
+    allocator settings in ``env``, the server's environment as ``Settings.env`` holds it)."""
+    chosen = [
+        name
+        for name, value in env.items()
+        if name.startswith("MALLOC_") or (name == "GLIBC_TUNABLES" and "glibc.malloc" in value)
+    ]
+    if chosen:
+        log.debug("allocator: left as %s set it", ", ".join(sorted(chosen)))
         return False
     try:
         if not (os.confstr("CS_GNU_LIBC_VERSION") or "").startswith("glibc"):
