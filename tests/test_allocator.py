@@ -13,12 +13,10 @@ import pytest
 from mcp import Client
 from mcp.client.stdio import stdio_client
 
+from generate_media.server.allocator import glibc as on_glibc
 from tests.test_security import _stdio
 
-glibc = pytest.mark.skipif(
-    not (hasattr(os, "confstr") and (os.confstr("CS_GNU_LIBC_VERSION") or "").startswith("glibc")),
-    reason="the allocator settings are glibc's",
-)
+glibc = pytest.mark.skipif(not on_glibc(), reason="the allocator settings are glibc's")
 
 #: A 4 MiB buffer made (written, so resident) and freed: how much of it the process gives back.
 _ROUND_TRIP = """

@@ -24,7 +24,7 @@ import logging
 import os
 from collections.abc import Mapping
 
-__all__ = ["ARENAS", "FROM_HEAP", "KEEP_FREE", "keep_freed_memory"]
+__all__ = ["ARENAS", "FROM_HEAP", "KEEP_FREE", "glibc", "keep_freed_memory"]
 
 log = logging.getLogger("generate_media.server")
 
@@ -33,6 +33,14 @@ FROM_HEAP = 8 << 20
 ARENAS = 2
 #: mallopt's parameter numbers (malloc.h).
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD, _M_ARENA_MAX = -1, -3, -8
+
+
+def glibc() -> bool:
+    """Whether this process runs on glibc (whose allocator this module sets)."""
+    try:
+        return (os.confstr("CS_GNU_LIBC_VERSION") or "").startswith("glibc")
+    except (AttributeError, OSError, ValueError):  # no confstr (Windows), or no such name (macOS, musl)
+        return False
 
 
 def keep_freed_memory(env: Mapping[str, str]) -> bool:
@@ -46,13 +54,13 @@ def keep_freed_memory(env: Mapping[str, str]) -> bool:
     if chosen:
         log.debug("allocator: left as %s set it", ", ".join(sorted(chosen)))
         return False
-    try:
-        if not (os.confstr("CS_GNU_LIBC_VERSION") or "").startswith("glibc"):
-            return False
-        import ctypes
+    if not glibc():
+        return False
+    import ctypes
 
+    try:
         mallopt = ctypes.CDLL(None).mallopt
-    except (AttributeError, OSError, ValueError):  # no confstr name, no glibc, no mallopt
+    except (AttributeError, OSError):  # no mallopt where glibc says it is (a stripped build)
         return False
     mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
     done = all(
